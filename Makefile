@@ -1,0 +1,26 @@
+# The two commands of README.md. Both create .venv when missing and install what is missing.
+# Debian's python3.11 is preferred: it is built with optimisations, the pyenv one is not.
+PYTHON ?= $(shell test -x /usr/bin/python3.11 && echo /usr/bin/python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install serve test lint
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || (rm -rf $(VENV) && python3 -m venv $(VENV))
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+serve: install
+	$(BIN)/python -m gateway serve
+
+lint: install
+	$(BIN)/ruff check gateway tests
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest

@@ -1,0 +1,115 @@
+"""The sandbox's aiohttp application: routes, and one middleware that does what Polar's
+middlewares and FastAPI's router do around every API request."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from . import billing, controls, customers, portal
+from .auth import authenticate
+from .errors import ApiError, method_not_allowed, rate_limited, route_not_found
+from .http import json_response
+from .state import STATE, TOKEN, SandboxState
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+CONTROL_PREFIX = "/__sandbox/"
+DEFAULT_VERSION = "2026-04"
+KNOWN_VERSIONS = frozenset({"2026-04", "2026-10", "2027-01"})
+_VERSION = "polar_version"
+
+
+def route_key(request: web.Request) -> str:
+    """``METHOD /route/{template}``: how ``/__sandbox/stats`` counts requests."""
+    resource = request.match_info.route.resource
+    return f"{request.method} {resource.canonical if resource is not None else '<unmatched>'}"
+
+
+@web.middleware
+async def polar_api(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(CONTROL_PREFIX):
+        return await handler(request)
+    state = request.app[STATE]
+    state.stats[route_key(request)] += 1
+    faults = state.faults
+    if (delay := faults.delay_seconds(state.rng)) > 0:
+        await asyncio.sleep(delay)
+    if faults.drop_rate and state.rng.random() < faults.drop_rate:
+        return _drop(request)
+    if faults.error_rate and state.rng.random() < faults.error_rate:
+        if faults.error_status == 429:
+            return _error_response(rate_limited(60))
+        return web.Response(status=faults.error_status, text=f"Injected fault {faults.error_status}")
+    version = request.headers.get("Polar-Version", DEFAULT_VERSION)
+    request[_VERSION] = version
+    try:
+        token = authenticate(request.headers.get("Authorization"), state.store, state.clock.now())
+        limit = faults.rate_limit_per_minute
+        if limit is not None:
+            bucket = "anonymous" if token is None else token.customer_id or token.organization_id
+            if not state.limiter.allow(bucket, limit):
+                raise rate_limited(60)
+        if version not in KNOWN_VERSIONS:
+            raise route_not_found()
+        request[TOKEN] = token
+        return await handler(request)
+    except web.HTTPNotFound:
+        return await _redirect_slash(request) or _error_response(route_not_found())
+    except web.HTTPMethodNotAllowed:
+        return _error_response(method_not_allowed())
+    except ApiError as error:
+        return _error_response(error)
+
+
+def _error_response(error: ApiError) -> web.Response:
+    if error.body is None:
+        return web.Response(status=error.status, headers=error.headers)
+    response = json_response(error.body, status=error.status)
+    response.headers.update(error.headers)
+    return response
+
+
+async def _redirect_slash(request: web.Request) -> web.Response | None:
+    """Starlette's ``redirect_slashes``: 307 to the same path with the trailing slash toggled."""
+    path = request.path
+    other = path[:-1] if path.endswith("/") else path + "/"
+    if not other.strip("/"):
+        return None
+    match = await request.app.router.resolve(request.clone(rel_url=request.rel_url.with_path(other)))
+    if match.http_exception is not None:
+        return None
+    location = request.url.with_path(other).with_query(request.query)
+    return web.Response(status=307, headers={"Location": str(location)})
+
+
+def _drop(request: web.Request) -> web.Response:
+    """Closes the connection without an answer, as a crashed upstream or a dead proxy would."""
+    if request.transport is not None:
+        request.transport.abort()
+    raise asyncio.CancelledError
+
+
+async def _add_headers(request: web.Request, response: web.StreamResponse) -> None:
+    if request.path.startswith(CONTROL_PREFIX):
+        return
+    response.headers["Polar-Version"] = request.get(_VERSION, DEFAULT_VERSION)
+    response.headers.setdefault("Cache-Control", "private, no-store")
+    response.headers["X-Polar-Sandbox"] = "1"
+
+
+def create_app(customers: int = 250, seed: int = 1) -> web.Application:
+    app = web.Application(middlewares=[polar_api], client_max_size=1024 * 1024)
+    app[STATE] = SandboxState(customers=customers, seed=seed)
+    app.add_routes(controls.routes())
+    app.add_routes(customers_routes())
+    app.on_response_prepare.append(_add_headers)
+    return app
+
+
+def customers_routes() -> list[web.RouteDef]:
+    return [*customers.routes(), *portal.routes(), *billing.routes()]
+
+
+__all__ = ["SandboxState", "create_app"]

@@ -1,0 +1,459 @@
+"""Records to Polar's JSON, key for key as the server serialises them (contract sections 4, 7, 8).
+
+Fields the published OpenAPI lacks but the wire and polar-sdk 1.0.2 carry (``price_id``,
+``seats``, ``units``, ``amount`` on orders, item timestamps) are included: no schema of the
+document forbids extra properties.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+from urllib.parse import quote
+
+from .clock import iso
+from .model import (
+    ACTIVE_STATUSES,
+    Benefit,
+    BenefitGrant,
+    Customer,
+    CustomerMeter,
+    CustomerSession,
+    Json,
+    Meter,
+    Order,
+    Organization,
+    Price,
+    Product,
+    Subscription,
+)
+from .ordering import sort_records
+from .store import Store
+
+
+def avatar_url(customer: Customer) -> str | None:
+    email = customer.email or customer.owner_email
+    if email is None:
+        return None
+    digest = hashlib.sha256(email.lower().encode()).hexdigest()
+    return f"https://www.gravatar.com/avatar/{digest}?d=404"
+
+
+def customer(record: Customer) -> Json:
+    return {
+        "id": record.id,
+        "created_at": iso(record.created_at),
+        "modified_at": iso(record.modified_at),
+        "metadata": dict(record.metadata),
+        "external_id": record.external_id,
+        "email": record.email,
+        "email_verified": record.email_verified,
+        "type": record.type,
+        "name": record.name,
+        "billing_name": record.billing_name if record.billing_name is not None else record.name,
+        "billing_address": dict(record.billing_address) if record.billing_address else None,
+        "tax_id": list(record.tax_id) if record.tax_id else None,
+        "locale": record.locale,
+        "organization_id": record.organization_id,
+        "default_payment_method_id": None,
+        "deleted_at": iso(record.deleted_at),
+        "first_user_event_at": None,
+        "avatar_url": avatar_url(record),
+    }
+
+
+def page(items: list[Json], total: int, limit: int) -> Json:
+    max_page = -(-total // limit) if total else 0
+    return {"items": items, "pagination": {"total_count": total, "max_page": max_page}}
+
+
+# State --------------------------------------------------------------------------------------
+
+
+def state_subscription(record: Subscription) -> Json:
+    return {
+        "id": record.id,
+        "created_at": iso(record.created_at),
+        "modified_at": iso(record.modified_at),
+        "custom_field_data": {},
+        "metadata": dict(record.metadata),
+        "status": record.status,
+        "amount": record.amount,
+        "currency": record.currency,
+        "recurring_interval": record.recurring_interval,
+        "current_period_start": iso(record.current_period_start),
+        "current_period_end": iso(record.current_period_end),
+        "trial_start": iso(record.trial_start),
+        "trial_end": iso(record.trial_end),
+        "cancel_at_period_end": record.cancel_at_period_end,
+        "canceled_at": iso(record.canceled_at),
+        "started_at": iso(record.started_at),
+        "ends_at": iso(record.ends_at),
+        "product_id": record.product_id,
+        "discount_id": None,
+        "price_id": record.price_id,
+        "seats": None,
+        "units": None,
+        "meters": [
+            {
+                "created_at": iso(usage.created_at),
+                "modified_at": None,
+                "id": usage.id,
+                "consumed_units": usage.consumed_units,
+                "credited_units": usage.credited_units,
+                "amount": usage.amount,
+                "meter_id": usage.meter_id,
+            }
+            for usage in record.meters
+        ],
+    }
+
+
+def state_grant(record: BenefitGrant, benefit: Benefit) -> Json:
+    return {
+        "id": record.id,
+        "created_at": iso(record.created_at),
+        "modified_at": iso(record.modified_at),
+        "granted_at": iso(record.granted_at),
+        "benefit_id": record.benefit_id,
+        "benefit_type": benefit.type,
+        "benefit_metadata": dict(benefit.metadata),
+        "properties": dict(record.properties),
+    }
+
+
+def state_meter(record: CustomerMeter) -> Json:
+    return {
+        "id": record.id,
+        "created_at": iso(record.created_at),
+        "modified_at": iso(record.modified_at),
+        "meter_id": record.meter_id,
+        "consumed_units": record.consumed_units,
+        "credited_units": record.credited_units,
+        "balance": record.balance,
+    }
+
+
+def customer_state(store: Store, record: Customer) -> Json:
+    """The customer plus what ``/state`` lists, each array in its list endpoint's default order."""
+    subscriptions = sort_records(
+        [s for s in store.subscriptions_by_customer.get(record.id, ()) if s.status in ACTIVE_STATUSES],
+        ["-started_at"],
+        {"started_at": lambda s: s.started_at},
+    )
+    grants = sort_records(
+        [g for g in store.grants_by_customer.get(record.id, ()) if g.is_granted and g.deleted_at is None],
+        ["-created_at"],
+        {"created_at": lambda g: g.created_at},
+    )
+    meters = sort_records(
+        store.meters_by_customer.get(record.id, []), ["-modified_at"], {"modified_at": lambda m: m.modified_at}
+    )
+    return {
+        **customer(record),
+        "active_subscriptions": [state_subscription(s) for s in subscriptions],
+        "granted_benefits": [state_grant(g, store.benefits[g.benefit_id]) for g in grants],
+        "active_meters": [state_meter(m) for m in meters],
+    }
+
+
+# Catalog ------------------------------------------------------------------------------------
+
+
+def meter(record: Meter) -> Json:
+    return {
+        "metadata": {},
+        "created_at": iso(record.created_at),
+        "modified_at": None,
+        "id": record.id,
+        "name": record.name,
+        "unit": "scalar",
+        "custom_label": None,
+        "custom_multiplier": None,
+        "filter": {
+            "conjunction": "and",
+            "clauses": [{"property": "name", "operator": "eq", "value": record.event_name}],
+        },
+        "aggregation": {"func": "count"},
+        "organization_id": record.organization_id,
+        "archived_at": None,
+    }
+
+
+def benefit_public(record: Benefit) -> Json:
+    return {
+        "id": record.id,
+        "created_at": iso(record.created_at),
+        "modified_at": None,
+        "type": record.type,
+        "description": record.description,
+        "selectable": True,
+        "deletable": True,
+        "is_deleted": False,
+        "organization_id": record.organization_id,
+    }
+
+
+def benefit(record: Benefit) -> Json:
+    return {
+        **benefit_public(record),
+        "metadata": dict(record.metadata),
+        "visibility": "public",
+        "properties": dict(record.properties),
+        "visibility_configurable": True,
+    }
+
+
+def price(record: Price) -> Json:
+    return {
+        "created_at": iso(record.created_at),
+        "modified_at": None,
+        "id": record.id,
+        "source": "catalog",
+        "amount_type": "fixed",
+        "price_currency": record.currency,
+        "tax_behavior": None,
+        "is_archived": False,
+        "product_id": record.product_id,
+        "price_amount": record.amount,
+    }
+
+
+def _product_base(store: Store, record: Product) -> Json:
+    return {
+        "id": record.id,
+        "created_at": iso(record.created_at),
+        "modified_at": None,
+        "trial_interval": None,
+        "trial_interval_count": None,
+        "name": record.name,
+        "description": record.description,
+        "visibility": "public",
+        "recurring_interval": record.recurring_interval,
+        "recurring_interval_count": 1 if record.recurring_interval else None,
+        "meter_interval": None,
+        "meter_interval_count": None,
+        "is_recurring": record.recurring_interval is not None,
+        "is_archived": False,
+        "organization_id": record.organization_id,
+        "prices": [price(p) for p in record.prices],
+        "medias": [],
+    }
+
+
+def product(store: Store, record: Product) -> Json:
+    return {
+        **_product_base(store, record),
+        "metadata": {},
+        "benefits": [benefit(store.benefits[b]) for b in record.benefit_ids],
+        "attached_custom_fields": [],
+        "is_deletable": False,
+    }
+
+
+def organization(record: Organization) -> Json:
+    return {
+        "created_at": iso(record.created_at),
+        "modified_at": None,
+        "id": record.id,
+        "name": record.name,
+        "slug": record.slug,
+        "avatar_url": None,
+        "proration_behavior": "prorate",
+        "allow_customer_updates": True,
+        "customer_portal_settings": {
+            "usage": {"show": True},
+            "subscription": {"update_seats": True, "update_plan": True, "pause": False},
+            "customer": {"allow_email_change": False},
+        },
+        "organization_features": {"member_model_enabled": False, "checkout_localization_enabled": False},
+    }
+
+
+# Subscriptions, grants, meters ----------------------------------------------------------------
+
+
+def _subscription_core(record: Subscription) -> Json:
+    return {
+        "created_at": iso(record.created_at),
+        "modified_at": iso(record.modified_at),
+        "id": record.id,
+        "amount": record.amount,
+        "currency": record.currency,
+        "recurring_interval": record.recurring_interval,
+        "recurring_interval_count": 1,
+        "status": record.status,
+        "current_period_start": iso(record.current_period_start),
+        "current_period_end": iso(record.current_period_end),
+        "current_meter_period_start": None,
+        "current_meter_period_end": None,
+        "trial_start": iso(record.trial_start),
+        "trial_end": iso(record.trial_end),
+        "cancel_at_period_end": record.cancel_at_period_end,
+        "canceled_at": iso(record.canceled_at),
+        "started_at": iso(record.started_at),
+        "ends_at": iso(record.ends_at),
+        "ended_at": iso(record.ended_at),
+        "past_due_at": iso(record.current_period_start) if record.status == "past_due" else None,
+        "pause_at_period_end": False,
+        "paused_at": iso(record.current_period_start) if record.status == "paused" else None,
+        "resumes_at": None,
+        "customer_id": record.customer_id,
+        "product_id": record.product_id,
+        "discount_id": None,
+        "checkout_id": None,
+        "seats": None,
+        "units": None,
+        "customer_cancellation_reason": record.customer_cancellation_reason,
+        "customer_cancellation_comment": None,
+    }
+
+
+def subscription(store: Store, record: Subscription) -> Json:
+    return {
+        **_subscription_core(record),
+        "metadata": dict(record.metadata),
+        "custom_field_data": {},
+        "customer": customer(store.customers[record.customer_id]),
+        "product": product(store, store.products[record.product_id]),
+        "discount": None,
+        "prices": [price(store.prices[record.price_id])],
+        "meters": [
+            {
+                "created_at": iso(usage.created_at),
+                "modified_at": None,
+                "id": usage.id,
+                "consumed_units": usage.consumed_units,
+                "credited_units": usage.credited_units,
+                "amount": usage.amount,
+                "meter_id": usage.meter_id,
+                "meter": meter(store.meters[usage.meter_id]),
+            }
+            for usage in record.meters
+        ],
+        "pending_update": None,
+    }
+
+
+def grant(store: Store, record: BenefitGrant) -> Json:
+    return {
+        "created_at": iso(record.created_at),
+        "modified_at": iso(record.modified_at),
+        "id": record.id,
+        "granted_at": iso(record.granted_at),
+        "is_granted": record.is_granted,
+        "revoked_at": iso(record.revoked_at),
+        "is_revoked": record.revoked_at is not None,
+        "subscription_id": record.subscription_id,
+        "order_id": record.order_id,
+        "customer_id": record.customer_id,
+        "member_id": None,
+        "benefit_id": record.benefit_id,
+        "error": None,
+        "customer": customer(store.customers[record.customer_id]),
+        "member": None,
+        "benefit": benefit(store.benefits[record.benefit_id]),
+        "properties": dict(record.properties),
+    }
+
+
+def customer_meter(store: Store, record: CustomerMeter) -> Json:
+    return {
+        "id": record.id,
+        "created_at": iso(record.created_at),
+        "modified_at": iso(record.modified_at),
+        "customer_id": record.customer_id,
+        "meter_id": record.meter_id,
+        "consumed_units": record.consumed_units,
+        "credited_units": record.credited_units,
+        "balance": record.balance,
+        "customer": customer(store.customers[record.customer_id]),
+        "meter": meter(store.meters[record.meter_id]),
+    }
+
+
+# Sessions and the portal --------------------------------------------------------------------
+
+
+def customer_session(store: Store, record: CustomerSession) -> Json:
+    owner = store.customers[record.customer_id]
+    slug = store.organizations[owner.organization_id].slug
+    url = f"https://polar.sh/{slug}/portal?customer_session_token={record.token}"
+    if owner.email:
+        url += f"&email={quote(owner.email, safe='')}"
+    return {
+        "created_at": iso(record.created_at),
+        "modified_at": None,
+        "id": record.id,
+        "token": record.token,
+        "expires_at": iso(record.expires_at),
+        "return_url": record.return_url,
+        "customer_portal_url": url,
+        "customer_id": record.customer_id,
+        "customer": customer(owner),
+    }
+
+
+def order(store: Store, record: Order) -> Json:
+    product_record = store.products[record.product_id]
+    subscription_record = store.subscriptions.get(record.subscription_id or "")
+    total = record.net_amount + record.tax_amount
+    order_product: dict[str, Any] = {
+        **_product_base(store, product_record),
+        "benefits": [benefit_public(store.benefits[b]) for b in product_record.benefit_ids],
+        "organization": organization(store.organization_of_product(product_record.id)),
+    }
+    return {
+        "id": record.id,
+        "created_at": iso(record.created_at),
+        "modified_at": iso(record.modified_at),
+        "status": record.status,
+        "paid": record.status in {"paid", "refunded", "partially_refunded"},
+        "subtotal_amount": record.subtotal_amount,
+        "discount_amount": record.discount_amount,
+        "net_amount": record.net_amount,
+        "amount": record.net_amount,
+        "tax_amount": record.tax_amount,
+        "total_amount": total,
+        "applied_balance_amount": 0,
+        "from_balance_amount": 0,
+        "due_amount": 0,
+        "refunded_amount": record.refunded_amount,
+        "refunded_tax_amount": record.refunded_tax_amount,
+        "currency": record.currency,
+        "billing_reason": record.billing_reason,
+        "billing_name": record.billing_name,
+        "billing_address": dict(record.billing_address) if record.billing_address else None,
+        "invoice_number": record.invoice_number,
+        "is_invoice_generated": False,
+        "receipt_number": None,
+        "seats": None,
+        "units": None,
+        "customer_id": record.customer_id,
+        "product_id": record.product_id,
+        "product_price_id": record.items[0].product_price_id if record.items else None,
+        "discount_id": None,
+        "subscription_id": record.subscription_id,
+        "checkout_id": None,
+        "next_payment_attempt_at": None,
+        "product": order_product,
+        "subscription": _subscription_core(subscription_record) if subscription_record else None,
+        "items": [
+            {
+                "created_at": iso(item.created_at),
+                "modified_at": None,
+                "id": item.id,
+                "label": item.label,
+                "amount": item.amount,
+                "tax_amount": item.tax_amount,
+                "proration": False,
+                "product_price_id": item.product_price_id,
+                "start_timestamp": None,
+                "end_timestamp": None,
+            }
+            for item in record.items
+        ],
+        "description": product_record.name,
+        "refundable_amount": record.net_amount - record.refunded_amount,
+        "refundable_tax_amount": record.tax_amount - record.refunded_tax_amount,
+    }
