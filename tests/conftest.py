@@ -1,0 +1,53 @@
+"""Fixtures shared by every test: one sandbox process for the session, reset before each test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from gateway.sandbox.seed import DEMO_READ_TOKEN, DEMO_TOKEN, OTHER_TOKEN
+from tests.servers import SandboxProcess, sandbox_process
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxProcess]:
+    with sandbox_process() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxProcess) -> SandboxProcess:
+    """The session's sandbox, back at its seed data with no faults and zeroed stats."""
+    sandbox_server.reset()
+    return sandbox_server
+
+
+def _client(server: SandboxProcess, token: str | None) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=server.url, headers=headers, timeout=10)
+
+
+@pytest.fixture
+def demo(sandbox: SandboxProcess) -> Iterator[httpx.Client]:
+    with _client(sandbox, DEMO_TOKEN) as client:
+        yield client
+
+
+@pytest.fixture
+def demo_read(sandbox: SandboxProcess) -> Iterator[httpx.Client]:
+    with _client(sandbox, DEMO_READ_TOKEN) as client:
+        yield client
+
+
+@pytest.fixture
+def other(sandbox: SandboxProcess) -> Iterator[httpx.Client]:
+    with _client(sandbox, OTHER_TOKEN) as client:
+        yield client
+
+
+@pytest.fixture
+def anonymous(sandbox: SandboxProcess) -> Iterator[httpx.Client]:
+    with _client(sandbox, None) as client:
+        yield client
