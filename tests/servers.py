@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,10 +28,17 @@ class SandboxProcess:
     def reset(self) -> None:
         with self.control() as client:
             client.post("/__sandbox/reset").raise_for_status()
-            client.post("/__sandbox/faults", json={
-                "latency_ms": 0, "jitter_ms": 0, "error_rate": 0.0, "error_status": 503, "drop_rate": 0.0,
-                "rate_limit_per_minute": None,
-            }).raise_for_status()
+            client.post(
+                "/__sandbox/faults",
+                json={
+                    "latency_ms": 0,
+                    "jitter_ms": 0,
+                    "error_rate": 0.0,
+                    "error_status": 503,
+                    "drop_rate": 0.0,
+                    "rate_limit_per_minute": None,
+                },
+            ).raise_for_status()
 
     def stats(self) -> dict[str, int]:
         with self.control() as client:
@@ -41,12 +49,28 @@ class SandboxProcess:
 @contextmanager
 def sandbox_process(customers: int = 250, seed: int = 1, timeout: float = 30) -> Iterator[SandboxProcess]:
     """``python -m gateway sandbox --port 0``, stopped when the block ends."""
-    command = [sys.executable, "-m", "gateway", "sandbox", "--port", "0", "--customers", str(customers),
-               "--seed", str(seed)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    command = [
+        sys.executable,
+        "-m",
+        "gateway",
+        "sandbox",
+        "--port",
+        "0",
+        "--customers",
+        str(customers),
+        "--seed",
+        str(seed),
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         url = _wait_for_url(process, timeout)
+        threading.Thread(target=_drain, args=(process,), daemon=True).start()
         yield SandboxProcess(url, process)
     finally:
         process.terminate()
@@ -54,6 +78,13 @@ def sandbox_process(customers: int = 250, seed: int = 1, timeout: float = 30) ->
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def _drain(process: subprocess.Popen[str]) -> None:
+    """Keeps reading the server's output so that a full pipe never blocks it."""
+    assert process.stdout is not None
+    for _line in process.stdout:
+        pass
 
 
 def _wait_for_url(process: subprocess.Popen[str], timeout: float) -> str:

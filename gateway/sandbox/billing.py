@@ -26,15 +26,49 @@ from .validation import Problems, parse_datetime
 
 R = TypeVar("R", bound=HasId)
 
-SUBSCRIPTION_STATUSES = ["incomplete", "incomplete_expired", "trialing", "active", "past_due", "canceled",
-                         "unpaid", "paused"]
-CANCELLATION_REASONS = ["customer_service", "low_quality", "missing_features", "switched_service", "too_complex",
-                        "too_expensive", "unused", "other"]
-SUBSCRIPTION_SORTS = ["customer", "status", "started_at", "current_period_end", "ended_at", "ends_at", "amount",
-                      "product", "discount"]
+SUBSCRIPTION_STATUSES = [
+    "incomplete",
+    "incomplete_expired",
+    "trialing",
+    "active",
+    "past_due",
+    "canceled",
+    "unpaid",
+    "paused",
+]
+CANCELLATION_REASONS = [
+    "customer_service",
+    "low_quality",
+    "missing_features",
+    "switched_service",
+    "too_complex",
+    "too_expensive",
+    "unused",
+    "other",
+]
+SUBSCRIPTION_SORTS = [
+    "customer",
+    "status",
+    "started_at",
+    "current_period_end",
+    "ended_at",
+    "ends_at",
+    "amount",
+    "product",
+    "discount",
+]
 GRANT_SORTS = ["created_at", "granted_at", "revoked_at"]
-METER_SORTS = ["created_at", "modified_at", "customer_id", "customer_name", "meter_id", "meter_name",
-               "consumed_units", "credited_units", "balance"]
+METER_SORTS = [
+    "created_at",
+    "modified_at",
+    "customer_id",
+    "customer_name",
+    "meter_id",
+    "meter_name",
+    "consumed_units",
+    "credited_units",
+    "balance",
+]
 
 
 def _with_signs(names: list[str]) -> list[str]:
@@ -70,11 +104,17 @@ class _CustomerScope:
                 yield from by_customer.get(customer_id, ())
 
 
-def _respond(records: list[R], criteria: list[str], keys: dict[str, Callable[[R], object]], page: Paging,
-             draw: Callable[[R], Json]) -> web.Response:
+def _respond(
+    records: list[R],
+    criteria: list[str],
+    keys: dict[str, Callable[[R], object]],
+    page: Paging,
+    draw: Callable[[R], Json],
+) -> web.Response:
     ordered = sort_records(records, criteria, keys)
-    return json_response(render.page([draw(r) for r in page_slice(ordered, page.page, page.limit)],
-                                     len(ordered), page.limit))
+    return json_response(
+        render.page([draw(r) for r in page_slice(ordered, page.page, page.limit)], len(ordered), page.limit)
+    )
 
 
 def _between(value: datetime | None, after: datetime | None, before: datetime | None) -> bool:
@@ -97,8 +137,10 @@ async def list_subscriptions(request: web.Request) -> web.Response:
     statuses = enum_list(query, "status", SUBSCRIPTION_STATUSES, problems)
     cancel_at_period_end = optional_bool(query, "cancel_at_period_end", problems)
     reasons = enum_list(query, "customer_cancellation_reason", CANCELLATION_REASONS, problems)
-    bounds = {name: parse_datetime(query[name], ["query", name], problems) if name in query else None
-              for name in ("canceled_at_after", "canceled_at_before", "started_after", "started_before")}
+    bounds = {
+        name: parse_datetime(query[name], ["query", name], problems) if name in query else None
+        for name in ("canceled_at_after", "canceled_at_before", "started_after", "started_before")
+    }
     page = paging(query, problems)
     criteria = sorting(query, _with_signs(SUBSCRIPTION_SORTS), "-started_at", problems)
     if problems:
@@ -146,7 +188,8 @@ async def list_benefit_grants(request: web.Request) -> web.Response:
     if problems:
         raise request_validation(problems)
     records = [
-        g for g in scope.candidates(store.grants_by_customer)
+        g
+        for g in scope.candidates(store.grants_by_customer)
         if g.deleted_at is None and (is_granted is None or g.is_granted == is_granted)
     ]
     keys: dict[str, Callable[[BenefitGrant], object]] = {

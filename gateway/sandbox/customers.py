@@ -40,9 +40,19 @@ SORT_KEYS = {
     "name": lambda c: c.name,
 }
 EXPORT_HEADER = [
-    "ID", "External ID", "Created At", "Email", "Name", "Tax ID", "Billing Address Line 1",
-    "Billing Address Line 2", "Billing Address City", "Billing Address State", "Billing Address Zip",
-    "Billing Address Country", "Metadata",
+    "ID",
+    "External ID",
+    "Created At",
+    "Email",
+    "Name",
+    "Tax ID",
+    "Billing Address Line 1",
+    "Billing Address Line 2",
+    "Billing Address City",
+    "Billing Address State",
+    "Billing Address Zip",
+    "Billing Address Country",
+    "Metadata",
 ]
 EXPORT_CHUNK_ROWS = 500
 _EMAIL_TAKEN = "A customer with this email address already exists."
@@ -103,10 +113,9 @@ async def list_customers(request: web.Request) -> web.Response:
 
 def _matches_query(customer: Customer, text: str) -> bool:
     billing_name = customer.billing_name if customer.billing_name is not None else customer.name
-    return (
-        any(value is not None and text in value.lower() for value in (customer.email, customer.name, billing_name))
-        or (customer.external_id is not None and customer.external_id.lower().startswith(text))
-    )
+    return any(
+        value is not None and text in value.lower() for value in (customer.email, customer.name, billing_name)
+    ) or (customer.external_id is not None and customer.external_id.lower().startswith(text))
 
 
 def _is_active(state: SandboxState, customer: Customer) -> bool:
@@ -132,13 +141,18 @@ async def create_customer(request: web.Request) -> web.Response:
     problems = Problems()
     kind = body.get("type", "individual")
     if kind not in ("individual", "team"):
-        raise request_validation([{
-            "type": "union_tag_invalid", "loc": ["body"],
-            "msg": f"Input tag '{kind}' found using 'type' does not match any of the expected tags: "
-                   "'individual', 'team'",
-            "input": body,
-            "ctx": {"discriminator": "'type'", "tag": str(kind), "expected_tags": "'individual', 'team'"},
-        }])
+        raise request_validation(
+            [
+                {
+                    "type": "union_tag_invalid",
+                    "loc": ["body"],
+                    "msg": f"Input tag '{kind}' found using 'type' does not match any of the expected tags: "
+                    "'individual', 'team'",
+                    "input": body,
+                    "ctx": {"discriminator": "'type'", "tag": str(kind), "expected_tags": "'individual', 'team'"},
+                }
+            ]
+        )
     email: str | None = None
     if "email" not in body and kind == "individual":
         problems.add("missing", ["body", "email"], "Field required", body)
@@ -146,8 +160,11 @@ async def create_customer(request: web.Request) -> web.Response:
         email = check_email(body.get("email"), ["body", "email"], problems)
     external_id = _optional_text(body, "external_id", problems)
     name = _optional_text(body, "name", problems, max_length=256)
-    address = check_address(body["billing_address"], ["body", "billing_address"], problems) \
-        if body.get("billing_address") is not None else None
+    address = (
+        check_address(body["billing_address"], ["body", "billing_address"], problems)
+        if body.get("billing_address") is not None
+        else None
+    )
     tax_number = _optional_text(body, "tax_id", problems)
     locale = check_locale(body["locale"], ["body", "locale"], problems) if body.get("locale") is not None else None
     metadata = check_metadata(body.get("metadata", {}), ["body", "metadata"], problems)
@@ -155,15 +172,24 @@ async def create_customer(request: web.Request) -> web.Response:
         parse_uuid4(str(body["organization_id"]), ["body", "organization_id"], problems)
     owner_email = _check_owner(body.get("owner"), problems)
     if kind == "team" and email is None and owner_email is None and "email" not in [p["loc"][-1] for p in problems]:
-        problems.add("value_error", ["body"], "Value error, An owner is required when a team customer has no email.",
-                     body, {"error": {}})
+        problems.add(
+            "value_error",
+            ["body"],
+            "Value error, An owner is required when a team customer has no email.",
+            body,
+            {"error": {}},
+        )
     if problems:
         raise request_validation(problems)
 
     rules = Problems()
     if body.get("organization_id") is not None:
-        rules.add("organization_token", ["body", "organization_id"],
-                  "Setting organization_id is disallowed when using an organization token.", body["organization_id"])
+        rules.add(
+            "organization_token",
+            ["body", "organization_id"],
+            "Setting organization_id is disallowed when using an organization token.",
+            body["organization_id"],
+        )
         raise business_validation(rules)
     if email is not None and state.store.email_owner(token.organization_id, email):
         rules.add("value_error", ["body", "email"], _EMAIL_TAKEN, email)
@@ -175,9 +201,18 @@ async def create_customer(request: web.Request) -> web.Response:
 
     now = state.clock.now()
     customer = Customer(
-        id=_new_id(), organization_id=token.organization_id, created_at=now, type=str(kind), email=email,
-        name=name, billing_address=address, tax_id=tax_id, locale=locale, metadata=metadata or {},
-        external_id=external_id, owner_email=owner_email,
+        id=_new_id(),
+        organization_id=token.organization_id,
+        created_at=now,
+        type=str(kind),
+        email=email,
+        name=name,
+        billing_address=address,
+        tax_id=tax_id,
+        locale=locale,
+        metadata=metadata or {},
+        external_id=external_id,
+        owner_email=owner_email,
     )
     state.store.add_customer(customer)
     return json_response(render.customer(customer), status=201)
@@ -187,8 +222,12 @@ def _check_owner(value: Any, problems: Problems) -> str | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        problems.add("model_attributes_type", ["body", "owner"],
-                     "Input should be a valid dictionary or object to extract fields from", value)
+        problems.add(
+            "model_attributes_type",
+            ["body", "owner"],
+            "Input should be a valid dictionary or object to extract fields from",
+            value,
+        )
         return None
     if "email" not in value:
         problems.add("missing", ["body", "owner", "email"], "Field required", value)
@@ -196,9 +235,7 @@ def _check_owner(value: Any, problems: Problems) -> str | None:
     return check_email(value["email"], ["body", "owner", "email"], problems)
 
 
-def _check_tax_id(
-    number: str | None, address: dict[str, str | None] | None, rules: Problems
-) -> tuple[str, str] | None:
+def _check_tax_id(number: str | None, address: dict[str, str | None] | None, rules: Problems) -> tuple[str, str] | None:
     if number is None:
         return None
     if address is None:
@@ -265,18 +302,23 @@ async def _update(request: web.Request, customer: Customer, *, by_external_id: b
     problems = Problems()
     changes: dict[str, Any] = {}
     if "email" in body:
-        changes["email"] = check_email(body["email"], ["body", "email"], problems) \
-            if body["email"] is not None else None
+        changes["email"] = (
+            check_email(body["email"], ["body", "email"], problems) if body["email"] is not None else None
+        )
     if "name" in body:
         changes["name"] = _optional_text(body, "name", problems, max_length=256)
     if "billing_address" in body:
-        changes["billing_address"] = check_address(body["billing_address"], ["body", "billing_address"], problems) \
-            if body["billing_address"] is not None else None
+        changes["billing_address"] = (
+            check_address(body["billing_address"], ["body", "billing_address"], problems)
+            if body["billing_address"] is not None
+            else None
+        )
     if "tax_id" in body:
         changes["tax_id"] = _optional_text(body, "tax_id", problems)
     if "locale" in body:
-        changes["locale"] = check_locale(body["locale"], ["body", "locale"], problems) \
-            if body["locale"] is not None else None
+        changes["locale"] = (
+            check_locale(body["locale"], ["body", "locale"], problems) if body["locale"] is not None else None
+        )
     if "metadata" in body:
         changes["metadata"] = check_metadata(body["metadata"], ["body", "metadata"], problems)
     if "external_id" in body:
@@ -292,20 +334,32 @@ async def _update(request: web.Request, customer: Customer, *, by_external_id: b
         new_email = changes["email"]
         if new_email is None and customer.type == "individual":
             rules.add("value_error", ["body", "email"], "Email is required for individual customers.", None)
-        elif new_email is not None and (owner := state.store.email_owner(org, new_email)) not in (None, customer.id):
+        elif new_email is not None and state.store.email_owner(org, new_email) not in (None, customer.id):
             rules.add("value_error", ["body", "email"], _EMAIL_TAKEN, new_email)
     if "external_id" in changes and changes["external_id"] != customer.external_id:
         if customer.external_id is not None:
-            rules.add("value_error", ["body", "external_id"], "Customer external ID cannot be updated.",
-                      changes["external_id"])
+            rules.add(
+                "value_error",
+                ["body", "external_id"],
+                "Customer external ID cannot be updated.",
+                changes["external_id"],
+            )
         elif state.store.external_id_owner(org, changes["external_id"]) is not None:
             rules.add("value_error", ["body", "external_id"], _EXTERNAL_ID_TAKEN, changes["external_id"])
     if changes.get("type") == "individual" and customer.type == "team":
-        rules.add("value_error", ["body", "type"],
-                  "Customer type cannot be downgraded from 'team' to 'individual'.", "individual")
+        rules.add(
+            "value_error",
+            ["body", "type"],
+            "Customer type cannot be downgraded from 'team' to 'individual'.",
+            "individual",
+        )
     if "billing_address" in changes and changes["billing_address"] is None and customer.billing_address is not None:
-        rules.add("value_error", ["body", "billing_address"],
-                  "Customer billing address cannot be reset to null once set.", None)
+        rules.add(
+            "value_error",
+            ["body", "billing_address"],
+            "Customer billing address cannot be reset to null once set.",
+            None,
+        )
     address = changes.get("billing_address") or customer.billing_address
     new_tax_id = customer.tax_id
     if "tax_id" in changes:
@@ -400,12 +454,17 @@ async def export_customers(request: web.Request) -> web.StreamResponse:
     organizations = uuid_list(request.query, "organization_id", problems)
     if problems:
         raise request_validation(problems)
-    records = [] if organizations is not None and token.organization_id not in organizations \
+    records = (
+        []
+        if organizations is not None and token.organization_id not in organizations
         else sandbox(request).store.live_customers(token.organization_id)
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": 'attachment; filename="polar-customers.csv"',
-    })
+    )
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="polar-customers.csv"',
+        }
+    )
     await response.prepare(request)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -428,9 +487,18 @@ def _export_row(customer: Customer) -> list[str | None]:
         value, tax_format = customer.tax_id
         tax_id = f"('{value}', <TaxIDFormat.{tax_format}: '{tax_format}'>)"
     return [
-        customer.id, customer.external_id, customer.created_at.isoformat(), customer.email, customer.name, tax_id,
-        address.get("line1"), address.get("line2"), address.get("city"), address.get("state"),
-        address.get("postal_code"), address.get("country"),
+        customer.id,
+        customer.external_id,
+        customer.created_at.isoformat(),
+        customer.email,
+        customer.name,
+        tax_id,
+        address.get("line1"),
+        address.get("line2"),
+        address.get("city"),
+        address.get("state"),
+        address.get("postal_code"),
+        address.get("country"),
         json.dumps(customer.metadata) if customer.metadata else None,
     ]
 

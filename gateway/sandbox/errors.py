@@ -9,12 +9,8 @@ from typing import Any
 
 from .model import Json
 
-_INVALID_TOKEN_DESCRIPTION = (
-    "The access token provided is expired, revoked, malformed, or invalid for other reasons."
-)
-_INSUFFICIENT_SCOPE_DESCRIPTION = (
-    "The request requires higher privileges than provided by the access token."
-)
+_INVALID_TOKEN_DESCRIPTION = "The access token provided is expired, revoked, malformed, or invalid for other reasons."
+_INSUFFICIENT_SCOPE_DESCRIPTION = "The request requires higher privileges than provided by the access token."
 
 
 class ApiError(Exception):

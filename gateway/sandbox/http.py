@@ -36,7 +36,13 @@ async def read_json_body(request: web.Request) -> Any:
 def require_object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise request_validation(
-            [detail("model_attributes_type", ["body"], "Input should be a valid dictionary or object to "
-                    "extract fields from", body)]
+            [
+                detail(
+                    "model_attributes_type",
+                    ["body"],
+                    "Input should be a valid dictionary or object to extract fields from",
+                    body,
+                )
+            ]
         )
     return body

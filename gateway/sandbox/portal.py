@@ -32,14 +32,26 @@ async def create_session(request: web.Request) -> web.Response:
     external_key = next((k for k in ("external_customer_id", "customer_external_id") if k in body), None)
     if "customer_id" not in body and external_key is None:
         problems.add("missing", ["body", "CustomerSessionCustomerIDCreate", "customer_id"], "Field required", body)
-        problems.add("missing", ["body", "CustomerSessionCustomerExternalIDCreate", "external_customer_id"],
-                     "Field required", body)
+        problems.add(
+            "missing",
+            ["body", "CustomerSessionCustomerExternalIDCreate", "external_customer_id"],
+            "Field required",
+            body,
+        )
         raise request_validation(problems)
     return_url = body.get("return_url")
-    if return_url is not None and check_string(return_url, ["body", "return_url"], problems, max_length=2083):
-        if not str(return_url).startswith(("http://", "https://")):
-            problems.add("url_parsing", ["body", "return_url"], "Input should be a valid URL, relative URL without "
-                         "a base", return_url, {"error": "relative URL without a base"})
+    if (
+        return_url is not None
+        and check_string(return_url, ["body", "return_url"], problems, max_length=2083)
+        and not str(return_url).startswith(("http://", "https://"))
+    ):
+        problems.add(
+            "url_parsing",
+            ["body", "return_url"],
+            "Input should be a valid URL, relative URL without a base",
+            return_url,
+            {"error": "relative URL without a base"},
+        )
     customer: Customer | None = None
     loc: list[Any]
     if "customer_id" in body:
@@ -66,8 +78,13 @@ async def create_session(request: web.Request) -> web.Response:
     value = "polar_cst_" + secrets.token_urlsafe(32)
     session = CustomerSession(str(uuid.uuid4()), value, customer.id, now, now + SESSION_TTL, return_url)
     state.store.sessions[session.id] = session
-    state.store.tokens[value] = Token(value, customer.organization_id, frozenset({"customer_portal:write"}),
-                                      customer_id=customer.id, expires_at=session.expires_at)
+    state.store.tokens[value] = Token(
+        value,
+        customer.organization_id,
+        frozenset({"customer_portal:write"}),
+        customer_id=customer.id,
+        expires_at=session.expires_at,
+    )
     return json_response(render.customer_session(state.store, session), status=201)
 
 
@@ -142,11 +159,11 @@ async def update_order(request: web.Request) -> web.Response:
     rules = Problems()
     if address is not None and order.billing_address is not None:
         if address["country"] != order.billing_address.get("country"):
-            rules.add("value_error", ["body", "billing_address", "country"], "Country cannot be changed",
-                      address["country"])
+            rules.add(
+                "value_error", ["body", "billing_address", "country"], "Country cannot be changed", address["country"]
+            )
         if address["state"] != order.billing_address.get("state"):
-            rules.add("value_error", ["body", "billing_address", "state"], "State cannot be changed",
-                      address["state"])
+            rules.add("value_error", ["body", "billing_address", "state"], "State cannot be changed", address["state"])
     if rules:
         raise business_validation(rules)
     if "billing_name" in body:

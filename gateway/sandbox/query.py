@@ -36,8 +36,9 @@ def sorting(query: MultiMapping[str], allowed: list[str], default: str, problems
     expected = enum_message(allowed)
     for index, value in enumerate(values):
         if value not in allowed:
-            problems.add("enum", ["query", "sorting", index], f"Input should be {expected}", value,
-                         {"expected": expected})
+            problems.add(
+                "enum", ["query", "sorting", index], f"Input should be {expected}", value, {"expected": expected}
+            )
     return values
 
 

@@ -31,11 +31,13 @@ async def start_sandbox(host: str = "127.0.0.1", port: int = 0, customers: int =
 
 
 def banner(url: str) -> str:
-    return "\n".join([
-        f"Polar sandbox listening on {url}",
-        f"  {DEMO_TOKEN:<28} organization Demo, every scope",
-        f"  {DEMO_READ_TOKEN:<28} organization Demo, customers:read only",
-        f"  {OTHER_TOKEN:<28} organization Other, every scope",
-        f"  test controls: {url}/__sandbox/stats, /__sandbox/reset, /__sandbox/faults, /__sandbox/clock",
-        f"  try: curl -H 'Authorization: Bearer {DEMO_TOKEN}' {url}/v1/customers/",
-    ])
+    return "\n".join(
+        [
+            f"Polar sandbox listening on {url}",
+            f"  {DEMO_TOKEN:<28} organization Demo, every scope",
+            f"  {DEMO_READ_TOKEN:<28} organization Demo, customers:read only",
+            f"  {OTHER_TOKEN:<28} organization Other, every scope",
+            f"  test controls: {url}/__sandbox/stats, /__sandbox/reset, /__sandbox/faults, /__sandbox/clock",
+            f"  try: curl -H 'Authorization: Bearer {DEMO_TOKEN}' {url}/v1/customers/",
+        ]
+    )

@@ -17,8 +17,8 @@ from .model import (
     BenefitGrant,
     Customer,
     CustomerMeter,
-    Meter,
     Metadata,
+    Meter,
     Order,
     OrderItem,
     Organization,
@@ -51,22 +51,119 @@ OTHER_TOKEN = "polar_oat_sandbox_other"
 OTHER_CUSTOMERS = 12
 BASE_TIME = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
 
-_FIRST = "Ada Alan Grace Linus Margaret Ken Barbara Dennis Radia Tim Frances Edsger Donald Hedy Guido Anita".split()
-_LAST = "Lovelace Turing Hopper Torvalds Hamilton Thompson Liskov Ritchie Perlman Berners-Lee Allen Dijkstra".split()
-_COMPANIES = "Acme Globex Initech Umbrella Hooli Stark Wayne Wonka Cyberdyne Tyrell Soylent Vandelay".split()
+_FIRST = [
+    "Ada",
+    "Alan",
+    "Grace",
+    "Linus",
+    "Margaret",
+    "Ken",
+    "Barbara",
+    "Dennis",
+    "Radia",
+    "Tim",
+    "Frances",
+    "Edsger",
+    "Donald",
+    "Hedy",
+    "Guido",
+    "Anita",
+]
+_LAST = [
+    "Lovelace",
+    "Turing",
+    "Hopper",
+    "Torvalds",
+    "Hamilton",
+    "Thompson",
+    "Liskov",
+    "Ritchie",
+    "Perlman",
+    "Berners-Lee",
+    "Allen",
+    "Dijkstra",
+]
+_COMPANIES = [
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Stark",
+    "Wayne",
+    "Wonka",
+    "Cyberdyne",
+    "Tyrell",
+    "Soylent",
+    "Vandelay",
+]
 _ADDRESSES: list[tuple[dict[str, str | None], str | None]] = [
-    ({"line1": "1 Main St", "line2": None, "postal_code": "94107", "city": "San Francisco",
-      "state": "US-CA", "country": "US"}, "911144442"),
-    ({"line1": "5 Rue de Rivoli", "line2": "Bât. B", "postal_code": "75001", "city": "Paris",
-      "state": None, "country": "FR"}, "FR61954506077"),
-    ({"line1": "Unter den Linden 7", "line2": None, "postal_code": "10117", "city": "Berlin",
-      "state": None, "country": "DE"}, "DE136695976"),
-    ({"line1": "10 Downing St", "line2": None, "postal_code": "SW1A 2AA", "city": "London",
-      "state": None, "country": "GB"}, "GB980780684"),
-    ({"line1": "1 Rue Saint-Jean", "line2": None, "postal_code": "G1R 1N3", "city": "Québec",
-      "state": "CA-QC", "country": "CA"}, None),
-    ({"line1": "Drottninggatan 1", "line2": None, "postal_code": "111 51", "city": "Stockholm",
-      "state": None, "country": "SE"}, "SE556188840401"),
+    (
+        {
+            "line1": "1 Main St",
+            "line2": None,
+            "postal_code": "94107",
+            "city": "San Francisco",
+            "state": "US-CA",
+            "country": "US",
+        },
+        "911144442",
+    ),
+    (
+        {
+            "line1": "5 Rue de Rivoli",
+            "line2": "Bât. B",
+            "postal_code": "75001",
+            "city": "Paris",
+            "state": None,
+            "country": "FR",
+        },
+        "FR61954506077",
+    ),
+    (
+        {
+            "line1": "Unter den Linden 7",
+            "line2": None,
+            "postal_code": "10117",
+            "city": "Berlin",
+            "state": None,
+            "country": "DE",
+        },
+        "DE136695976",
+    ),
+    (
+        {
+            "line1": "10 Downing St",
+            "line2": None,
+            "postal_code": "SW1A 2AA",
+            "city": "London",
+            "state": None,
+            "country": "GB",
+        },
+        "GB980780684",
+    ),
+    (
+        {
+            "line1": "1 Rue Saint-Jean",
+            "line2": None,
+            "postal_code": "G1R 1N3",
+            "city": "Québec",
+            "state": "CA-QC",
+            "country": "CA",
+        },
+        None,
+    ),
+    (
+        {
+            "line1": "Drottninggatan 1",
+            "line2": None,
+            "postal_code": "111 51",
+            "city": "Stockholm",
+            "state": None,
+            "country": "SE",
+        },
+        "SE556188840401",
+    ),
 ]
 _TAX_FORMATS = {"US": "us_ein", "GB": "gb_vat"}
 _LOCALES = ["en", "en-US", "fr", "de", "sv-SE", None]
@@ -112,42 +209,87 @@ def _populate(store: Store, org: Organization, count: int, rng: random.Random, n
     for meter in meters:
         store.meters[meter.id] = meter
     benefits = [
-        Benefit(new_id(), org.id, "custom", "Priority support", catalog_time, {"note": "Answer within 4 hours"},
-                {"tier": "gold"}),
+        Benefit(
+            new_id(),
+            org.id,
+            "custom",
+            "Priority support",
+            catalog_time,
+            {"note": "Answer within 4 hours"},
+            {"tier": "gold"},
+        ),
         Benefit(new_id(), org.id, "feature_flag", "Beta features", catalog_time, {}, {"flag": "beta"}),
-        Benefit(new_id(), org.id, "license_keys", "License key", catalog_time,
-                {"prefix": org.slug.upper(), "expires": None, "activations": None, "limit_usage": None}),
-        Benefit(new_id(), org.id, "meter_credit", "Monthly API credits", catalog_time,
-                {"units": 1000, "rollover": False, "meter_id": meters[0].id}),
+        Benefit(
+            new_id(),
+            org.id,
+            "license_keys",
+            "License key",
+            catalog_time,
+            {"prefix": org.slug.upper(), "expires": None, "activations": None, "limit_usage": None},
+        ),
+        Benefit(
+            new_id(),
+            org.id,
+            "meter_credit",
+            "Monthly API credits",
+            catalog_time,
+            {"units": 1000, "rollover": False, "meter_id": meters[0].id},
+        ),
     ]
     for benefit in benefits:
         store.benefits[benefit.id] = benefit
     products = [
         _product(store, new_id, org, "Starter", "For individuals", "month", 900, [benefits[0]], catalog_time),
-        _product(store, new_id, org, "Pro", "Metered API access", "month", 2900,
-                 [benefits[0], benefits[1], benefits[3]], catalog_time),
-        _product(store, new_id, org, "Team", "For teams, billed yearly", "year", 29000,
-                 [benefits[0], benefits[1]], catalog_time),
-        _product(store, new_id, org, "Lifetime", "One payment, forever", None, 19900, [benefits[2]],
-                 catalog_time),
+        _product(
+            store,
+            new_id,
+            org,
+            "Pro",
+            "Metered API access",
+            "month",
+            2900,
+            [benefits[0], benefits[1], benefits[3]],
+            catalog_time,
+        ),
+        _product(
+            store,
+            new_id,
+            org,
+            "Team",
+            "For teams, billed yearly",
+            "year",
+            29000,
+            [benefits[0], benefits[1]],
+            catalog_time,
+        ),
+        _product(store, new_id, org, "Lifetime", "One payment, forever", None, 19900, [benefits[2]], catalog_time),
     ]
     recurring = products[:3]
     moment = BASE_TIME
     for index in range(count):
-        moment += timedelta(minutes=rng.randint(20, 600), seconds=rng.randint(0, 59),
-                            microseconds=rng.randint(0, 999_999))
+        moment += timedelta(
+            minutes=rng.randint(20, 600), seconds=rng.randint(0, 59), microseconds=rng.randint(0, 999_999)
+        )
         customer = _customer(org, index, moment, rng, new_id)
         store.add_customer(customer)
         for number in range(rng.choice([0, 1, 1, 1, 2, 2, 3])):
-            status = _STATUSES[index % 8] if index < 8 and number == 0 else rng.choices(
-                _STATUSES, _STATUS_WEIGHTS)[0]
+            status = _STATUSES[index % 8] if index < 8 and number == 0 else rng.choices(_STATUSES, _STATUS_WEIGHTS)[0]
             _subscribe(store, new_id, rng, customer, rng.choice(recurring), status, meters, moment)
         if rng.random() < 0.15:
             _buy_once(store, new_id, customer, products[3], moment + timedelta(days=rng.randint(1, 90)))
 
 
-def _product(store: Store, new_id: _Ids, org: Organization, name: str, description: str,
-             interval: str | None, amount: int, benefits: list[Benefit], at: datetime) -> Product:
+def _product(
+    store: Store,
+    new_id: _Ids,
+    org: Organization,
+    name: str,
+    description: str,
+    interval: str | None,
+    amount: int,
+    benefits: list[Benefit],
+    at: datetime,
+) -> Product:
     product_id = new_id()
     price = Price(new_id(), product_id, amount, "usd", at)
     product = Product(product_id, org.id, name, description, interval, at, [price], [b.id for b in benefits])
@@ -170,8 +312,14 @@ def _customer(org: Organization, index: int, at: datetime, rng: random.Random, n
         email = f"{first.lower()}.{last.lower()}.{index}@{domain}"
         owner_email = None
     customer = Customer(
-        id=new_id(), organization_id=org.id, created_at=at, type="team" if team else "individual",
-        email=email, name=name, owner_email=owner_email, email_verified=rng.random() < 0.5,
+        id=new_id(),
+        organization_id=org.id,
+        created_at=at,
+        type="team" if team else "individual",
+        email=email,
+        name=name,
+        owner_email=owner_email,
+        email_verified=rng.random() < 0.5,
         external_id=f"usr_{org.slug}_{index:05d}" if rng.random() < 0.7 else None,
         locale=rng.choice(_LOCALES),
     )
@@ -188,22 +336,40 @@ def _customer(org: Organization, index: int, at: datetime, rng: random.Random, n
         if team and name:
             customer.billing_name = f"{name} Inc."
         if tax_number is not None and rng.random() < 0.6:
-            customer.tax_id = (tax_number if address["country"] != "GB" else tax_number[2:],
-                               _TAX_FORMATS.get(str(address["country"]), "eu_vat"))
+            customer.tax_id = (
+                tax_number if address["country"] != "GB" else tax_number[2:],
+                _TAX_FORMATS.get(str(address["country"]), "eu_vat"),
+            )
     if rng.random() < 0.3:
         customer.modified_at = at + timedelta(days=rng.randint(1, 20))
     return customer
 
 
-def _subscribe(store: Store, new_id: _Ids, rng: random.Random, customer: Customer, product: Product,
-               status: str, meters: list[Meter], after: datetime) -> None:
+def _subscribe(
+    store: Store,
+    new_id: _Ids,
+    rng: random.Random,
+    customer: Customer,
+    product: Product,
+    status: str,
+    meters: list[Meter],
+    after: datetime,
+) -> None:
     created = after + timedelta(hours=rng.randint(1, 24 * 60), microseconds=rng.randint(0, 999_999))
     period = timedelta(days=365 if product.recurring_interval == "year" else 30)
     price = product.prices[0]
     subscription = Subscription(
-        id=new_id(), customer_id=customer.id, product_id=product.id, price_id=price.id, status=status,
-        amount=price.amount, currency=price.currency, recurring_interval=product.recurring_interval or "month",
-        created_at=created, current_period_start=created, current_period_end=created + period,
+        id=new_id(),
+        customer_id=customer.id,
+        product_id=product.id,
+        price_id=price.id,
+        status=status,
+        amount=price.amount,
+        currency=price.currency,
+        recurring_interval=product.recurring_interval or "month",
+        created_at=created,
+        current_period_start=created,
+        current_period_end=created + period,
         started_at=None if status == "incomplete" else created,
         metadata={"source": "seed"} if rng.random() < 0.3 else {},
     )
@@ -220,15 +386,30 @@ def _subscribe(store: Store, new_id: _Ids, rng: random.Random, customer: Custome
     if product.name == "Pro":
         for meter in meters:
             consumed = float(rng.randint(0, 1500))
-            subscription.meters.append(SubscriptionMeterUsage(
-                new_id(), meter.id, created, consumed, 1000 if meter.event_name == "api_call" else 0,
-                max(0, int(consumed) - 1000) * 2))
+            subscription.meters.append(
+                SubscriptionMeterUsage(
+                    new_id(),
+                    meter.id,
+                    created,
+                    consumed,
+                    1000 if meter.event_name == "api_call" else 0,
+                    max(0, int(consumed) - 1000) * 2,
+                )
+            )
             if status in ACTIVE_STATUSES and not any(
                 m.meter_id == meter.id for m in store.meters_by_customer.get(customer.id, [])
             ):
-                store.add_customer_meter(CustomerMeter(
-                    new_id(), customer.id, meter.id, created, created + timedelta(days=rng.randint(0, 9)),
-                    consumed, 1000 if meter.event_name == "api_call" else 0))
+                store.add_customer_meter(
+                    CustomerMeter(
+                        new_id(),
+                        customer.id,
+                        meter.id,
+                        created,
+                        created + timedelta(days=rng.randint(0, 9)),
+                        consumed,
+                        1000 if meter.event_name == "api_call" else 0,
+                    )
+                )
     store.add_subscription(subscription)
     if subscription.started_at is None:
         return
@@ -236,32 +417,66 @@ def _subscribe(store: Store, new_id: _Ids, rng: random.Random, customer: Custome
     revoked = status not in ACTIVE_STATUSES and status != "past_due"
     for benefit_id in product.benefit_ids:
         benefit = store.benefits[benefit_id]
-        grant_properties = ({"license_key_id": new_id(), "display_key": "****-" + new_id()[:6]}
-                            if benefit.type == "license_keys" else {})
-        store.add_grant(BenefitGrant(
-            new_id(), customer.id, benefit_id, created, created, grant_properties,
-            subscription_id=subscription.id, order_id=order.id,
-            revoked_at=subscription.canceled_at or created + timedelta(days=20) if revoked else None,
-        ))
+        grant_properties = (
+            {"license_key_id": new_id(), "display_key": "****-" + new_id()[:6]}
+            if benefit.type == "license_keys"
+            else {}
+        )
+        store.add_grant(
+            BenefitGrant(
+                new_id(),
+                customer.id,
+                benefit_id,
+                created,
+                created,
+                grant_properties,
+                subscription_id=subscription.id,
+                order_id=order.id,
+                revoked_at=subscription.canceled_at or created + timedelta(days=20) if revoked else None,
+            )
+        )
 
 
 def _buy_once(store: Store, new_id: _Ids, customer: Customer, product: Product, at: datetime) -> None:
     order = _order(store, new_id, customer, product, None, at, "purchase")
     for benefit_id in product.benefit_ids:
-        store.add_grant(BenefitGrant(
-            new_id(), customer.id, benefit_id, at, at,
-            {"license_key_id": new_id(), "display_key": "****-" + new_id()[:6]}, order_id=order.id))
+        store.add_grant(
+            BenefitGrant(
+                new_id(),
+                customer.id,
+                benefit_id,
+                at,
+                at,
+                {"license_key_id": new_id(), "display_key": "****-" + new_id()[:6]},
+                order_id=order.id,
+            )
+        )
 
 
-def _order(store: Store, new_id: _Ids, customer: Customer, product: Product, subscription_id: str | None,
-           at: datetime, reason: str) -> Order:
+def _order(
+    store: Store,
+    new_id: _Ids,
+    customer: Customer,
+    product: Product,
+    subscription_id: str | None,
+    at: datetime,
+    reason: str,
+) -> Order:
     price = product.prices[0]
     tax = price.amount // 5 if customer.billing_address else 0
     number = len(store.orders) + 1
     order = Order(
-        id=new_id(), customer_id=customer.id, product_id=product.id, subscription_id=subscription_id,
-        created_at=at, status="paid", billing_reason=reason, subtotal_amount=price.amount, tax_amount=tax,
-        currency=price.currency, billing_name=customer.billing_name or customer.name,
+        id=new_id(),
+        customer_id=customer.id,
+        product_id=product.id,
+        subscription_id=subscription_id,
+        created_at=at,
+        status="paid",
+        billing_reason=reason,
+        subtotal_amount=price.amount,
+        tax_amount=tax,
+        currency=price.currency,
+        billing_name=customer.billing_name or customer.name,
         billing_address=dict(customer.billing_address) if customer.billing_address else None,
         invoice_number=f"{customer.organization_id[:4].upper()}-{number:05d}",
         items=[OrderItem(new_id(), at, product.name, price.amount, tax, price.id)],

@@ -25,16 +25,95 @@ _SUPPORTED = frozenset(SUPPORTED_COUNTRIES)
 
 US_STATES = frozenset(
     "US-" + code
-    for code in (
-        "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY "
-        "NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC"
-    ).split()
+    for code in [
+        "AL",
+        "AK",
+        "AZ",
+        "AR",
+        "CA",
+        "CO",
+        "CT",
+        "DE",
+        "FL",
+        "GA",
+        "HI",
+        "ID",
+        "IL",
+        "IN",
+        "IA",
+        "KS",
+        "KY",
+        "LA",
+        "ME",
+        "MD",
+        "MA",
+        "MI",
+        "MN",
+        "MS",
+        "MO",
+        "MT",
+        "NE",
+        "NV",
+        "NH",
+        "NJ",
+        "NM",
+        "NY",
+        "NC",
+        "ND",
+        "OH",
+        "OK",
+        "OR",
+        "PA",
+        "RI",
+        "SC",
+        "SD",
+        "TN",
+        "TX",
+        "UT",
+        "VT",
+        "VA",
+        "WA",
+        "WV",
+        "WI",
+        "WY",
+        "DC",
+    ]
 )
-CA_SUBDIVISIONS = frozenset("CA-" + code for code in "AB BC MB NB NL NS NT NU ON PE QC SK YT".split())
+CA_SUBDIVISIONS = frozenset(
+    "CA-" + code for code in ["AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"]
+)
 
 # The tax id formats Polar tries per country (a subset of its map: the countries the seed and tests
 # use, and every EU member, whose numbers share one format).
-_EU = "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
+_EU = [
+    "AT",
+    "BE",
+    "BG",
+    "CY",
+    "CZ",
+    "DE",
+    "DK",
+    "EE",
+    "ES",
+    "FI",
+    "FR",
+    "GR",
+    "HR",
+    "HU",
+    "IE",
+    "IT",
+    "LT",
+    "LU",
+    "LV",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SE",
+    "SI",
+    "SK",
+]
 TAX_ID_FORMATS: dict[str, tuple[str, ...]] = {
     **{country: ("eu_vat",) for country in _EU},
     "US": ("us_ein",),
@@ -87,9 +166,7 @@ def parse_positive_int(value: str, loc: list[Any], problems: Problems) -> int | 
     try:
         number = int(value.strip())
     except ValueError:
-        problems.add(
-            "int_parsing", loc, "Input should be a valid integer, unable to parse string as an integer", value
-        )
+        problems.add("int_parsing", loc, "Input should be a valid integer, unable to parse string as an integer", value)
         return None
     if number <= 0:
         problems.add("greater_than", loc, "Input should be greater than 0", value, {"gt": 0})
@@ -228,8 +305,11 @@ def check_address(value: Any, loc: list[Any], problems: Problems) -> dict[str, s
     country = value.get("country")
     if country is None and "country" not in value:
         problems.add("missing", [*loc, "country"], "Field required", value)
-    elif (checked := parse_enum(country.upper() if isinstance(country, str) else country,
-                                SUPPORTED_COUNTRIES, [*loc, "country"], problems)) is not None:
+    elif (
+        checked := parse_enum(
+            country.upper() if isinstance(country, str) else country, SUPPORTED_COUNTRIES, [*loc, "country"], problems
+        )
+    ) is not None:
         address["country"] = checked
     if len(problems) > before:
         return None

@@ -9,12 +9,16 @@ import httpx
 PAGE_LIMIT = 100
 
 
-def all_pages(client: httpx.Client, path: str, params: list[tuple[str, str]] | None = None) -> list[Any]:
+def all_pages(client: httpx.Client, path: str, params: list[tuple[str, str | int]] | None = None) -> list[Any]:
     """Every item of a Polar list, following ``page`` up to ``max_page``."""
     items: list[Any] = []
     page = 1
     while True:
-        query = [*(params or []), ("page", str(page)), ("limit", str(PAGE_LIMIT))]
+        query: list[tuple[str, str | int | float | bool | None]] = [
+            *(params or []),
+            ("page", page),
+            ("limit", PAGE_LIMIT),
+        ]
         response = client.get(path, params=query)
         response.raise_for_status()
         body = response.json()

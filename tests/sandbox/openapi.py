@@ -60,4 +60,4 @@ def validate(response: httpx.Response) -> None:
         content_type=response.headers.get("content-type", ""),
         headers=Headers(list(response.headers.items())),
     )
-    polar_openapi().validate_response(adapted_request, adapted_response)
+    polar_openapi().validate_response(adapted_request, adapted_response)  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ def test_an_invalid_answer_is_caught() -> None:
     """The validator itself can fail: a customer without its required keys is refused."""
     request = httpx.Request("GET", "http://127.0.0.1/v1/customers/" + UNKNOWN_ID)
     response = httpx.Response(200, json={"id": UNKNOWN_ID}, request=request)
-    with pytest.raises(Exception, match="(?i)invalid|valid"):
+    with pytest.raises(Exception, match=r"(?i)invalid"):
         validate(response)
 
 
@@ -40,8 +40,9 @@ def test_customer_reads_validate(demo: httpx.Client) -> None:
 
 
 def test_customer_writes_validate(demo: httpx.Client) -> None:
-    created = demo.post("/v1/customers/", json={"email": "contract@example.com", "external_id": "contract-1",
-                                                "metadata": {"a": 1}})
+    created = demo.post(
+        "/v1/customers/", json={"email": "contract@example.com", "external_id": "contract-1", "metadata": {"a": 1}}
+    )
     assert created.status_code == 201
     validate(created)
     team = demo.post("/v1/customers/", json={"type": "team", "name": "Team Co", "owner": {"email": "o@example.com"}})
@@ -130,8 +131,9 @@ def test_sessions_and_portal_validate(demo: httpx.Client, sandbox_server: object
     missing = portal.get(f"/v1/customer-portal/orders/{UNKNOWN_ID}")
     assert missing.status_code == 404
     validate(missing)
-    refused = portal.patch(f"/v1/customer-portal/orders/{order_id}",
-                           json={"billing_address": {"country": "JP", "line1": "x"}})
+    refused = portal.patch(
+        f"/v1/customer-portal/orders/{order_id}", json={"billing_address": {"country": "JP", "line1": "x"}}
+    )
     if orders.json()["items"][0]["billing_address"] is not None:
         assert refused.status_code == 422
     validate(refused)
