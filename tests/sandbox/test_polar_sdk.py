@@ -4,7 +4,6 @@ the test asserts the defect by name, so it fails loudly once the SDK is fixed.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import pytest
 from polar.base import PolarDeserializationError
@@ -16,7 +15,7 @@ from tests.servers import SandboxProcess
 
 
 @pytest.fixture
-def polar(sandbox: SandboxProcess) -> Iterator[Polar]:
+def polar(sandbox: SandboxProcess) -> Polar:
     client = Polar(DEMO_TOKEN, base_url=sandbox.url, timeout=10)
     return client
 
