@@ -4,7 +4,6 @@ the test asserts the defect by name, so it fails loudly once the SDK is fixed.""
 
 from __future__ import annotations
 
-
 import pytest
 from polar.base import PolarDeserializationError
 from polar.v2026_10 import Polar
