@@ -39,8 +39,11 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.customers < 0:
         raise SystemExit("--customers must be 0 or more")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run_sandbox(args.host, args.port, args.customers, args.seed))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_run_sandbox(args.host, args.port, args.customers, args.seed))
+    except OSError as error:
+        raise SystemExit(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
 
 
 if __name__ == "__main__":
