@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import json
+import uuid
 from typing import Any
 
 from aiohttp import web
@@ -16,7 +17,7 @@ from .auth import CUSTOMER_READ, CUSTOMER_WRITE, organization_caller
 from .clock import iso
 from .errors import business_validation, not_found, request_validation
 from .http import json_response, read_json_body, require_object
-from .model import LIST_ACTIVE_STATUSES, Customer, Json, Token
+from .model import LIST_ACTIVE_STATUSES, Customer, Token
 from .ordering import page_slice, sort_records
 from .query import metadata_filter, metadata_matches, optional_bool, paging, sorting, uuid_list
 from .state import SandboxState, caller_token, sandbox
@@ -248,8 +249,6 @@ def _check_tax_id(number: str | None, address: dict[str, str | None] | None, rul
 
 
 def _new_id() -> str:
-    import uuid
-
     return str(uuid.uuid4())
 
 
@@ -519,5 +518,3 @@ def routes() -> list[web.RouteDef]:
         web.delete("/v1/customers/{id}", delete_customer),
     ]
 
-
-__all__ = ["Json", "routes"]

@@ -219,7 +219,7 @@ def price(record: Price) -> Json:
     }
 
 
-def _product_base(store: Store, record: Product) -> Json:
+def _product_base(record: Product) -> Json:
     return {
         "id": record.id,
         "created_at": iso(record.created_at),
@@ -243,7 +243,7 @@ def _product_base(store: Store, record: Product) -> Json:
 
 def product(store: Store, record: Product) -> Json:
     return {
-        **_product_base(store, record),
+        **_product_base(record),
         "metadata": {},
         "benefits": [benefit(store.benefits[b]) for b in record.benefit_ids],
         "attached_custom_fields": [],
@@ -399,7 +399,7 @@ def order(store: Store, record: Order) -> Json:
     subscription_record = store.subscriptions.get(record.subscription_id or "")
     total = record.net_amount + record.tax_amount
     order_product: dict[str, Any] = {
-        **_product_base(store, product_record),
+        **_product_base(product_record),
         "benefits": [benefit_public(store.benefits[b]) for b in product_record.benefit_ids],
         "organization": organization(store.organization_of_product(product_record.id)),
     }
