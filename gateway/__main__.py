@@ -1,28 +1,34 @@
-"""Command line: ``python -m gateway sandbox`` (and ``serve``, which runs the sandbox alone until
-the GraphQL gateway lands)."""
+"""Command line: ``serve`` (the gateway), ``sandbox`` (the Polar emulator alone), ``export-schema``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import sys
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
 
 from .sandbox.runner import banner, start_sandbox
+from .sandbox.seed import DEMO_TOKEN
+from .settings import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gateway", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    sandbox = commands.add_parser("sandbox", help="run the stateful Polar sandbox upstream")
+    serve = commands.add_parser("serve", help="serve the GraphQL gateway")
+    serve.add_argument("--host", help="default 127.0.0.1 (GATEWAY_HOST)")
+    serve.add_argument("--port", type=int, help="default 8000 (GATEWAY_PORT)")
+    serve.add_argument("--upstream-url", help="Polar API base URL (GATEWAY_UPSTREAM_URL); default: embedded sandbox")
+    sandbox = commands.add_parser("sandbox", help="run the stateful Polar sandbox upstream alone")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8100)
     sandbox.add_argument("--customers", type=int, default=250, help="customers of organization Demo")
     sandbox.add_argument("--seed", type=int, default=1, help="seed of the deterministic demo data")
-    serve = commands.add_parser("serve", help="serve the gateway (for now: the sandbox alone)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8100)
-    serve.add_argument("--customers", type=int, default=250)
-    serve.add_argument("--seed", type=int, default=1)
+    commands.add_parser("export-schema", help="print the GraphQL schema (SDL), as checked in to schema.graphql")
     return parser
 
 
@@ -35,16 +41,56 @@ async def _run_sandbox(host: str, port: int, customers: int, seed: int) -> None:
         await running.stop()
 
 
+async def _serve(settings: Settings) -> None:
+    from .app import UPSTREAM_URL, create_app
+
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        port = runner.addresses[0][1]
+        address = f"http://{settings.host}:{port}/graphql"
+        print(f"GraphQL gateway listening on {address} (GraphiQL: open it in a browser)", flush=True)
+        if settings.upstream_url is None:
+            print(f"  upstream: embedded Polar sandbox at {app[UPSTREAM_URL]}", flush=True)
+            print(f"  demo token: {DEMO_TOKEN}  (send 'Authorization: Bearer {DEMO_TOKEN}')", flush=True)
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    flags: dict[str, Any] = {k: v for k, v in vars(args).items() if k != "command" and v is not None}
+    try:
+        return Settings(**flags)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise SystemExit(f"invalid settings: {problems}") from None
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    if args.customers < 0:
-        raise SystemExit("--customers must be 0 or more")
+    if args.command == "export-schema":
+        from .graphql.schema import schema_sdl
+
+        sys.stdout.write(schema_sdl())
+        return
+    if args.command == "sandbox":
+        if args.customers < 0:
+            raise SystemExit("--customers must be 0 or more")
+        host, port = args.host, args.port
+        running = _run_sandbox(args.host, args.port, args.customers, args.seed)
+    else:
+        settings = _settings(args)
+        host, port = settings.host, settings.port
+        running = _serve(settings)
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_run_sandbox(args.host, args.port, args.customers, args.seed))
+            asyncio.run(running)
     except OSError as error:
-        raise SystemExit(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
-
+        raise SystemExit(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 
 if __name__ == "__main__":
     main()

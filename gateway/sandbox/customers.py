@@ -517,4 +517,3 @@ def routes() -> list[web.RouteDef]:
         web.patch("/v1/customers/{id}", update_customer),
         web.delete("/v1/customers/{id}", delete_customer),
     ]
-

@@ -12,76 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import email_validator
-import pycountry
 from stdnum import get_cc_module
 from stdnum.exceptions import ValidationError as StdnumError
 
+from ..polar_rules import CA_SUBDIVISIONS, SUPPORTED_COUNTRIES, US_STATES
 from .errors import detail
 from .model import Json, Metadata
-
-ALL_COUNTRIES = sorted(country.alpha_2 for country in pycountry.countries)
-SUPPORTED_COUNTRIES = sorted(set(ALL_COUNTRIES) - {"CU", "IR", "KP", "SY", "RU"})
-_SUPPORTED = frozenset(SUPPORTED_COUNTRIES)
-
-US_STATES = frozenset(
-    "US-" + code
-    for code in [
-        "AL",
-        "AK",
-        "AZ",
-        "AR",
-        "CA",
-        "CO",
-        "CT",
-        "DE",
-        "FL",
-        "GA",
-        "HI",
-        "ID",
-        "IL",
-        "IN",
-        "IA",
-        "KS",
-        "KY",
-        "LA",
-        "ME",
-        "MD",
-        "MA",
-        "MI",
-        "MN",
-        "MS",
-        "MO",
-        "MT",
-        "NE",
-        "NV",
-        "NH",
-        "NJ",
-        "NM",
-        "NY",
-        "NC",
-        "ND",
-        "OH",
-        "OK",
-        "OR",
-        "PA",
-        "RI",
-        "SC",
-        "SD",
-        "TN",
-        "TX",
-        "UT",
-        "VT",
-        "VA",
-        "WA",
-        "WV",
-        "WI",
-        "WY",
-        "DC",
-    ]
-)
-CA_SUBDIVISIONS = frozenset(
-    "CA-" + code for code in ["AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"]
-)
 
 # The tax id formats Polar tries per country (a subset of its map: the countries the seed and tests
 # use, and every EU member, whose numbers share one format).

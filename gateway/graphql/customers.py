@@ -1,0 +1,440 @@
+"""Customers: the connection, the lookups and the three mutations, over Polar's customer API."""
+
+from __future__ import annotations
+
+import uuid
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types.unset import UNSET
+
+from ..upstream.errors import UpstreamError, UpstreamNotFound, UpstreamValidation
+from ..upstream.transport import QueryParams
+from .context import Context
+from .errors import UserError, UserErrorCode, bad_input, from_upstream, user_errors_from_upstream
+from .input_rules import check_country, check_email, check_metadata, check_name
+from .pagination import Slice, decode_cursor, encode_cursor, fingerprint, read_tail, read_window
+from .types import Customer, CustomerType
+
+Info = strawberry.Info[Context, None]
+DEFAULT_PAGE_SIZE = 10
+
+
+# Connection --------------------------------------------------------------------------------------
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class CustomerEdge:
+    cursor: str
+    node: Customer
+
+
+@strawberry.type(description="A page of customers. Cursors are opaque and tied to the filter and sort.")
+class CustomerConnection:
+    edges: list[CustomerEdge]
+    page_info: PageInfo
+    total_count: int = strawberry.field(description="Customers matching the filter, over every page.")
+
+    @strawberry.field
+    def nodes(self) -> list[Customer]:
+        return [edge.node for edge in self.edges]
+
+
+@strawberry.enum
+class CustomerSortKey(Enum):
+    CREATED_AT = "created_at"
+    EMAIL = "email"
+    NAME = "name"
+
+
+@strawberry.input(description="Customers whose metadata value under `key` is one of `values`.")
+class MetadataFilter:
+    key: str
+    values: list[str]
+
+
+@strawberry.input(description="Every filter of Polar's customer list; all given filters must hold.")
+class CustomerFilter:
+    email: str | None = strawberry.field(default=None, description="Exact email, case-insensitive.")
+    query: str | None = strawberry.field(
+        default=None, description="Part of the email, name or billing name, or the start of the external id."
+    )
+    active: bool | None = strawberry.field(
+        default=None, description="Has (true) or has not (false) a trialing, active or past-due subscription."
+    )
+    metadata: list[MetadataFilter] | None = strawberry.field(
+        default=None, description="Values of one key are ORed, different keys ANDed."
+    )
+
+
+def _list_params(filter_: CustomerFilter | None, sort_key: CustomerSortKey | None, reverse: bool) -> QueryParams:
+    params: QueryParams = []
+    if filter_ is not None:
+        if filter_.email is not None:
+            params.append(("email", filter_.email))
+        if filter_.query is not None:
+            params.append(("query", filter_.query))
+        if filter_.active is not None:
+            params.append(("active", "true" if filter_.active else "false"))
+        for entry in filter_.metadata or []:
+            if not entry.key or not entry.values:
+                raise bad_input("Each metadata filter needs a key and at least one value.", "filter")
+            params.extend((f"metadata[{entry.key}]", value) for value in entry.values)
+    params.append(("sorting", _sorting(sort_key, reverse)))
+    return params
+
+
+def _sorting(sort_key: CustomerSortKey | None, reverse: bool) -> str:
+    """No sort key: Polar's default, newest first. A sort key: ascending; ``reverse`` flips either."""
+    if sort_key is None:
+        return "created_at" if reverse else "-created_at"
+    return f"-{sort_key.value}" if reverse else sort_key.value
+
+
+def _flip(sorting: str) -> str:
+    return sorting[1:] if sorting.startswith("-") else f"-{sorting}"
+
+
+def _page_size(value: int | None, argument: str, maximum: int) -> int | None:
+    if value is None:
+        return None
+    if value < 0:
+        raise bad_input(f"'{argument}' cannot be negative.", argument)
+    if value > maximum:
+        raise bad_input(f"'{argument}' is at most {maximum}; page through larger listings.", argument)
+    return value
+
+
+async def resolve_customers(
+    info: Info,
+    filter_: CustomerFilter | None,
+    sort_key: CustomerSortKey | None,
+    reverse: bool,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> CustomerConnection:
+    context = info.context
+    maximum = context.settings.max_page_size
+    first, last = _page_size(first, "first", maximum), _page_size(last, "last", maximum)
+    if (first is not None or after is not None) and (last is not None or before is not None):
+        raise bad_input("Page forwards with first/after or backwards with last/before, not both.")
+    params = _list_params(filter_, sort_key, reverse)
+    print_ = fingerprint(params)
+    token = context.token
+    loaders = context.loaders
+
+    async def fetch(page_params: QueryParams) -> Any:
+        try:
+            return await context.polar_client.list_customers(token, page_params)
+        except UpstreamError as error:
+            raise from_upstream(error) from error
+
+    window: Slice
+    if last is not None or before is not None:
+        count = last if last is not None else DEFAULT_PAGE_SIZE
+        if before is None:
+            *filters, (_, sorting) = params
+            window = await read_tail(fetch, [*filters, ("sorting", _flip(str(sorting)))], count)
+        else:
+            end = decode_cursor(before, print_, "before")
+            start = max(0, end - count)
+            window = await read_window(fetch, params, start, end - start)
+    else:
+        start = decode_cursor(after, print_, "after") + 1 if after is not None else 0
+        window = await read_window(fetch, params, start, first if first is not None else DEFAULT_PAGE_SIZE)
+    edges = [
+        CustomerEdge(cursor=encode_cursor(window.start + index, print_), node=loaders.prime(item))
+        for index, item in enumerate(window.items)
+    ]
+    return CustomerConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=window.has_next,
+            has_previous_page=window.has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=window.total,
+    )
+
+
+# Lookups -----------------------------------------------------------------------------------------
+
+
+def _one_of(id_: strawberry.ID | None, external_id: str | None) -> tuple[str | None, str | None]:
+    if (id_ is None) == (external_id is None):
+        raise bad_input("Pass exactly one of 'id' or 'externalId'.")
+    if id_ is not None:
+        try:
+            uuid.UUID(str(id_))
+        except ValueError:
+            raise bad_input(f"'id' must be a customer id (a UUID), not {str(id_)[:60]!r}.", "id") from None
+        return str(id_), None
+    if external_id == "":
+        raise bad_input("'externalId' cannot be empty.", "externalId")
+    return None, external_id
+
+
+async def resolve_customer(info: Info, id_: strawberry.ID | None, external_id: str | None) -> Customer | None:
+    customer_id, by_external = _one_of(id_, external_id)
+    loaders = info.context.loaders
+    if customer_id is not None:
+        return await loaders.customer_by_id.load(customer_id)
+    return await loaders.customer_by_external_id.load(str(by_external))
+
+
+# Mutations ---------------------------------------------------------------------------------------
+
+
+@strawberry.input
+class AddressInput:
+    line1: str | None = None
+    line2: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    state: str | None = strawberry.field(default=None, description="For US and CA: 'CA' or 'US-CA' both work.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 code.")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line1": self.line1, "line2": self.line2, "postal_code": self.postal_code, "city": self.city,
+                "state": self.state, "country": self.country}  # fmt: skip
+
+
+@strawberry.input(description="The owner member of a team customer without an email.")
+class CustomerOwnerInput:
+    email: str
+    name: str | None = None
+    external_id: str | None = None
+
+
+@strawberry.input
+class CustomerCreateInput:
+    type: CustomerType = CustomerType.INDIVIDUAL
+    email: str | None = strawberry.field(default=None, description="Required for individuals; unique.")
+    external_id: str | None = strawberry.field(default=None, description="Your id of the customer; unique, write-once.")
+    name: str | None = None
+    billing_address: AddressInput | None = None
+    tax_id: str | None = strawberry.field(default=None, description="Validated against the billing address country.")
+    locale: str | None = strawberry.field(default=None, description="BCP 47, e.g. en or en-US.")
+    metadata: JSON | None = None
+    owner: CustomerOwnerInput | None = None
+
+
+@strawberry.input(description="Only the fields given change; null clears a field where Polar allows it.")
+class CustomerUpdateInput:
+    email: str | None = UNSET
+    name: str | None = UNSET
+    billing_address: AddressInput | None = UNSET
+    tax_id: str | None = UNSET
+    locale: str | None = UNSET
+    metadata: JSON | None = UNSET
+    external_id: str | None = strawberry.field(default=UNSET, description="Can only be set while it is null.")
+    type: CustomerType | None = strawberry.field(default=UNSET, description="Only INDIVIDUAL to TEAM.")
+
+
+@strawberry.type
+class CustomerCreatePayload:
+    customer: Customer | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class CustomerUpdatePayload:
+    customer: Customer | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class CustomerDeletePayload:
+    deleted_customer_id: strawberry.ID | None
+    user_errors: list[UserError]
+
+
+def _common_checks(data: CustomerCreateInput | CustomerUpdateInput) -> list[UserError]:
+    errors: list[UserError] = []
+    if isinstance(data.email, str):
+        errors += check_email(data.email, ["input", "email"])
+    if isinstance(data.name, str):
+        errors += check_name(data.name, ["input", "name"])
+    if isinstance(data.billing_address, AddressInput):
+        errors += check_country(data.billing_address.country, ["input", "billingAddress", "country"])
+    if data.metadata is not None and data.metadata is not UNSET:
+        errors += check_metadata(data.metadata, ["input", "metadata"])
+    return errors
+
+
+def _create_body(data: CustomerCreateInput) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": data.type.value}
+    for key, value in (
+        ("email", data.email),
+        ("external_id", data.external_id),
+        ("name", data.name),
+        ("tax_id", data.tax_id),
+        ("locale", data.locale),
+        ("metadata", data.metadata),
+    ):
+        if value is not None:
+            body[key] = value
+    if data.billing_address is not None:
+        body["billing_address"] = data.billing_address.to_json()
+    if data.owner is not None:
+        body["owner"] = {"email": data.owner.email, "name": data.owner.name, "external_id": data.owner.external_id}
+    return body
+
+
+def _update_body(data: CustomerUpdateInput) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for key, value in (
+        ("email", data.email),
+        ("name", data.name),
+        ("tax_id", data.tax_id),
+        ("locale", data.locale),
+        ("metadata", data.metadata),
+        ("external_id", data.external_id),
+    ):
+        if value is not UNSET:
+            body[key] = value
+    if data.billing_address is not UNSET:
+        body["billing_address"] = data.billing_address.to_json() if data.billing_address else None
+    if data.type is not UNSET:
+        body["type"] = data.type.value if data.type else None
+    return body
+
+
+async def create_customer(info: Info, data: CustomerCreateInput) -> CustomerCreatePayload:
+    errors = _common_checks(data)
+    if data.type is CustomerType.INDIVIDUAL and not data.email:
+        errors.append(
+            UserError(
+                field=["input", "email"], message="An individual customer needs an email.", code=UserErrorCode.REQUIRED
+            )
+        )
+    if data.type is CustomerType.TEAM and not data.email and data.owner is None:
+        errors.append(
+            UserError(
+                field=["input", "owner"],
+                message="A team customer needs an email or an owner.",
+                code=UserErrorCode.REQUIRED,
+            )
+        )
+    if data.owner is not None:
+        errors += check_email(data.owner.email, ["input", "owner", "email"])
+    if errors:
+        return CustomerCreatePayload(customer=None, user_errors=errors)
+    context = info.context
+    try:
+        created = await context.polar_client.create_customer(context.token, _create_body(data))
+    except UpstreamValidation as error:
+        return CustomerCreatePayload(customer=None, user_errors=user_errors_from_upstream(error.details))
+    except UpstreamError as error:
+        raise from_upstream(error) from error
+    return CustomerCreatePayload(customer=context.loaders.prime(created), user_errors=[])
+
+
+async def update_customer(
+    info: Info, id_: strawberry.ID | None, external_id: str | None, data: CustomerUpdateInput
+) -> CustomerUpdatePayload:
+    customer_id, by_external = _one_of(id_, external_id)
+    errors = _common_checks(data)
+    if errors:
+        return CustomerUpdatePayload(customer=None, user_errors=errors)
+    context = info.context
+    body = _update_body(data)
+    try:
+        if customer_id is not None:
+            updated = await context.polar_client.update_customer(context.token, customer_id, body)
+        else:
+            body = {k: v for k, v in body.items() if k not in {"external_id", "type"}}
+            updated = await context.polar_client.update_customer_by_external_id(context.token, str(by_external), body)
+    except UpstreamNotFound:
+        return CustomerUpdatePayload(customer=None, user_errors=[_not_found(customer_id)])
+    except UpstreamValidation as error:
+        return CustomerUpdatePayload(customer=None, user_errors=user_errors_from_upstream(error.details))
+    except UpstreamError as error:
+        raise from_upstream(error) from error
+    return CustomerUpdatePayload(customer=context.loaders.prime(updated), user_errors=[])
+
+
+async def delete_customer(
+    info: Info, id_: strawberry.ID | None, external_id: str | None, anonymize: bool
+) -> CustomerDeletePayload:
+    customer_id, by_external = _one_of(id_, external_id)
+    context = info.context
+    if customer_id is None:  # the payload names the deleted id, which a delete by external id does not return
+        found = await context.loaders.customer_by_external_id.load(str(by_external))
+        if found is None:
+            return CustomerDeletePayload(deleted_customer_id=None, user_errors=[_not_found(None)])
+        customer_id = str(found.id)
+    try:
+        await context.polar_client.delete_customer(context.token, customer_id, anonymize=anonymize)
+    except UpstreamNotFound:
+        return CustomerDeletePayload(deleted_customer_id=None, user_errors=[_not_found(customer_id if id_ else None)])
+    except UpstreamValidation as error:
+        return CustomerDeletePayload(deleted_customer_id=None, user_errors=user_errors_from_upstream(error.details))
+    except UpstreamError as error:
+        raise from_upstream(error) from error
+    return CustomerDeletePayload(deleted_customer_id=strawberry.ID(customer_id), user_errors=[])
+
+
+def _not_found(customer_id: str | None) -> UserError:
+    field = "id" if customer_id is not None else "externalId"
+    return UserError(field=[field], message="No customer matches.", code=UserErrorCode.NOT_FOUND)
+
+
+# Root fields -------------------------------------------------------------------------------------
+
+
+@strawberry.type
+class CustomerQueries:
+    @strawberry.field(description="One customer by `id` or by `externalId` (exactly one); null when none matches.")
+    async def customer(
+        self, info: Info, id: strawberry.ID | None = None, external_id: str | None = None
+    ) -> Customer | None:
+        return await resolve_customer(info, id, external_id)
+
+    @strawberry.field(description="Customers, newest first unless sorted; at most 100 a page.")
+    async def customers(
+        self,
+        info: Info,
+        filter: CustomerFilter | None = None,
+        sort_key: CustomerSortKey | None = None,
+        reverse: bool | None = False,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> CustomerConnection:
+        return await resolve_customers(info, filter, sort_key, bool(reverse), first, after, last, before)
+
+
+@strawberry.type
+class CustomerMutations:
+    @strawberry.mutation(description="Create a customer; a duplicate email or external id is a TAKEN userError.")
+    async def customer_create(self, info: Info, input: CustomerCreateInput) -> CustomerCreatePayload:
+        return await create_customer(info, input)
+
+    @strawberry.mutation(description="Update a customer found by `id` or `externalId` (exactly one).")
+    async def customer_update(
+        self, info: Info, input: CustomerUpdateInput, id: strawberry.ID | None = None, external_id: str | None = None
+    ) -> CustomerUpdatePayload:
+        return await update_customer(info, id, external_id, input)
+
+    @strawberry.mutation(
+        description="Delete (soft) a customer found by `id` or `externalId`; frees email and external id."
+    )
+    async def customer_delete(
+        self, info: Info, id: strawberry.ID | None = None, external_id: str | None = None, anonymize: bool = False
+    ) -> CustomerDeletePayload:
+        return await delete_customer(info, id, external_id, anonymize)

@@ -1,0 +1,129 @@
+"""GraphQL errors with ``extensions.code`` for what is not the caller's mistake, and userErrors for
+what is; upstream failures are mapped here and nowhere else."""
+
+from __future__ import annotations
+
+import re
+from enum import Enum, StrEnum
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+
+from ..upstream.errors import (
+    UpstreamError,
+    UpstreamForbidden,
+    UpstreamNotFound,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+    UpstreamUnauthorized,
+    UpstreamUnavailable,
+)
+
+
+class ErrorCode(StrEnum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    RATE_LIMITED = "RATE_LIMITED"
+    UPSTREAM_TIMEOUT = "UPSTREAM_TIMEOUT"
+    UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
+    INTERNAL = "INTERNAL"
+
+
+def gateway_error(message: str, code: ErrorCode, **extensions: Any) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code.value, **extensions})
+
+
+def bad_input(message: str, argument: str | None = None) -> GraphQLError:
+    extra = {"argument": argument} if argument else {}
+    return gateway_error(message, ErrorCode.BAD_USER_INPUT, **extra)
+
+
+def unauthenticated() -> GraphQLError:
+    return gateway_error(
+        "Send 'Authorization: Bearer <Polar access token>' to use this field.", ErrorCode.UNAUTHENTICATED
+    )
+
+
+def from_upstream(error: UpstreamError) -> GraphQLError:
+    """The GraphQL error for an upstream failure that is not a user's mistake."""
+    if isinstance(error, UpstreamUnauthorized):
+        return gateway_error(
+            "Polar refused the access token: it is unknown, expired or of the wrong kind.", ErrorCode.UNAUTHENTICATED
+        )
+    if isinstance(error, UpstreamForbidden):
+        return gateway_error("The access token lacks the scope this operation needs.", ErrorCode.FORBIDDEN)
+    if isinstance(error, UpstreamRateLimited):
+        return gateway_error(
+            "Polar's rate limit was reached; retry later.", ErrorCode.RATE_LIMITED, retryAfter=error.retry_after
+        )
+    if isinstance(error, UpstreamTimeout):
+        return gateway_error("Polar did not answer in time.", ErrorCode.UPSTREAM_TIMEOUT)
+    if isinstance(error, UpstreamUnavailable | UpstreamNotFound):
+        return gateway_error("Polar is unavailable.", ErrorCode.UPSTREAM_UNAVAILABLE)
+    return gateway_error("Polar answered unexpectedly.", ErrorCode.UPSTREAM_UNAVAILABLE)
+
+
+@strawberry.enum(description="Why an input was refused.")
+class UserErrorCode(Enum):
+    TAKEN = "TAKEN"
+    INVALID = "INVALID"
+    BLANK = "BLANK"
+    REQUIRED = "REQUIRED"
+    TOO_LONG = "TOO_LONG"
+    TOO_SHORT = "TOO_SHORT"
+    TOO_MANY = "TOO_MANY"
+    IMMUTABLE = "IMMUTABLE"
+    NOT_FOUND = "NOT_FOUND"
+
+
+@strawberry.type(description="A mistake in the caller's input: the path to the field, what is wrong, and a code.")
+class UserError:
+    field: list[str] | None = strawberry.field(description="Path to the input field, e.g. ['input', 'email'].")
+    message: str
+    code: UserErrorCode
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+_UNION_TAGS = re.compile(r"^(constrained-str|int|float|bool|str|\[key\])$")
+
+
+def user_errors_from_upstream(details: list[dict[str, Any]], root: str = "input") -> list[UserError]:
+    """Every Polar 422 detail as a userError, its ``loc`` turned into the GraphQL input path."""
+    errors: list[UserError] = []
+    seen: set[tuple[tuple[str, ...], str]] = set()
+    for detail in details:
+        loc = [str(part) for part in detail.get("loc", []) if not isinstance(part, int)]
+        if loc and loc[0] == "body":
+            loc = loc[1:]
+        path = [root, *[_camel(part) for part in loc if not _UNION_TAGS.match(part)]] if loc else [root]
+        message = str(detail.get("msg", "Invalid value."))
+        key = (tuple(path), message)
+        if key in seen:
+            continue
+        seen.add(key)
+        errors.append(UserError(field=path, message=message, code=_code(detail)))
+    return errors
+
+
+def _code(detail: dict[str, Any]) -> UserErrorCode:
+    kind = str(detail.get("type", ""))
+    message = str(detail.get("msg", ""))
+    if "already exists" in message:
+        return UserErrorCode.TAKEN
+    if "cannot be updated" in message or "cannot be changed" in message or "cannot be reset" in message:
+        return UserErrorCode.IMMUTABLE
+    if kind == "missing":
+        return UserErrorCode.REQUIRED
+    if kind in {"string_too_long"}:
+        return UserErrorCode.TOO_LONG
+    if kind == "too_long":
+        return UserErrorCode.TOO_MANY
+    if kind == "string_too_short":
+        return UserErrorCode.BLANK
+    return UserErrorCode.INVALID

@@ -1,0 +1,92 @@
+"""Rules the gateway checks before any upstream call: metadata limits, email syntax, country codes
+and name length. Each broken rule is a userError with the path of the GraphQL input field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import email_validator
+
+from ..polar_rules import (
+    EMBARGOED_COUNTRIES,
+    METADATA_KEY_MAX_LENGTH,
+    METADATA_MAX_KEYS,
+    METADATA_VALUE_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    SUPPORTED_COUNTRIES,
+)
+from .errors import UserError, UserErrorCode
+
+_SUPPORTED = frozenset(SUPPORTED_COUNTRIES)
+
+
+def check_email(value: str, path: list[str]) -> list[UserError]:
+    try:
+        email_validator.validate_email(value, check_deliverability=False)
+    except email_validator.EmailNotValidError as error:
+        return [UserError(field=path, message=f"Not a valid email address: {error}", code=UserErrorCode.INVALID)]
+    return []
+
+
+def check_metadata(value: Any, path: list[str]) -> list[UserError]:
+    if not isinstance(value, dict):
+        return [
+            UserError(field=path, message="Metadata must be an object of key-value pairs.", code=UserErrorCode.INVALID)
+        ]
+    errors: list[UserError] = []
+    if len(value) > METADATA_MAX_KEYS:
+        errors.append(
+            UserError(
+                field=path,
+                message=f"At most {METADATA_MAX_KEYS} metadata pairs, not {len(value)}.",
+                code=UserErrorCode.TOO_MANY,
+            )
+        )
+    for key, item in value.items():
+        where = [*path, key]
+        if not 1 <= len(key) <= METADATA_KEY_MAX_LENGTH:
+            errors.append(
+                UserError(
+                    field=where,
+                    message=f"Metadata keys have 1 to {METADATA_KEY_MAX_LENGTH} characters.",
+                    code=UserErrorCode.TOO_LONG if key else UserErrorCode.BLANK,
+                )
+            )
+        if isinstance(item, str):
+            if not item:
+                errors.append(
+                    UserError(field=where, message="A metadata string cannot be empty.", code=UserErrorCode.BLANK)
+                )
+            elif len(item) > METADATA_VALUE_MAX_LENGTH:
+                errors.append(
+                    UserError(
+                        field=where,
+                        message=f"A metadata string has at most {METADATA_VALUE_MAX_LENGTH} characters.",
+                        code=UserErrorCode.TOO_LONG,
+                    )
+                )
+        elif not isinstance(item, bool | int | float):
+            errors.append(
+                UserError(
+                    field=where,
+                    message="A metadata value is a string, an integer, a float or a boolean.",
+                    code=UserErrorCode.INVALID,
+                )
+            )
+    return errors
+
+
+def check_country(value: str, path: list[str]) -> list[UserError]:
+    country = value.upper()
+    if country in _SUPPORTED:
+        return []
+    reason = (
+        "is not supported (trade embargo)" if country in EMBARGOED_COUNTRIES else "is not an ISO 3166-1 alpha-2 code"
+    )
+    return [UserError(field=path, message=f"Country '{value}' {reason}.", code=UserErrorCode.INVALID)]
+
+
+def check_name(value: str, path: list[str]) -> list[UserError]:
+    if len(value) > NAME_MAX_LENGTH:
+        return [UserError(field=path, message=f"At most {NAME_MAX_LENGTH} characters.", code=UserErrorCode.TOO_LONG)]
+    return []

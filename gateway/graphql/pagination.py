@@ -1,0 +1,94 @@
+"""Relay connections over Polar's numbered pages.
+
+Polar has no cursors, so a cursor holds an absolute position in the listing plus a fingerprint of
+the filter and sort it belongs to. A window of up to 100 positions is read with the page size that
+puts it in one upstream page when one exists, else in two pages fetched concurrently. ``last``
+without ``before`` reads the listing in reverse order: one request, no need to know its length.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from ..upstream.polar import Json, Page
+from ..upstream.transport import QueryParams
+from .errors import bad_input
+
+CURSOR_PREFIX = "pos1"
+FetchPage = Callable[[QueryParams], Awaitable[Page]]
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Items at absolute positions ``start`` .. ``start + len(items) - 1`` of a listing of ``total``."""
+
+    start: int
+    items: list[Json]
+    total: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.start + len(self.items) < self.total
+
+    @property
+    def has_previous(self) -> bool:
+        return self.start > 0
+
+
+def fingerprint(params: QueryParams) -> str:
+    canonical = "&".join(f"{key}={value}" for key, value in params)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def encode_cursor(position: int, print_: str) -> str:
+    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}:{print_}:{position}".encode()).decode()
+
+
+def decode_cursor(cursor: str, print_: str, argument: str) -> int:
+    """The position a cursor holds; a clear error when it is malformed or from another listing."""
+    try:
+        prefix, cursor_print, position = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
+        value = int(position)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise bad_input(f"'{argument}' is not a cursor this API issued.", argument) from None
+    if prefix != CURSOR_PREFIX or value < 0:
+        raise bad_input(f"'{argument}' is not a cursor this API issued.", argument)
+    if cursor_print != print_:
+        raise bad_input(
+            f"'{argument}' belongs to a listing with another filter or sort; start again without it.", argument
+        )
+    return value
+
+
+def page_size_for(start: int, count: int, maximum: int = 100) -> int:
+    """A page size >= count whose pages hold the whole window, else ``count`` (two pages then)."""
+    for size in range(count, maximum + 1):
+        if start // size == (start + count - 1) // size:
+            return size
+    return count
+
+
+async def read_window(fetch: FetchPage, params: QueryParams, start: int, count: int) -> Slice:
+    """Positions ``start`` .. ``start + count - 1`` in at most two upstream pages, read concurrently."""
+    size = page_size_for(start, max(count, 1))
+    first_page = start // size + 1
+    last_page = (start + max(count, 1) - 1) // size + 1
+    pages = await asyncio.gather(
+        *(fetch([*params, ("page", page), ("limit", size)]) for page in range(first_page, last_page + 1))
+    )
+    items = [item for page in pages for item in page["items"]]
+    offset = start - (first_page - 1) * size
+    return Slice(start=start, items=items[offset : offset + count], total=pages[0]["pagination"]["total_count"])
+
+
+async def read_tail(fetch: FetchPage, reversed_params: QueryParams, count: int) -> Slice:
+    """The last ``count`` items, read as the first ones of the reversed listing."""
+    page = await fetch([*reversed_params, ("page", 1), ("limit", max(count, 1))])
+    total = page["pagination"]["total_count"]
+    items = list(reversed(page["items"][:count]))
+    return Slice(start=total - len(items), items=items, total=total)

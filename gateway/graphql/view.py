@@ -1,0 +1,107 @@
+"""GraphQL over HTTP on aiohttp, as its specification says: POST with JSON, GET for queries only (a
+mutation over GET is 405), ``application/graphql-response+json`` when the client accepts it, with
+400 for requests that could not be executed, and ``application/json`` (always 200) otherwise."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from strawberry.aiohttp.views import GraphQLView
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+
+from ..settings import Settings
+from ..upstream.polar import PolarClient
+from .context import Context
+from .scopes import ScopeMemory
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+POLAR_CLIENT = web.AppKey("polar_client", PolarClient)
+SETTINGS = web.AppKey("settings", Settings)
+SCOPES = web.AppKey("scopes", ScopeMemory)
+_REQUEST = "graphql_request"
+_REQUEST_ERROR = "graphql_request_error"
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of ``Authorization: Bearer <token>``; None when missing or malformed."""
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token or not token.isprintable():
+        return None
+    return token
+
+
+def _wants_graphql_response(request: web.Request) -> bool:
+    return GRAPHQL_RESPONSE in request.headers.get("Accept", "")
+
+
+class GatewayView(GraphQLView[Context, None]):
+    async def get_context(self, request: web.Request, response: web.Response | web.WebSocketResponse) -> Context:
+        app = request.app
+        return Context(
+            polar_client=app[POLAR_CLIENT],
+            settings=app[SETTINGS],
+            scopes=app[SCOPES],
+            bearer=bearer_token(request.headers.get("Authorization")),
+        )
+
+    async def get_sub_response(self, request: web.Request) -> web.Response:
+        response = web.Response()
+        response[_REQUEST] = request
+        return response
+
+    async def process_result(self, request: web.Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        processed = process_result(result)
+        if result.data is None and result.errors and all(error.path is None for error in result.errors):
+            request[_REQUEST_ERROR] = True  # parse or validation failed: nothing was executed
+            processed.pop("data", None)
+        return processed
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: web.Response
+    ) -> web.Response:
+        request: web.Request = sub_response[_REQUEST]
+        sub_response.body = self.encode_json(response_data)
+        if _wants_graphql_response(request):
+            sub_response.content_type = GRAPHQL_RESPONSE
+            if request.get(_REQUEST_ERROR):
+                sub_response.set_status(400)
+        else:
+            sub_response.content_type = "application/json"
+        return sub_response
+
+    async def execute_single(
+        self,
+        request: web.Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: web.Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as error:
+            if isinstance(error.__cause__, InvalidOperationTypeError):
+                raise HTTPException(405, "Mutations are not allowed over GET; send them with POST.") from error
+            raise
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self.run(request=request)
+        except HTTPException as error:
+            headers = {"Allow": "POST"} if error.status_code == 405 and request.method == "GET" else {}
+            content_type = GRAPHQL_RESPONSE if _wants_graphql_response(request) else "application/json"
+            body = json.dumps({"errors": [{"message": error.reason}]})
+            return web.Response(body=body, status=error.status_code, content_type=content_type, headers=headers)
+
+    def encode_json(self, data: object) -> str:
+        return json.dumps(data, separators=(",", ":"))

@@ -1,0 +1,1 @@
+"""REST clients of the upstreams (httpx). Knows HTTP and vendor JSON, never GraphQL."""

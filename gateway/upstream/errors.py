@@ -1,0 +1,43 @@
+"""The few ways an upstream call fails, one class each; ``transport`` maps every HTTP outcome here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class UpstreamError(Exception):
+    """Base of every upstream failure. Messages never carry tokens, URLs with credentials or bodies."""
+
+
+class UpstreamUnauthorized(UpstreamError):
+    """401: no token, or an unknown, expired or wrong-kind token."""
+
+
+class UpstreamForbidden(UpstreamError):
+    """403: the token lacks every scope the operation accepts."""
+
+
+class UpstreamNotFound(UpstreamError):
+    """404: missing, deleted, or in another organization."""
+
+
+class UpstreamValidation(UpstreamError):
+    """422 with Polar's ``detail`` list."""
+
+    def __init__(self, details: list[dict[str, Any]]) -> None:
+        super().__init__("upstream rejected the input")
+        self.details = details
+
+
+class UpstreamRateLimited(UpstreamError):
+    def __init__(self, retry_after: float | None) -> None:
+        super().__init__("upstream rate limit reached")
+        self.retry_after = retry_after
+
+
+class UpstreamUnavailable(UpstreamError):
+    """5xx, a dropped connection, or an answer that is not what the contract says."""
+
+
+class UpstreamTimeout(UpstreamError):
+    pass

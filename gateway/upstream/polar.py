@@ -1,0 +1,79 @@
+"""Typed Polar operations over the transport: one method per REST call, id and external-id twins
+side by side. Answers stay Polar's JSON (dicts); the GraphQL layer reads them directly."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+from urllib.parse import quote
+
+from .transport import QueryParams, Transport
+
+Json = dict[str, Any]
+
+
+class Page(TypedDict):
+    items: list[Json]
+    pagination: dict[str, int]
+
+
+def _external(external_id: str) -> str:
+    return quote(external_id, safe="")
+
+
+class PolarClient:
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    # Customers ---------------------------------------------------------------------------------
+
+    async def list_customers(self, token: str, params: QueryParams) -> Page:
+        page: Page = await self.transport.request("GET", "/v1/customers/", token, params=params)
+        return page
+
+    async def get_customer(self, token: str, customer_id: str) -> Json:
+        customer: Json = await self.transport.request("GET", f"/v1/customers/{quote(customer_id, safe='')}", token)
+        return customer
+
+    async def get_customer_by_external_id(self, token: str, external_id: str) -> Json:
+        customer: Json = await self.transport.request("GET", f"/v1/customers/external/{_external(external_id)}", token)
+        return customer
+
+    async def create_customer(self, token: str, body: Json) -> Json:
+        customer: Json = await self.transport.request("POST", "/v1/customers/", token, json=body)
+        return customer
+
+    async def update_customer(self, token: str, customer_id: str, body: Json) -> Json:
+        path = f"/v1/customers/{quote(customer_id, safe='')}"
+        customer: Json = await self.transport.request("PATCH", path, token, json=body)
+        return customer
+
+    async def update_customer_by_external_id(self, token: str, external_id: str, body: Json) -> Json:
+        path = f"/v1/customers/external/{_external(external_id)}"
+        customer: Json = await self.transport.request("PATCH", path, token, json=body)
+        return customer
+
+    async def delete_customer(self, token: str, customer_id: str, *, anonymize: bool) -> None:
+        path = f"/v1/customers/{quote(customer_id, safe='')}"
+        await self.transport.request("DELETE", path, token, params=[("anonymize", anonymize)])
+
+    async def delete_customer_by_external_id(self, token: str, external_id: str, *, anonymize: bool) -> None:
+        path = f"/v1/customers/external/{_external(external_id)}"
+        await self.transport.request("DELETE", path, token, params=[("anonymize", anonymize)])
+
+    async def get_customer_state(self, token: str, customer_id: str) -> Json:
+        state: Json = await self.transport.request("GET", f"/v1/customers/{quote(customer_id, safe='')}/state", token)
+        return state
+
+    # Multi-customer lists (for batched state) --------------------------------------------------
+
+    async def list_subscriptions(self, token: str, params: QueryParams) -> Page:
+        page: Page = await self.transport.request("GET", "/v1/subscriptions/", token, params=params)
+        return page
+
+    async def list_benefit_grants(self, token: str, params: QueryParams) -> Page:
+        page: Page = await self.transport.request("GET", "/v1/benefit-grants/", token, params=params)
+        return page
+
+    async def list_customer_meters(self, token: str, params: QueryParams) -> Page:
+        page: Page = await self.transport.request("GET", "/v1/customer-meters/", token, params=params)
+        return page
