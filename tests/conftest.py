@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from gateway.sandbox.seed import DEMO_READ_TOKEN, DEMO_TOKEN, OTHER_TOKEN
-from tests.servers import SandboxProcess, sandbox_process
+from tests.graphql_client import GraphQL
+from tests.servers import GatewayProcess, SandboxProcess, gateway_process, sandbox_process
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +52,33 @@ def other(sandbox: SandboxProcess) -> Iterator[httpx.Client]:
 def anonymous(sandbox: SandboxProcess) -> Iterator[httpx.Client]:
     with _client(sandbox, None) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def gateway_server(sandbox_server: SandboxProcess) -> Iterator[GatewayProcess]:
+    """One gateway for the session, on the session's sandbox."""
+    with gateway_process(sandbox_server.url) as server:
+        yield server
+
+
+@pytest.fixture
+def gql(gateway_server: GatewayProcess, sandbox: SandboxProcess) -> Iterator[GraphQL]:
+    """GraphQL as the Demo organization (every scope), on a freshly reset sandbox."""
+    client = GraphQL(gateway_server.graphql_url, DEMO_TOKEN, sandbox)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def gql_read(gateway_server: GatewayProcess, sandbox: SandboxProcess) -> Iterator[GraphQL]:
+    """GraphQL with the customers:read-only token."""
+    client = GraphQL(gateway_server.graphql_url, DEMO_READ_TOKEN, sandbox)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def gql_other(gateway_server: GatewayProcess, sandbox: SandboxProcess) -> Iterator[GraphQL]:
+    client = GraphQL(gateway_server.graphql_url, OTHER_TOKEN, sandbox)
+    yield client
+    client.close()

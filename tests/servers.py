@@ -14,7 +14,16 @@ from dataclasses import dataclass
 
 import httpx
 
-_LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
+_SANDBOX_LISTENING = re.compile(r"sandbox listening on (http://127\.0\.0\.1:\d+)")
+_GATEWAY_LISTENING = re.compile(r"gateway listening on (http://127\.0\.0\.1:\d+)/graphql")
+NO_FAULTS = {
+    "latency_ms": 0,
+    "jitter_ms": 0,
+    "error_rate": 0.0,
+    "error_status": 503,
+    "drop_rate": 0.0,
+    "rate_limit_per_minute": None,
+}
 
 
 @dataclass
@@ -28,17 +37,7 @@ class SandboxProcess:
     def reset(self) -> None:
         with self.control() as client:
             client.post("/__sandbox/reset").raise_for_status()
-            client.post(
-                "/__sandbox/faults",
-                json={
-                    "latency_ms": 0,
-                    "jitter_ms": 0,
-                    "error_rate": 0.0,
-                    "error_status": 503,
-                    "drop_rate": 0.0,
-                    "rate_limit_per_minute": None,
-                },
-            ).raise_for_status()
+            client.post("/__sandbox/faults", json=NO_FAULTS).raise_for_status()
 
     def stats(self) -> dict[str, int]:
         with self.control() as client:
@@ -46,32 +45,51 @@ class SandboxProcess:
             return by_route
 
 
+@dataclass
+class GatewayProcess:
+    url: str
+    process: subprocess.Popen[str]
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.url}/graphql"
+
+
 @contextmanager
 def sandbox_process(customers: int = 250, seed: int = 1, timeout: float = 30) -> Iterator[SandboxProcess]:
     """``python -m gateway sandbox --port 0``, stopped when the block ends."""
-    command = [
-        sys.executable,
-        "-m",
-        "gateway",
-        "sandbox",
-        "--port",
-        "0",
-        "--customers",
-        str(customers),
-        "--seed",
-        str(seed),
-    ]
+    command = ["sandbox", "--port", "0", "--customers", str(customers), "--seed", str(seed)]
+    with _process(command, _SANDBOX_LISTENING, timeout) as (url, process):
+        yield SandboxProcess(url, process)
+
+
+@contextmanager
+def gateway_process(
+    upstream_url: str | None, timeout: float = 30, env: dict[str, str] | None = None
+) -> Iterator[GatewayProcess]:
+    """``python -m gateway serve --port 0``, on ``upstream_url`` or, with None, its embedded sandbox."""
+    command = ["serve", "--port", "0"]
+    if upstream_url is not None:
+        command += ["--upstream-url", upstream_url]
+    with _process(command, _GATEWAY_LISTENING, timeout, env) as (url, process):
+        yield GatewayProcess(url, process)
+
+
+@contextmanager
+def _process(
+    arguments: list[str], listening: re.Pattern[str], timeout: float, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     process = subprocess.Popen(
-        command,
+        [sys.executable, "-m", "gateway", *arguments],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     try:
-        url = _wait_for_url(process, timeout)
+        url = _wait_for_url(process, listening, timeout)
         threading.Thread(target=_drain, args=(process,), daemon=True).start()
-        yield SandboxProcess(url, process)
+        yield url, process
     finally:
         process.terminate()
         try:
@@ -87,7 +105,7 @@ def _drain(process: subprocess.Popen[str]) -> None:
         pass
 
 
-def _wait_for_url(process: subprocess.Popen[str], timeout: float) -> str:
+def _wait_for_url(process: subprocess.Popen[str], listening: re.Pattern[str], timeout: float) -> str:
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
     seen: list[str] = []
@@ -96,6 +114,6 @@ def _wait_for_url(process: subprocess.Popen[str], timeout: float) -> str:
         if not line:
             break
         seen.append(line)
-        if match := _LISTENING.search(line):
+        if match := listening.search(line):
             return match.group(1)
-    raise RuntimeError("sandbox did not start:\n" + "".join(seen))
+    raise RuntimeError(f"{process.args!r} did not start:\n" + "".join(seen))

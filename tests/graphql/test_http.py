@@ -1,0 +1,101 @@
+"""GraphQL over HTTP: methods, media types, status codes, and no token means no upstream call."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from gateway.sandbox.seed import DEMO_TOKEN
+from tests.graphql_client import GRAPHQL_RESPONSE, GraphQL, error_codes
+from tests.servers import GatewayProcess, gateway_process
+
+QUERY = "{ customers(first: 2) { totalCount nodes { id } } }"
+
+
+def test_post_json_answers_graphql_response_json(gql: GraphQL) -> None:
+    data = gql.data(QUERY)
+    assert data["customers"]["totalCount"] == 250
+    assert len(data["customers"]["nodes"]) == 2
+
+
+def test_plain_json_clients_get_application_json_and_200_even_for_errors(gateway_server: GatewayProcess) -> None:
+    response = httpx.post(
+        gateway_server.graphql_url, json={"query": "{ nope }"}, headers={"Accept": "application/json"}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["errors"][0]["message"] == "Cannot query field 'nope' on type 'Query'."
+
+
+@pytest.mark.parametrize("query", ["{ nope }", "{ customers(first: 1) { totalCount ", "query { customer }"])
+def test_request_errors_are_400_without_data(gateway_server: GatewayProcess, query: str) -> None:
+    response = httpx.post(gateway_server.graphql_url, json={"query": query}, headers={"Accept": GRAPHQL_RESPONSE})
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE)
+    body = response.json()
+    assert "data" not in body
+    assert body["errors"]
+
+
+def test_get_runs_queries(gateway_server: GatewayProcess) -> None:
+    response = httpx.get(
+        gateway_server.graphql_url,
+        params={"query": QUERY},
+        headers={"Accept": GRAPHQL_RESPONSE, "Authorization": f"Bearer {DEMO_TOKEN}"},
+    )
+    assert response.status_code == 200
+    assert response.json()["data"]["customers"]["totalCount"] == 250
+
+
+def test_mutation_over_get_is_405_and_nothing_changes(gql: GraphQL, gateway_server: GatewayProcess) -> None:
+    response = httpx.get(
+        gateway_server.graphql_url,
+        params={"query": 'mutation { customerCreate(input: {email: "get@example.com"}) { customer { id } } }'},
+        headers={"Accept": GRAPHQL_RESPONSE, "Authorization": f"Bearer {DEMO_TOKEN}"},
+    )
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert "POST" in response.json()["errors"][0]["message"]
+    assert gql.upstream_calls() == {}
+
+
+@pytest.mark.parametrize("header", [None, "", "Bearer", "Basic abc", "Bearer a b", "polar_oat_sandbox_demo"])
+def test_missing_or_malformed_authorization_is_unauthenticated_without_upstream_calls(
+    gql: GraphQL, header: str | None
+) -> None:
+    headers = {"Accept": GRAPHQL_RESPONSE}
+    if header is not None:
+        headers["Authorization"] = header
+    response = httpx.post(gql.url, json={"query": '{ customers(first: 5) { totalCount } customer(externalId: "x") { id } }'},
+                          headers=headers)  # fmt: skip
+    body = response.json()
+    assert response.status_code == 200
+    assert error_codes(body) == ["UNAUTHENTICATED", "UNAUTHENTICATED"]
+    assert body["data"] is None
+    assert gql.upstream_calls() == {}
+
+
+def test_a_token_polar_refuses_is_unauthenticated(gql: GraphQL) -> None:
+    body = gql.execute("{ customers(first: 1) { totalCount } }", token="polar_oat_not_a_real_token")
+    assert error_codes(body) == ["UNAUTHENTICATED"]
+
+
+def test_introspection_needs_no_token(gql: GraphQL) -> None:
+    data = gql.data("{ __schema { queryType { name } } }", token=None)
+    assert data["__schema"]["queryType"]["name"] == "Query"
+
+
+def test_healthz(gateway_server: GatewayProcess) -> None:
+    response = httpx.get(f"{gateway_server.url}/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_serve_without_upstream_url_embeds_the_sandbox() -> None:
+    with gateway_process(None) as gateway:
+        response = httpx.post(
+            gateway.graphql_url,
+            json={"query": "{ customers(first: 1) { totalCount } }"},
+            headers={"Authorization": f"Bearer {DEMO_TOKEN}"},
+            timeout=30,
+        )
+    assert response.json() == {"data": {"customers": {"totalCount": 250}}}
