@@ -92,5 +92,6 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as error:
         raise SystemExit(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 
+
 if __name__ == "__main__":
     main()

@@ -134,7 +134,37 @@ async def resolve_customers(
     print_ = fingerprint(params)
     token = context.token
     loaders = context.loaders
+    listed = loaders.listing_started()
+    try:
+        window = await _read(context, token, params, print_, first, after, last, before)
+        edges = [
+            CustomerEdge(cursor=encode_cursor(window.start + index, print_), node=loaders.prime(item))
+            for index, item in enumerate(window.items)
+        ]
+    finally:
+        listed.set_result(None)
+    return CustomerConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=window.has_next,
+            has_previous_page=window.has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=window.total,
+    )
 
+
+async def _read(
+    context: Context,
+    token: str,
+    params: QueryParams,
+    print_: str,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Slice:
     async def fetch(page_params: QueryParams) -> Any:
         try:
             return await context.polar_client.list_customers(token, page_params)
@@ -154,20 +184,7 @@ async def resolve_customers(
     else:
         start = decode_cursor(after, print_, "after") + 1 if after is not None else 0
         window = await read_window(fetch, params, start, first if first is not None else DEFAULT_PAGE_SIZE)
-    edges = [
-        CustomerEdge(cursor=encode_cursor(window.start + index, print_), node=loaders.prime(item))
-        for index, item in enumerate(window.items)
-    ]
-    return CustomerConnection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=window.has_next,
-            has_previous_page=window.has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-        total_count=window.total,
-    )
+    return window
 
 
 # Lookups -----------------------------------------------------------------------------------------

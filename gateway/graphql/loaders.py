@@ -47,30 +47,55 @@ class Loaders:
         )
         self.state: DataLoader[str, CustomerState] = DataLoader(cast(Any, self._states), batch=batching, cache=batching)
         self.batching = batching
+        self._seen_by_id: dict[str, Customer] = {}
+        self._seen_by_external_id: dict[str, Customer] = {}
+        self._listings: set[asyncio.Future[None]] = set()
+
+    def listing_started(self) -> asyncio.Future[None]:
+        """Marks a listing in flight: lookups of this request wait for it, then use what it primed.
+        The caller resolves the returned future when the listing is done, however it ends."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.batching:
+            self._listings.add(done)
+            done.add_done_callback(self._listings.discard)
+        return done
 
     def prime(self, data: Json) -> Customer:
         """The customer as a GraphQL object, remembered for later lookups in this request."""
         customer = Customer.from_json(data)
         if self.batching:
+            self._seen_by_id[str(customer.id)] = customer
             self.customer_by_id.prime(str(customer.id), customer)
             if customer.external_id is not None:
+                self._seen_by_external_id[customer.external_id] = customer
                 self.customer_by_external_id.prime(customer.external_id, customer)
         return customer
 
     # Customers ---------------------------------------------------------------------------------
 
     async def _customers_by_id(self, ids: list[str]) -> list[Customer | Exception | None]:
-        return await self._each(ids, lambda key: self.polar.get_customer(self.token, key))
+        return await self._each(ids, self._seen_by_id, lambda key: self.polar.get_customer(self.token, key))
 
     async def _customers_by_external_id(self, ids: list[str]) -> list[Customer | Exception | None]:
-        return await self._each(ids, lambda key: self.polar.get_customer_by_external_id(self.token, key))
+        return await self._each(
+            ids, self._seen_by_external_id, lambda key: self.polar.get_customer_by_external_id(self.token, key)
+        )
 
     async def _each(
-        self, keys: Sequence[str], fetch: Callable[[str], Awaitable[Json]]
+        self, keys: Sequence[str], seen: dict[str, Customer], fetch: Callable[[str], Awaitable[Json]]
     ) -> list[Customer | Exception | None]:
-        answers = await asyncio.gather(*(fetch(key) for key in keys), return_exceptions=True)
+        """One GET per key not seen yet, concurrently, after any listing in flight has primed ``seen``."""
+        if self._listings:
+            await asyncio.wait(set(self._listings))
+        unseen = [key for key in keys if key not in seen]
+        fetched = await asyncio.gather(*(fetch(key) for key in unseen), return_exceptions=True)
+        answers = dict(zip(unseen, fetched, strict=True))
         results: list[Customer | Exception | None] = []
-        for answer in answers:
+        for key in keys:
+            if key in seen:
+                results.append(seen[key])
+                continue
+            answer = answers[key]
             if isinstance(answer, UpstreamNotFound | UpstreamValidation):
                 results.append(None)  # no such customer (a malformed id cannot match one either)
             elif isinstance(answer, UpstreamError):

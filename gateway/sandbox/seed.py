@@ -248,7 +248,7 @@ def _populate(store: Store, org: Organization, count: int, rng: random.Random, n
             "Metered API access",
             "month",
             2900,
-            [benefits[0], benefits[1], benefits[3]],
+            [benefits[0], benefits[3]],
             catalog_time,
         ),
         _product(
@@ -272,7 +272,7 @@ def _populate(store: Store, org: Organization, count: int, rng: random.Random, n
         )
         customer = _customer(org, index, moment, rng, new_id)
         store.add_customer(customer)
-        for number in range(rng.choice([0, 1, 1, 1, 2, 2, 3])):
+        for number in range(rng.choice([0, 1, 1, 1, 1, 2, 2, 3])):
             status = _STATUSES[index % 8] if index < 8 and number == 0 else rng.choices(_STATUSES, _STATUS_WEIGHTS)[0]
             _subscribe(store, new_id, rng, customer, rng.choice(recurring), status, meters, moment)
         if rng.random() < 0.15:
