@@ -44,9 +44,15 @@ class GraphQL:
         """Requests the sandbox received since the last reset, by route."""
         return self.sandbox.stats()
 
-    def reset_counts(self) -> None:
+    def reset_sandbox(self) -> None:
+        """Seed data back and counts zeroed."""
         with self.sandbox.control() as control:
             control.post("/__sandbox/reset").raise_for_status()
+
+    def calls_since(self, before: dict[str, int]) -> dict[str, int]:
+        """Upstream requests made since ``before`` was read, by route; data untouched."""
+        now = self.upstream_calls()
+        return {route: count - before.get(route, 0) for route, count in now.items() if count != before.get(route, 0)}
 
     def close(self) -> None:
         self.http.close()

@@ -48,7 +48,7 @@ def test_without_batch_scopes_the_fallback_answers_the_same(
     full = GraphQL(fresh_gateway.graphql_url, DEMO_TOKEN, sandbox)
     read_only = GraphQL(fresh_gateway.graphql_url, DEMO_READ_TOKEN, sandbox)
     expected = full.data(PAGE_WITH_STATE)
-    read_only.reset_counts()
+    read_only.reset_sandbox()
 
     assert read_only.data(PAGE_WITH_STATE) == expected
     first = read_only.upstream_calls()
@@ -59,13 +59,13 @@ def test_without_batch_scopes_the_fallback_answers_the_same(
     }
     assert _total(first) == 54
 
-    read_only.reset_counts()
+    read_only.reset_sandbox()
     assert read_only.data(PAGE_WITH_STATE) == expected
     second = read_only.upstream_calls()
     assert second == {"GET /v1/customers/": 1, "GET /v1/customers/{id}/state": 50}
     assert _total(second) == 51
 
-    full.reset_counts()  # what one token lacks is never applied to another token
+    full.reset_sandbox()  # what one token lacks is never applied to another token
     full.data(PAGE_WITH_STATE)
     assert _total(full.upstream_calls()) == 4
 
@@ -76,7 +76,7 @@ def _ids(client: httpx.Client, count: int) -> list[str]:
 
 def test_twenty_aliased_lookups_of_five_ids_cost_five_requests(gql: GraphQL, demo: httpx.Client) -> None:
     ids = _ids(demo, 5)
-    gql.reset_counts()
+    gql.reset_sandbox()
     fields = " ".join(f'c{n}: customer(id: "{ids[n % 5]}") {{ id email }}' for n in range(20))
     data = gql.data(f"{{ {fields} }}")
     assert [data[f"c{n}"]["id"] for n in range(20)] == [ids[n % 5] for n in range(20)]
@@ -85,7 +85,7 @@ def test_twenty_aliased_lookups_of_five_ids_cost_five_requests(gql: GraphQL, dem
 
 def test_lookups_after_a_listing_of_the_same_customers_cost_only_the_listing(gql: GraphQL, demo: httpx.Client) -> None:
     ids = _ids(demo, 5)
-    gql.reset_counts()
+    gql.reset_sandbox()
     fields = " ".join(f'c{n}: customer(id: "{ids[n % 5]}") {{ id email }}' for n in range(20))
     data = gql.data(f"{{ customers(first: 5) {{ nodes {{ id }} }} {fields} }}")
     assert [node["id"] for node in data["customers"]["nodes"]] == ids
@@ -96,11 +96,11 @@ def test_lookups_after_a_listing_of_the_same_customers_cost_only_the_listing(gql
 def test_lookups_by_external_id_are_deduplicated_and_primed(gql: GraphQL, demo: httpx.Client) -> None:
     customers = demo.get("/v1/customers/", params={"limit": 20}).json()["items"]
     external = [c["external_id"] for c in customers if c["external_id"]][:3]
-    gql.reset_counts()
+    gql.reset_sandbox()
     fields = " ".join(f'e{n}: customer(externalId: "{external[n % 3]}") {{ id }}' for n in range(9))
     gql.data(f"{{ {fields} }}")
     assert gql.upstream_calls() == {"GET /v1/customers/external/{external_id}": 3}
-    gql.reset_counts()
+    gql.reset_sandbox()
     gql.data(f"{{ customers(first: 20) {{ nodes {{ id }} }} {fields} }}")
     assert gql.upstream_calls() == {"GET /v1/customers/": 1}
 
@@ -117,7 +117,7 @@ def test_walking_all_customers_by_37_yields_each_once_in_order(
         if page >= body["pagination"]["max_page"]:
             break
         page += 1
-    gql.reset_counts()
+    gql.reset_sandbox()
     seen: list[str] = []
     cursor: str | None = None
     pages = 0
