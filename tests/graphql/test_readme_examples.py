@@ -1,0 +1,23 @@
+"""The ids in README.md's examples exist in the seed data, so its lookups answer a customer."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.graphql_client import GraphQL
+
+README = (Path(__file__).parents[2] / "README.md").read_text()
+LOOKUPS = re.findall(r'customer\((id|externalId): "([^"…]+)"\)', README)
+
+
+def test_the_readme_has_lookup_examples() -> None:
+    assert {kind for kind, _ in LOOKUPS} == {"id", "externalId"}
+
+
+@pytest.mark.parametrize(("argument", "value"), LOOKUPS)
+def test_readme_lookups_find_a_customer(gql: GraphQL, argument: str, value: str) -> None:
+    data = gql.data(f'{{ customer({argument}: "{value}") {{ id }} }}')
+    assert data["customer"] is not None
