@@ -146,3 +146,17 @@ def test_walking_all_customers_by_37_yields_each_once_in_order(
             cursor = info["startCursor"]
     assert seen == expected
     assert pages == 7
+
+
+def test_batching_off_is_the_naive_gateway(sandbox: SandboxProcess, demo: httpx.Client) -> None:
+    """``GATEWAY_BATCHING=false``: one upstream call per lookup and per state, as a hand-written gateway does."""
+    ids = _ids(demo, 5)
+    with gateway_process(sandbox.url, env={"GATEWAY_BATCHING": "false"}) as naive:
+        client = GraphQL(naive.graphql_url, DEMO_TOKEN, sandbox)
+        client.reset_sandbox()
+        fields = " ".join(f'c{n}: customer(id: "{ids[n % 5]}") {{ id }}' for n in range(20))
+        client.data(f"{{ {fields} }}")
+        assert client.upstream_calls() == {"GET /v1/customers/{id}": 20}
+        client.reset_sandbox()
+        client.data(PAGE_WITH_STATE)
+        assert client.upstream_calls() == {"GET /v1/customers/": 1, "GET /v1/customers/{id}/state": 50}
