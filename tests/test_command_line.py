@@ -32,3 +32,20 @@ def test_unknown_command_is_a_usage_error() -> None:
     result = _run("fly")
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+def test_invalid_serve_settings_are_named() -> None:
+    result = _run("serve", "--port", "70000")
+    assert result.returncode == 1
+    assert result.stderr.startswith("invalid settings: port:")
+
+
+def test_invalid_environment_settings_are_named() -> None:
+    import os
+
+    env = {**os.environ, "GATEWAY_MAX_PAGE_SIZE": "500"}
+    result = subprocess.run([sys.executable, "-m", "gateway", "serve"], capture_output=True, text=True, timeout=60,
+                            env=env)  # fmt: skip
+    assert result.returncode == 1
+    assert "max_page_size" in result.stderr
+    assert "Traceback" not in result.stderr

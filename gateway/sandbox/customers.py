@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..polar_rules import NAME_MAX_LENGTH
 from . import render
 from .auth import CUSTOMER_READ, CUSTOMER_WRITE, organization_caller
 from .clock import iso
@@ -160,7 +161,7 @@ async def create_customer(request: web.Request) -> web.Response:
     elif body.get("email") is not None or kind == "individual":
         email = check_email(body.get("email"), ["body", "email"], problems)
     external_id = _optional_text(body, "external_id", problems)
-    name = _optional_text(body, "name", problems, max_length=256)
+    name = _optional_text(body, "name", problems, max_length=NAME_MAX_LENGTH)
     address = (
         check_address(body["billing_address"], ["body", "billing_address"], problems)
         if body.get("billing_address") is not None
@@ -305,7 +306,7 @@ async def _update(request: web.Request, customer: Customer, *, by_external_id: b
             check_email(body["email"], ["body", "email"], problems) if body["email"] is not None else None
         )
     if "name" in body:
-        changes["name"] = _optional_text(body, "name", problems, max_length=256)
+        changes["name"] = _optional_text(body, "name", problems, max_length=NAME_MAX_LENGTH)
     if "billing_address" in body:
         changes["billing_address"] = (
             check_address(body["billing_address"], ["body", "billing_address"], problems)

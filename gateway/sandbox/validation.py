@@ -15,7 +15,14 @@ import email_validator
 from stdnum import get_cc_module
 from stdnum.exceptions import ValidationError as StdnumError
 
-from ..polar_rules import CA_SUBDIVISIONS, SUPPORTED_COUNTRIES, US_STATES
+from ..polar_rules import (
+    CA_SUBDIVISIONS,
+    METADATA_KEY_MAX_LENGTH,
+    METADATA_MAX_KEYS,
+    METADATA_VALUE_MAX_LENGTH,
+    SUPPORTED_COUNTRIES,
+    US_STATES,
+)
 from .errors import detail
 from .model import Json, Metadata
 
@@ -200,27 +207,29 @@ def check_metadata(value: Any, loc: list[Any], problems: Problems) -> Metadata |
         return None
     before = len(problems)
     for key, item in value.items():
-        if len(key) < 1 or len(key) > 40:
-            check_string(key, [*loc, key, "[key]"], problems, min_length=1, max_length=40)
+        if len(key) < 1 or len(key) > METADATA_KEY_MAX_LENGTH:
+            check_string(key, [*loc, key, "[key]"], problems, min_length=1, max_length=METADATA_KEY_MAX_LENGTH)
         if isinstance(item, bool | int | float):
             continue
         if isinstance(item, str):
             if "\x00" in item:
                 problems.add("value_error", [*loc, key], "Value error, NUL character not allowed", item)
             else:
-                check_string(item, [*loc, key, "constrained-str"], problems, min_length=1, max_length=500)
+                check_string(
+                    item, [*loc, key, "constrained-str"], problems, min_length=1, max_length=METADATA_VALUE_MAX_LENGTH
+                )
             continue
         problems.add("string_type", [*loc, key, "constrained-str"], "Input should be a valid string", item)
         problems.add("int_type", [*loc, key, "int"], "Input should be a valid integer", item)
         problems.add("float_type", [*loc, key, "float"], "Input should be a valid number", item)
         problems.add("bool_type", [*loc, key, "bool"], "Input should be a valid boolean", item)
-    if len(value) > 50:
+    if len(value) > METADATA_MAX_KEYS:
         problems.add(
             "too_long",
             loc,
-            f"Dictionary should have at most 50 items after validation, not {len(value)}",
+            f"Dictionary should have at most {METADATA_MAX_KEYS} items after validation, not {len(value)}",
             value,
-            {"field_type": "Dictionary", "max_length": 50, "actual_length": len(value)},
+            {"field_type": "Dictionary", "max_length": METADATA_MAX_KEYS, "actual_length": len(value)},
         )
     return dict(value) if len(problems) == before else None
 
