@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -41,8 +42,6 @@ def test_invalid_serve_settings_are_named() -> None:
 
 
 def test_invalid_environment_settings_are_named() -> None:
-    import os
-
     env = {**os.environ, "GATEWAY_MAX_PAGE_SIZE": "500"}
     result = subprocess.run([sys.executable, "-m", "gateway", "serve"], capture_output=True, text=True, timeout=60,
                             env=env)  # fmt: skip
