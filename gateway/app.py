@@ -3,8 +3,10 @@ client, with the embedded sandbox started in-process when no upstream URL is con
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
+import httpx
 from aiohttp import web
 
 from .graphql.schema import SCHEMA
@@ -19,8 +21,33 @@ SANDBOX = web.AppKey("sandbox", RunningSandbox)
 UPSTREAM_URL = web.AppKey("upstream_url", str)
 
 
+TRANSPORT = web.AppKey("transport", Transport)
+PROBE_TIMEOUT_S = 2.0
+
+
 async def healthz(request: web.Request) -> web.Response:
+    """The process lives."""
     return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready when the upstream's breaker is closed and the upstream answers at all (any HTTP status:
+    a 401 to a request without a token still proves Polar is there)."""
+    transport = request.app[TRANSPORT]
+    breaker = transport.breaker.state.value
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_S):
+            probe = await transport.client.get("/v1/customers/")
+        answers = probe.status_code < 500
+    except (TimeoutError, httpx.HTTPError):
+        answers = False
+    ready = answers and breaker == "closed"
+    body = {
+        "status": "ready" if ready else "not ready",
+        "upstream": "answers" if answers else "down",
+        "breaker": breaker,
+    }
+    return web.json_response(body, status=200 if ready else 503)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -36,7 +63,9 @@ def create_app(settings: Settings) -> web.Application:
             url = sandbox.url
         app[UPSTREAM_URL] = url
         client = create_client(url, settings)
-        app[POLAR_CLIENT] = PolarClient(Transport(client))
+        transport = Transport(client, settings)
+        app[TRANSPORT] = transport
+        app[POLAR_CLIENT] = PolarClient(transport)
         yield
         await client.aclose()
         if SANDBOX in app:
@@ -47,4 +76,5 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_route("GET", "/graphql", view)
     app.router.add_route("POST", "/graphql", view)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     return app

@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     upstream_connect_timeout_s: float = Field(default=3.0, gt=0)
     upstream_read_timeout_s: float = Field(default=10.0, gt=0)
     upstream_max_connections: int = Field(default=100, ge=1)
+    upstream_max_concurrency: int = Field(default=64, ge=1)  # in-flight upstream requests per process
+    request_deadline_s: float = Field(default=10.0, gt=0)  # every upstream call of one GraphQL request
+    retry_attempts: int = Field(default=3, ge=1)  # per upstream call, the first one included
+    retry_backoff_s: float = Field(default=0.05, ge=0)  # base of the exponential backoff, with full jitter
+    retry_backoff_max_s: float = Field(default=2.0, ge=0)
+    breaker_failure_threshold: int = Field(default=10, ge=1)  # consecutive failures that open the breaker
+    breaker_reset_s: float = Field(default=5.0, gt=0)  # open this long before a probe is let through
     state_batch_size: int = Field(default=100, ge=1, le=100)  # customer ids per batched list call
     scope_memory_s: float = Field(default=600.0, ge=0)  # how long a token's missing scopes are remembered
 

@@ -23,6 +23,7 @@ NO_FAULTS = {
     "error_status": 503,
     "drop_rate": 0.0,
     "rate_limit_per_minute": None,
+    "retry_after": 60,
 }
 
 

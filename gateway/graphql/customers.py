@@ -356,7 +356,7 @@ async def create_customer(info: Info, data: CustomerCreateInput) -> CustomerCrea
     except UpstreamValidation as error:
         return CustomerCreatePayload(customer=None, user_errors=user_errors_from_upstream(error.details))
     except UpstreamError as error:
-        raise from_upstream(error) from error
+        raise from_upstream(error, write=True) from error
     return CustomerCreatePayload(customer=context.loaders.prime(created), user_errors=[])
 
 
@@ -380,7 +380,7 @@ async def update_customer(
     except UpstreamValidation as error:
         return CustomerUpdatePayload(customer=None, user_errors=user_errors_from_upstream(error.details))
     except UpstreamError as error:
-        raise from_upstream(error) from error
+        raise from_upstream(error, write=True) from error
     return CustomerUpdatePayload(customer=context.loaders.prime(updated), user_errors=[])
 
 
@@ -401,7 +401,7 @@ async def delete_customer(
     except UpstreamValidation as error:
         return CustomerDeletePayload(deleted_customer_id=None, user_errors=user_errors_from_upstream(error.details))
     except UpstreamError as error:
-        raise from_upstream(error) from error
+        raise from_upstream(error, write=True) from error
     return CustomerDeletePayload(deleted_customer_id=strawberry.ID(customer_id), user_errors=[])
 
 

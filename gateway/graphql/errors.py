@@ -46,8 +46,17 @@ def unauthenticated() -> GraphQLError:
     )
 
 
-def from_upstream(error: UpstreamError) -> GraphQLError:
-    """The GraphQL error for an upstream failure that is not a user's mistake."""
+def from_upstream(error: UpstreamError, *, write: bool = False) -> GraphQLError:
+    """The GraphQL error for an upstream failure that is not a user's mistake; for a write that may
+    have been applied, the error says so (``outcomeUnknown``) and how to retry safely."""
+    if write and (error.outcome_unknown or any(e.outcome_unknown for e in error.earlier)):
+        code = ErrorCode.UPSTREAM_TIMEOUT if isinstance(error, UpstreamTimeout) else ErrorCode.UPSTREAM_UNAVAILABLE
+        return gateway_error(
+            "Polar did not confirm this write, which may or may not have been applied. Read before retrying: "
+            "look the customer up (for a create, by its externalId) and retry only if the change is missing.",
+            code,
+            outcomeUnknown=True,
+        )
     if isinstance(error, UpstreamUnauthorized):
         return gateway_error(
             "Polar refused the access token: it is unknown, expired or of the wrong kind.", ErrorCode.UNAUTHENTICATED

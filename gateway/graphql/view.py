@@ -14,6 +14,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from ..settings import Settings
+from ..upstream import deadline
 from ..upstream.polar import PolarClient
 from .context import Context
 from .scopes import ScopeMemory
@@ -44,6 +45,7 @@ def _wants_graphql_response(request: web.Request) -> bool:
 class GatewayView(GraphQLView[Context, None]):
     async def get_context(self, request: web.Request, response: web.Response | web.WebSocketResponse) -> Context:
         app = request.app
+        deadline.start(app[SETTINGS].request_deadline_s)
         return Context(
             polar_client=app[POLAR_CLIENT],
             settings=app[SETTINGS],

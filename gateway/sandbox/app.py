@@ -40,7 +40,7 @@ async def polar_api(request: web.Request, handler: Handler) -> web.StreamRespons
         return _drop(request)
     if faults.error_rate and state.rng.random() < faults.error_rate:
         if faults.error_status == 429:
-            return _error_response(rate_limited(60))
+            return _error_response(rate_limited(faults.retry_after))
         return web.Response(status=faults.error_status, text=f"Injected fault {faults.error_status}")
     version = request.headers.get("Polar-Version", DEFAULT_VERSION)
     request[_VERSION] = version
@@ -50,7 +50,7 @@ async def polar_api(request: web.Request, handler: Handler) -> web.StreamRespons
         if limit is not None:
             bucket = "anonymous" if token is None else token.customer_id or token.organization_id
             if not state.limiter.allow(bucket, limit):
-                raise rate_limited(60)
+                raise rate_limited(faults.retry_after)
         if version not in KNOWN_VERSIONS:
             raise route_not_found()
         request[TOKEN] = token

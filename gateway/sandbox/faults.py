@@ -19,6 +19,7 @@ class Faults:
     error_status: int = 503
     drop_rate: float = 0.0
     rate_limit_per_minute: int | None = None
+    retry_after: int = 60  # seconds a 429 tells the client to wait (Polar: the rule's window)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -40,6 +41,9 @@ class Faults:
         status = merged["error_status"]
         if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
             raise ValueError("error_status must be an HTTP status between 400 and 599")
+        retry_after = merged["retry_after"]
+        if not isinstance(retry_after, int) or isinstance(retry_after, bool) or not 0 <= retry_after <= 3600:
+            raise ValueError("retry_after must be a whole number of seconds between 0 and 3600")
         limit = merged["rate_limit_per_minute"]
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
             raise ValueError("rate_limit_per_minute must be a positive integer or null")

@@ -8,6 +8,10 @@ from typing import Any
 class UpstreamError(Exception):
     """Base of every upstream failure. Messages never carry tokens, URLs with credentials or bodies."""
 
+    attempts: int = 1  # how many times the call was tried before this error was final
+    outcome_unknown: bool = False  # the request may have reached the upstream and been applied
+    earlier: tuple[UpstreamError, ...] = ()  # the failures of the attempts before this one
+
 
 class UpstreamUnauthorized(UpstreamError):
     """401: no token, or an unknown, expired or wrong-kind token."""
@@ -39,5 +43,9 @@ class UpstreamUnavailable(UpstreamError):
     """5xx, a dropped connection, or an answer that is not what the contract says."""
 
 
+class UpstreamCircuitOpen(UpstreamUnavailable):
+    """Failing fast: the upstream failed repeatedly and the breaker has not let a probe through yet."""
+
+
 class UpstreamTimeout(UpstreamError):
-    pass
+    """No answer in time; for a write, its outcome is unknown (it may have been applied)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, TypedDict
 from urllib.parse import quote
 
+from .errors import UpstreamError, UpstreamNotFound
 from .transport import QueryParams, Transport
 
 Json = dict[str, Any]
@@ -44,21 +45,28 @@ class PolarClient:
 
     async def update_customer(self, token: str, customer_id: str, body: Json) -> Json:
         path = f"/v1/customers/{quote(customer_id, safe='')}"
-        customer: Json = await self.transport.request("PATCH", path, token, json=body)
+        customer: Json = await self.transport.request("PATCH", path, token, json=body, repeatable=True)
         return customer
 
     async def update_customer_by_external_id(self, token: str, external_id: str, body: Json) -> Json:
         path = f"/v1/customers/external/{_external(external_id)}"
-        customer: Json = await self.transport.request("PATCH", path, token, json=body)
+        customer: Json = await self.transport.request("PATCH", path, token, json=body, repeatable=True)
         return customer
 
     async def delete_customer(self, token: str, customer_id: str, *, anonymize: bool) -> None:
-        path = f"/v1/customers/{quote(customer_id, safe='')}"
-        await self.transport.request("DELETE", path, token, params=[("anonymize", anonymize)])
+        await self._delete(f"/v1/customers/{quote(customer_id, safe='')}", token, anonymize)
 
     async def delete_customer_by_external_id(self, token: str, external_id: str, *, anonymize: bool) -> None:
-        path = f"/v1/customers/external/{_external(external_id)}"
-        await self.transport.request("DELETE", path, token, params=[("anonymize", anonymize)])
+        await self._delete(f"/v1/customers/external/{_external(external_id)}", token, anonymize)
+
+    async def _delete(self, path: str, token: str, anonymize: bool) -> None:
+        """Retried like PATCH; a 404 after an attempt whose outcome is unknown means that attempt
+        deleted the customer, so it is a success, not a NOT_FOUND."""
+        try:
+            await self.transport.request("DELETE", path, token, params=[("anonymize", anonymize)], repeatable=True)
+        except UpstreamNotFound as error:
+            if not _any_unknown(error.earlier):
+                raise
 
     async def get_customer_state(self, token: str, customer_id: str) -> Json:
         state: Json = await self.transport.request("GET", f"/v1/customers/{quote(customer_id, safe='')}/state", token)
@@ -77,3 +85,7 @@ class PolarClient:
     async def list_customer_meters(self, token: str, params: QueryParams) -> Page:
         page: Page = await self.transport.request("GET", "/v1/customer-meters/", token, params=params)
         return page
+
+
+def _any_unknown(failures: tuple[UpstreamError, ...]) -> bool:
+    return any(failure.outcome_unknown for failure in failures)

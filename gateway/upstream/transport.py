@@ -1,19 +1,28 @@
-"""One shared httpx client per upstream, on aiohttp's transport, and the mapping of every HTTP
-outcome to ``errors``.
+"""One shared httpx client per upstream, on aiohttp's transport, and the one place where HTTP
+outcomes become ``errors``, with timeouts, retries, the circuit breaker and a concurrency bound.
 
-httpx's own connection pool is slow under fan-out (many concurrent requests through few
-connections); ``httpx-aiohttp`` keeps the httpx API on aiohttp's client, which is not.
+httpx's own connection pool is slow under fan-out; ``httpx-aiohttp`` keeps the httpx API on
+aiohttp's client, which is not. Retries use tenacity: exponential backoff with full jitter,
+``retry-after`` honoured, never past the GraphQL request's deadline, and only for calls that are
+safe to repeat (a POST that creates never is).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity.stop import stop_base
 
 from ..settings import Settings
+from . import deadline
+from .breaker import CircuitBreaker
 from .errors import (
+    UpstreamCircuitOpen,
     UpstreamError,
     UpstreamForbidden,
     UpstreamNotFound,
@@ -25,6 +34,7 @@ from .errors import (
 )
 
 QueryParams = list[tuple[str, str | int | float | bool | None]]
+RETRYABLE = (UpstreamUnavailable, UpstreamTimeout, UpstreamRateLimited)
 
 
 def create_client(base_url: str, settings: Settings) -> httpx.AsyncClient:
@@ -41,10 +51,15 @@ def create_client(base_url: str, settings: Settings) -> httpx.AsyncClient:
 
 
 class Transport:
-    """Sends one request with the caller's token and returns its JSON, or raises an UpstreamError."""
+    """Sends a request with the caller's token and returns its JSON, or raises an UpstreamError
+    whose ``attempts`` says how many tries were made."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, settings: Settings, breaker: CircuitBreaker | None = None) -> None:
         self.client = client
+        self.settings = settings
+        self.breaker = breaker or CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_reset_s)
+        self._slots = asyncio.Semaphore(settings.upstream_max_concurrency)
+        self._backoff = wait_random_exponential(multiplier=settings.retry_backoff_s, max=settings.retry_backoff_max_s)
 
     async def request(
         self,
@@ -54,16 +69,93 @@ class Transport:
         *,
         params: QueryParams | None = None,
         json: Any = None,
+        repeatable: bool | None = None,
     ) -> Any:
+        """``repeatable``: whether the call may be retried; by default only GET is."""
+        may_retry = method == "GET" if repeatable is None else repeatable
+        attempts = self.settings.retry_attempts if may_retry else 1
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(lambda e: isinstance(e, RETRYABLE) and not isinstance(e, UpstreamCircuitOpen)),
+            wait=self._wait,
+            stop=stop_after_attempt(attempts) | _PastDeadline(),
+            reraise=True,
+        )
+        failures: list[UpstreamError] = []
         try:
-            response = await self.client.request(
-                method, path, params=params, json=json, headers={"Authorization": f"Bearer {token}"}
-            )
-        except httpx.TimeoutException as error:
-            raise UpstreamTimeout(f"upstream {method} {path} timed out") from error
+            async for attempt in retrying:
+                with attempt:
+                    try:
+                        return await self._attempt(method, path, token, params, json)
+                    except UpstreamError as error:
+                        failures.append(error)
+                        raise
+        except UpstreamError as error:
+            error.attempts = len(failures)
+            error.earlier = tuple(failures[:-1])
+            raise
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        backoff = float(self._backoff(state))
+        if isinstance(error, UpstreamRateLimited) and error.retry_after is not None:
+            return max(backoff, error.retry_after)
+        return backoff
+
+    async def _attempt(self, method: str, path: str, token: str, params: QueryParams | None, json: Any) -> Any:
+        if not self.breaker.allow():
+            raise UpstreamCircuitOpen("upstream unavailable: failing fast while its circuit is open")
+        left = deadline.remaining()
+        if left is not None and left <= 0:
+            raise UpstreamTimeout(f"upstream {method} {path}: the request's deadline has passed")
+        try:
+            async with self._slots, asyncio.timeout(left):
+                response = await self.client.request(
+                    method, path, params=params, json=json, headers={"Authorization": f"Bearer {token}"}
+                )
+        except TimeoutError as error:
+            self.breaker.failed()
+            raise _unknown(UpstreamTimeout(f"upstream {method} {path} did not answer within the deadline")) from error
         except httpx.TransportError as error:
-            raise UpstreamUnavailable(f"upstream {method} {path} failed: {type(error).__name__}") from error
-        return _answer(response, method, path)
+            self.breaker.failed()
+            if _is_timeout(error):
+                raise _unknown(UpstreamTimeout(f"upstream {method} {path} timed out")) from error
+            failure = UpstreamUnavailable(f"upstream {method} {path} failed: {type(error).__name__}")
+            raise (failure if _never_sent(error) else _unknown(failure)) from error
+        try:
+            answer = _answer(response, method, path)
+        except UpstreamUnavailable:
+            self.breaker.failed()
+            raise
+        self.breaker.succeeded()
+        return answer
+
+
+class _PastDeadline(stop_base):
+    """Stop when the next attempt would start after the GraphQL request's deadline."""
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        left = deadline.remaining()
+        return left is not None and left <= (retry_state.upcoming_sleep or 0)
+
+
+def _unknown(error: UpstreamError) -> UpstreamError:
+    error.outcome_unknown = True
+    return error
+
+
+def _never_sent(error: httpx.TransportError) -> bool:
+    """A refused or failed connection: the request cannot have been applied."""
+    cause = error.__cause__
+    return isinstance(error, httpx.ConnectError) or isinstance(cause, aiohttp.ClientConnectorError)
+
+
+def _is_timeout(error: httpx.TransportError) -> bool:
+    """httpx-aiohttp maps every aiohttp connection error to ConnectTimeout; look at the cause."""
+    cause = error.__cause__
+    if cause is None:
+        return isinstance(error, httpx.TimeoutException)
+    return isinstance(cause, TimeoutError)
 
 
 def _answer(response: httpx.Response, method: str, path: str) -> Any:
@@ -82,8 +174,7 @@ def _answer(response: httpx.Response, method: str, path: str) -> Any:
     if status == 404:
         raise UpstreamNotFound("not found")
     if status == 422:
-        details = _details(response)
-        raise UpstreamValidation(details)
+        raise UpstreamValidation(_details(response))
     if status == 429:
         raise UpstreamRateLimited(_retry_after(response))
     if status >= 500:

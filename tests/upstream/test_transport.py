@@ -1,0 +1,173 @@
+"""Narrow unit tests of the transport with httpx's MockTransport: retries, deadline, breaker, mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.settings import Settings
+from gateway.upstream import deadline
+from gateway.upstream.errors import (
+    UpstreamCircuitOpen,
+    UpstreamForbidden,
+    UpstreamNotFound,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+    UpstreamUnauthorized,
+    UpstreamUnavailable,
+    UpstreamValidation,
+)
+from gateway.upstream.polar import PolarClient
+from gateway.upstream.transport import Transport
+
+Handler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
+
+
+def _transport(handler: Handler, **settings: float) -> Transport:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://polar.test")
+    defaults: dict[str, Any] = {"retry_backoff_s": 0.0, "retry_backoff_max_s": 0.0, "request_deadline_s": 5.0}
+    return Transport(client, Settings.model_validate({**defaults, **settings}))
+
+
+def _answers(*responses: httpx.Response | Exception) -> tuple[Handler, list[httpx.Request]]:
+    """A handler answering the given responses in turn (an exception is raised instead)."""
+    seen: list[httpx.Request] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        answer = responses[min(len(seen), len(responses)) - 1]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    return handler, seen
+
+
+async def test_get_is_retried_on_503_then_succeeds() -> None:
+    handler, seen = _answers(httpx.Response(503), httpx.Response(503), httpx.Response(200, json={"ok": True}))
+    assert await _transport(handler).request("GET", "/v1/customers/", "t") == {"ok": True}
+    assert len(seen) == 3
+    assert seen[0].headers["authorization"] == "Bearer t"
+
+
+async def test_a_create_is_never_repeated() -> None:
+    handler, seen = _answers(httpx.Response(503), httpx.Response(201, json={}))
+    with pytest.raises(UpstreamUnavailable) as raised:
+        await _transport(handler).request("POST", "/v1/customers/", "t", json={"email": "a@b.c"})
+    assert len(seen) == 1
+    assert raised.value.attempts == 1
+    assert not raised.value.outcome_unknown  # a 503 is an answer: nothing was applied
+
+
+async def test_retries_stop_after_the_configured_attempts() -> None:
+    handler, seen = _answers(httpx.Response(502))
+    with pytest.raises(UpstreamUnavailable) as raised:
+        await _transport(handler, retry_attempts=4).request("GET", "/x", "t")
+    assert (len(seen), raised.value.attempts) == (4, 4)
+
+
+async def test_429_is_retried_when_retry_after_fits_the_deadline() -> None:
+    handler, seen = _answers(httpx.Response(429, headers={"retry-after": "0"}), httpx.Response(200, json=[]))
+    assert await _transport(handler).request("GET", "/x", "t") == []
+    assert len(seen) == 2
+
+
+async def test_429_past_the_deadline_is_rate_limited_at_once() -> None:
+    handler, seen = _answers(httpx.Response(429, headers={"retry-after": "60"}))
+    deadline.start(2.0)
+    started = time.monotonic()
+    with pytest.raises(UpstreamRateLimited) as raised:
+        await _transport(handler).request("GET", "/x", "t")
+    assert raised.value.retry_after == 60
+    assert len(seen) == 1
+    assert time.monotonic() - started < 1.0  # it did not wait for a retry that could not fit
+
+
+async def test_a_stalled_upstream_is_a_timeout_within_the_deadline() -> None:
+    async def stall(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(5)
+        return httpx.Response(200, json={})
+
+    deadline.start(0.3)
+    started = time.monotonic()
+    with pytest.raises(UpstreamTimeout) as raised:
+        await _transport(stall).request("GET", "/x", "t")
+    assert time.monotonic() - started < 1.5
+    assert raised.value.outcome_unknown
+
+
+async def test_the_breaker_opens_fails_fast_and_closes_after_a_probe() -> None:
+    handler, seen = _answers(httpx.Response(503), httpx.Response(503), httpx.Response(200, json={}))
+    transport = _transport(handler, retry_attempts=1, breaker_failure_threshold=2, breaker_reset_s=0.2)
+    for _ in range(2):
+        with pytest.raises(UpstreamUnavailable):
+            await transport.request("GET", "/x", "t")
+    assert transport.breaker.state == "open"
+    with pytest.raises(UpstreamCircuitOpen):
+        await transport.request("GET", "/x", "t")
+    assert len(seen) == 2  # failing fast: nothing was sent
+    await asyncio.sleep(0.25)
+    assert transport.breaker.state == "half_open"
+    assert await transport.request("GET", "/x", "t") == {}
+    assert transport.breaker.state == "closed"
+
+
+async def test_a_dropped_connection_is_unavailable_and_its_outcome_unknown() -> None:
+    handler, _ = _answers(httpx.RemoteProtocolError("Server disconnected"))
+    with pytest.raises(UpstreamUnavailable) as raised:
+        await _transport(handler, retry_attempts=1).request("PATCH", "/x", "t", json={}, repeatable=True)
+    assert raised.value.outcome_unknown
+
+
+async def test_a_refused_connection_was_never_sent() -> None:
+    handler, _ = _answers(httpx.ConnectError("refused"))
+    with pytest.raises(UpstreamUnavailable) as raised:
+        await _transport(handler, retry_attempts=1).request("GET", "/x", "t")
+    assert not raised.value.outcome_unknown
+
+
+@pytest.mark.parametrize(
+    ("response", "error"),
+    [
+        (httpx.Response(401), UpstreamUnauthorized),
+        (httpx.Response(403), UpstreamForbidden),
+        (httpx.Response(404), UpstreamNotFound),
+        (
+            httpx.Response(422, json={"detail": [{"loc": ["body", "email"], "msg": "bad", "type": "x"}]}),
+            UpstreamValidation,
+        ),
+        (httpx.Response(500), UpstreamUnavailable),
+        (httpx.Response(200, content=b"<html>"), UpstreamUnavailable),
+    ],
+)
+async def test_answers_map_to_one_error_each(response: httpx.Response, error: type[Exception]) -> None:
+    handler, seen = _answers(response)
+    with pytest.raises(error):
+        await _transport(handler, retry_attempts=1).request("GET", "/x", "t")
+    assert len(seen) == 1
+
+
+async def test_client_errors_are_not_retried() -> None:
+    handler, seen = _answers(httpx.Response(404))
+    with pytest.raises(UpstreamNotFound):
+        await _transport(handler).request("GET", "/x", "t")
+    assert len(seen) == 1
+
+
+async def test_a_delete_whose_first_answer_was_lost_is_a_success() -> None:
+    handler, seen = _answers(httpx.ReadTimeout("lost"), httpx.Response(404))
+    await PolarClient(_transport(handler)).delete_customer("t", "6f1c2a4e-8b7d-4c3e-9f2a-1b2c3d4e5f60", anonymize=False)
+    assert [r.method for r in seen] == ["DELETE", "DELETE"]
+
+
+async def test_a_delete_of_nobody_after_a_plain_503_is_still_not_found() -> None:
+    handler, _ = _answers(httpx.Response(503), httpx.Response(404))
+    with pytest.raises(UpstreamNotFound):
+        await PolarClient(_transport(handler)).delete_customer(
+            "t", "6f1c2a4e-8b7d-4c3e-9f2a-1b2c3d4e5f60", anonymize=False
+        )
