@@ -66,7 +66,9 @@ def test_writes_under_503s_fail_clearly_and_are_never_duplicated(
     _faults(sandbox, error_rate=0.0)
     assert refused  # 0.7**20: the faults were on
     for external_id in acknowledged:
-        assert len(demo.get("/v1/customers/", params={"query": external_id}).json()["items"]) == 1
+        n = external_id.removeprefix("w-")
+        assert len(demo.get("/v1/customers/", params={"email": f"w{n}@faults.example"}).json()["items"]) == 1
+        assert demo.get(f"/v1/customers/external/{external_id}").status_code == 200
     for external_id in refused:
         assert demo.get(f"/v1/customers/external/{external_id}").status_code == 404
 
