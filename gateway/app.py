@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any, Literal
 
 import httpx
 from aiohttp import web
 
-from .graphql.schema import SCHEMA
+from .graphql.schema import build_schema
 from .graphql.scopes import ScopeMemory
 from .graphql.view import POLAR_CLIENT, SCOPES, SETTINGS, GatewayView
 from .sandbox.runner import RunningSandbox, start_sandbox
@@ -50,8 +51,32 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if ready else 503)
 
 
+def cors(allowed: list[str]) -> Any:
+    """Browsers may call from the allowed origins only: other origins get no CORS headers at all."""
+    origins = frozenset(allowed)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        permitted = origin is not None and origin in origins
+        if request.method == "OPTIONS" and permitted and request.headers.get("Access-Control-Request-Method"):
+            response: web.StreamResponse = web.Response(status=204, headers={
+                "Access-Control-Allow-Methods": "GET, POST",
+                "Access-Control-Allow-Headers": "Authorization, Content-Type, Accept",
+                "Access-Control-Max-Age": "600",
+            })  # fmt: skip
+        else:
+            response = await handler(request)
+        if permitted and origin is not None:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+        return response
+
+    return middleware
+
+
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[cors(settings.cors_origins)])
     app[SETTINGS] = settings
     app[SCOPES] = ScopeMemory(settings.scope_memory_s)
 
@@ -72,7 +97,8 @@ def create_app(settings: Settings) -> web.Application:
             await app[SANDBOX].stop()
 
     app.cleanup_ctx.append(upstream)
-    view = GatewayView(schema=SCHEMA, graphql_ide="graphiql", allow_queries_via_get=True)
+    graphiql: Literal["graphiql"] | None = "graphiql" if settings.graphiql and settings.introspection else None
+    view = GatewayView(schema=build_schema(settings), graphql_ide=graphiql, allow_queries_via_get=True)
     app.router.add_route("GET", "/graphql", view)
     app.router.add_route("POST", "/graphql", view)
     app.router.add_get("/healthz", healthz)

@@ -35,5 +35,18 @@ class Settings(BaseSettings):
     state_batch_size: int = Field(default=100, ge=1, le=100)  # customer ids per batched list call
     scope_memory_s: float = Field(default=600.0, ge=0)  # how long a token's missing scopes are remembered
 
+    # Query limits: refused before any resolver runs, each error names its setting.
+    max_depth: int = Field(default=10, ge=1)
+    max_aliases: int = Field(default=30, ge=0)
+    max_tokens: int = Field(default=5000, ge=10)
+    max_cost: int = Field(default=20000, ge=1)  # fields, multiplied under paged fields by first/last
+    max_body_bytes: int = Field(default=100_000, ge=1024)
+    max_batch_operations: int = Field(default=10, ge=1)  # operations in one batched (JSON list) request
+
+    # Production switches: introspection off also turns off GraphiQL and field suggestions.
+    introspection: bool = True
+    graphiql: bool = True
+    cors_origins: list[str] = Field(default_factory=list)  # exact origins allowed to call from browsers
+
     # Switch dataloaders and batching off: the naive gateway of the benchmark.
     batching: bool = True

@@ -1,11 +1,17 @@
-"""The schema, assembled once per process with its parse and validation caches."""
+"""The schema, assembled once per process with its caches, limits and error masking."""
 
 from __future__ import annotations
 
-import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from collections.abc import Callable
 
-from .customers import CustomerMutations, CustomerQueries
+import strawberry
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+
+from ..settings import Settings
+from .customers import DEFAULT_PAGE_SIZE, CustomerMutations, CustomerQueries
+from .limits import limit_extensions
+from .masking import MaskUnexpectedErrors
 
 CACHE_SIZE = 1024
 
@@ -20,17 +26,21 @@ class Mutation(CustomerMutations):
     pass
 
 
-def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
-        query=Query,
-        mutation=Mutation,
-        # Instances, not classes: one cache for the process, shared by every request.
-        extensions=[ParserCache(maxsize=CACHE_SIZE), ValidationCache(maxsize=CACHE_SIZE)],  # type: ignore[list-item]
+def build_schema(settings: Settings) -> strawberry.Schema:
+    config = StrawberryConfig(
+        disable_field_suggestions=not settings.introspection,
+        batching_config={"max_operations": settings.max_batch_operations},
     )
-
-
-SCHEMA = build_schema()
+    # Factories: one extension per request (they hold the request's execution context). The parse and
+    # validation caches live at module level, shared by every request; the limit rules are built once.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: ParserCache(maxsize=CACHE_SIZE),
+        lambda: ValidationCache(maxsize=CACHE_SIZE),
+        *limit_extensions(settings, DEFAULT_PAGE_SIZE),
+        MaskUnexpectedErrors,
+    ]
+    return strawberry.Schema(query=Query, mutation=Mutation, config=config, extensions=extensions)
 
 
 def schema_sdl() -> str:
-    return SCHEMA.as_str() + "\n"
+    return build_schema(Settings()).as_str() + "\n"

@@ -42,6 +42,13 @@ def _wants_graphql_response(request: web.Request) -> bool:
     return GRAPHQL_RESPONSE in request.headers.get("Accept", "")
 
 
+def _error(request: web.Request, status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    """A request-level failure as a GraphQL response body, in the media type the client accepts."""
+    content_type = GRAPHQL_RESPONSE if _wants_graphql_response(request) else "application/json"
+    body = json.dumps({"errors": [{"message": message}]})
+    return web.Response(body=body, status=status, content_type=content_type, headers=headers or {})
+
+
 class GatewayView(GraphQLView[Context, None]):
     async def get_context(self, request: web.Request, response: web.Response | web.WebSocketResponse) -> Context:
         app = request.app
@@ -97,13 +104,20 @@ class GatewayView(GraphQLView[Context, None]):
             raise
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
+        settings = request.app[SETTINGS]
         try:
             return await self.run(request=request)
+        except web.HTTPRequestEntityTooLarge:
+            return _error(
+                request, 413, f"The request body is over {settings.max_body_bytes} bytes (setting max_body_bytes)."
+            )
         except HTTPException as error:
+            reason = error.reason
+            if reason == "Too many operations":
+                limit = settings.max_batch_operations
+                reason = f"Too many operations in one batch: at most {limit} (setting max_batch_operations)."
             headers = {"Allow": "POST"} if error.status_code == 405 and request.method == "GET" else {}
-            content_type = GRAPHQL_RESPONSE if _wants_graphql_response(request) else "application/json"
-            body = json.dumps({"errors": [{"message": error.reason}]})
-            return web.Response(body=body, status=error.status_code, content_type=content_type, headers=headers)
+            return _error(request, error.status_code, reason, headers)
 
     def encode_json(self, data: object) -> str:
         return json.dumps(data, separators=(",", ":"))
