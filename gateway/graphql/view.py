@@ -24,6 +24,10 @@ POLAR_CLIENT = web.AppKey("polar_client", PolarClient)
 SETTINGS = web.AppKey("settings", Settings)
 SCOPES = web.AppKey("scopes", ScopeMemory)
 _REQUEST = "graphql_request"
+_SHAPE = (
+    "The request must be a JSON object with a string 'query', optional object 'variables' and optional "
+    "string 'operationName' (or a list of such objects for a batch)."
+)
 _REQUEST_ERROR = "graphql_request_error"
 
 
@@ -118,6 +122,27 @@ class GatewayView(GraphQLView[Context, None]):
                 reason = f"Too many operations in one batch: at most {limit} (setting max_batch_operations)."
             headers = {"Allow": "POST"} if error.status_code == 405 and request.method == "GET" else {}
             return _error(request, error.status_code, reason, headers)
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return json.loads(data)
+        except UnicodeDecodeError as error:
+            raise HTTPException(400, "The request body is not valid UTF-8.") from error
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """Strawberry's parsing, plus the checks of shape it leaves to chance."""
+        try:
+            parsed = await super().parse_http_body(request)
+        except (AttributeError, TypeError) as error:
+            raise HTTPException(400, _SHAPE) from error
+        if isinstance(parsed, list) and not parsed:
+            raise HTTPException(400, "A batch needs at least one operation.")
+        for item in parsed if isinstance(parsed, list) else [parsed]:
+            if not isinstance(item.query, str | None) or not isinstance(item.variables, dict | None):
+                raise HTTPException(400, _SHAPE)
+            if not isinstance(item.operation_name, str | None):
+                raise HTTPException(400, _SHAPE)
+        return parsed
 
     def encode_json(self, data: object) -> str:
         return json.dumps(data, separators=(",", ":"))
