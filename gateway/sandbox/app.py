@@ -32,13 +32,16 @@ async def polar_api(request: web.Request, handler: Handler) -> web.StreamRespons
     if request.path.startswith(CONTROL_PREFIX):
         return await handler(request)
     state = request.app[STATE]
-    state.stats[route_key(request)] += 1
+    route = route_key(request)
+    state.stats[route] += 1
     faults = state.faults
     if (delay := faults.delay_seconds(state.rng)) > 0:
         await asyncio.sleep(delay)
     if faults.drop_rate and state.rng.random() < faults.drop_rate:
+        state.injected[route] += 1
         return _drop(request)
     if faults.error_rate and state.rng.random() < faults.error_rate:
+        state.injected[route] += 1
         if faults.error_status == 429:
             return _error_response(rate_limited(faults.retry_after))
         return web.Response(status=faults.error_status, text=f"Injected fault {faults.error_status}")
@@ -50,6 +53,7 @@ async def polar_api(request: web.Request, handler: Handler) -> web.StreamRespons
         if limit is not None:
             bucket = "anonymous" if token is None else token.customer_id or token.organization_id
             if not state.limiter.allow(bucket, limit):
+                state.injected[route] += 1
                 raise rate_limited(faults.retry_after)
         if version not in KNOWN_VERSIONS:
             raise route_not_found()

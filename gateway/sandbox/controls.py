@@ -28,8 +28,13 @@ async def _json_object(request: web.Request) -> dict[str, Any] | str:
 
 
 async def stats(request: web.Request) -> web.Response:
-    counts = sandbox(request).stats
-    return json_response({"total": sum(counts.values()), "by_route": dict(sorted(counts.items()))})
+    state = sandbox(request)
+    counts, injected = state.stats, state.injected
+    return json_response({
+        "total": sum(counts.values()),
+        "by_route": dict(sorted(counts.items())),
+        "faults": {"total": sum(injected.values()), "by_route": dict(sorted(injected.items()))},
+    })  # fmt: skip
 
 
 async def reset(request: web.Request) -> web.Response:

@@ -24,6 +24,7 @@ class SandboxState:
     faults: Faults = field(default_factory=Faults)
     limiter: RateLimiter = field(default_factory=RateLimiter)
     stats: Counter[str] = field(default_factory=Counter)
+    injected: Counter[str] = field(default_factory=Counter)  # faults given, by route, since the last reset
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
     def __post_init__(self) -> None:
@@ -33,6 +34,7 @@ class SandboxState:
         """Back to the seed data with zeroed stats; faults stay as they were set."""
         self.store = build_store(self.customers, self.seed)
         self.stats.clear()
+        self.injected.clear()
         self.clock.reset()
         self.limiter.reset()
 

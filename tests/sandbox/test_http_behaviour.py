@@ -143,6 +143,17 @@ def test_rate_limit_is_per_organization_with_empty_429(
     assert other.get("/v1/customers/").status_code == 200
 
 
+def test_injected_faults_are_counted_by_route(demo: httpx.Client, sandbox: SandboxProcess) -> None:
+    with sandbox.control() as control:
+        control.post("/__sandbox/faults", json={"error_rate": 1.0}).raise_for_status()
+        demo.get("/v1/customers/")
+        demo.post("/v1/customers/", json={"email": "x@example.com"})
+        control.post("/__sandbox/faults", json={"error_rate": 0.0}).raise_for_status()
+        demo.get("/v1/customers/")
+        faults = control.get("/__sandbox/stats").json()["faults"]
+    assert faults == {"total": 2, "by_route": {"GET /v1/customers/": 1, "POST /v1/customers/": 1}}
+
+
 def test_injected_errors_drops_and_latency(demo: httpx.Client, sandbox: SandboxProcess) -> None:
     with sandbox.control() as control:
         control.post("/__sandbox/faults", json={"error_rate": 1.0, "error_status": 502}).raise_for_status()
@@ -192,9 +203,14 @@ def test_stats_count_by_route_template_and_reset_zeroes_them(demo: httpx.Client,
                 "GET /v1/customers/{id}/state": 2,
                 "GET /v1/subscriptions/": 1,
             },
+            "faults": {"total": 0, "by_route": {}},
         }
         control.post("/__sandbox/reset").raise_for_status()
-        assert control.get("/__sandbox/stats").json() == {"total": 0, "by_route": {}}
+        assert control.get("/__sandbox/stats").json() == {
+            "total": 0,
+            "by_route": {},
+            "faults": {"total": 0, "by_route": {}},
+        }
 
 
 def test_reset_restores_the_seed(demo: httpx.Client, sandbox: SandboxProcess) -> None:
