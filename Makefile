@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install serve test lint
+.PHONY: install serve test lint soak
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || (rm -rf $(VENV) && python3 -m venv $(VENV))
@@ -24,3 +24,7 @@ lint: install
 
 test: lint
 	$(BIN)/pytest
+
+# 64 concurrent clients for 60 s, mixed queries and mutations, faults on; prints its report (JSON).
+soak: install
+	$(BIN)/python -m tests.soak --duration 60 --clients 64

@@ -50,6 +50,15 @@ class SandboxProcess:
 class GatewayProcess:
     url: str
     process: subprocess.Popen[str]
+    output: list[str]
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the gateway process now (Linux)."""
+        with open(f"/proc/{self.process.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS line")
 
     @property
     def graphql_url(self) -> str:
@@ -60,7 +69,7 @@ class GatewayProcess:
 def sandbox_process(customers: int = 250, seed: int = 1, timeout: float = 30) -> Iterator[SandboxProcess]:
     """``python -m gateway sandbox --port 0``, stopped when the block ends."""
     command = ["sandbox", "--port", "0", "--customers", str(customers), "--seed", str(seed)]
-    with _process(command, _SANDBOX_LISTENING, timeout) as (url, process):
+    with _process(command, _SANDBOX_LISTENING, timeout) as (url, process, _output):
         yield SandboxProcess(url, process)
 
 
@@ -72,14 +81,14 @@ def gateway_process(
     command = ["serve", "--port", "0"]
     if upstream_url is not None:
         command += ["--upstream-url", upstream_url]
-    with _process(command, _GATEWAY_LISTENING, timeout, env) as (url, process):
-        yield GatewayProcess(url, process)
+    with _process(command, _GATEWAY_LISTENING, timeout, env) as (url, process, output):
+        yield GatewayProcess(url, process, output)
 
 
 @contextmanager
 def _process(
     arguments: list[str], listening: re.Pattern[str], timeout: float, env: dict[str, str] | None = None
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+) -> Iterator[tuple[str, subprocess.Popen[str], list[str]]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway", *arguments],
         stdout=subprocess.PIPE,
@@ -88,9 +97,10 @@ def _process(
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     try:
-        url = _wait_for_url(process, listening, timeout)
-        threading.Thread(target=_drain, args=(process,), daemon=True).start()
-        yield url, process
+        output: list[str] = []
+        url = _wait_for_url(process, listening, timeout, output)
+        threading.Thread(target=_drain, args=(process, output), daemon=True).start()
+        yield url, process, output
     finally:
         process.terminate()
         try:
@@ -99,17 +109,20 @@ def _process(
             process.kill()
 
 
-def _drain(process: subprocess.Popen[str]) -> None:
-    """Keeps reading the server's output so that a full pipe never blocks it."""
+MAX_KEPT_LINES = 10_000
+
+
+def _drain(process: subprocess.Popen[str], output: list[str]) -> None:
+    """Keeps reading the server's output (so a full pipe never blocks it), keeping the first lines."""
     assert process.stdout is not None
-    for _line in process.stdout:
-        pass
+    for line in process.stdout:
+        if len(output) < MAX_KEPT_LINES:
+            output.append(line)
 
 
-def _wait_for_url(process: subprocess.Popen[str], listening: re.Pattern[str], timeout: float) -> str:
+def _wait_for_url(process: subprocess.Popen[str], listening: re.Pattern[str], timeout: float, seen: list[str]) -> str:
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
-    seen: list[str] = []
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:

@@ -1,0 +1,197 @@
+"""Soak: many concurrent clients mixing queries and mutations through the gateway while the sandbox
+injects faults; afterwards every acknowledged write is checked in the sandbox.
+
+``make soak`` runs it for 60 s with 64 clients and prints the report; ``tests/test_soak_short.py``
+runs a few seconds of it in ``make test``. Everything targets 127.0.0.1 and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from gateway.sandbox.seed import DEMO_TOKEN
+from tests.servers import gateway_process, sandbox_process
+
+READ_PAGE = (
+    "{ customers(first: 20) { nodes { id email state { activeSubscriptions { id } grantedBenefits { id } } } } }"
+)
+LOOKUP = "query($ext: String) { customer(externalId: $ext) { id name } }"
+CREATE = """mutation($input: CustomerCreateInput!) {
+  customerCreate(input: $input) { customer { id externalId } userErrors { code } } }"""
+UPDATE = """mutation($ext: String, $input: CustomerUpdateInput!) {
+  customerUpdate(externalId: $ext, input: $input) { customer { id } userErrors { code } } }"""
+DELETE = """mutation($ext: String) { customerDelete(externalId: $ext) { deletedCustomerId userErrors { code } } }"""
+FAULTS = {"latency_ms": 3, "jitter_ms": 3, "error_rate": 0.05, "error_status": 503, "drop_rate": 0.01}
+
+
+@dataclass
+class SoakReport:
+    duration_s: float
+    clients: int
+    operations: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    http_statuses: Counter[int] = field(default_factory=Counter)
+    created: set[str] = field(default_factory=set)
+    create_refused: set[str] = field(default_factory=set)  # failed with a known outcome: must be absent
+    create_unknown: set[str] = field(default_factory=set)  # may or may not exist, never twice
+    deleted: set[str] = field(default_factory=set)
+    injected_faults: dict[str, Any] = field(default_factory=dict)
+    upstream_requests: int = 0
+    rss_start_bytes: int = 0
+    rss_end_bytes: int = 0
+    write_violations: list[str] = field(default_factory=list)
+    writes_checked: int = 0
+    leaks: list[str] = field(default_factory=list)
+
+    @property
+    def served(self) -> int:
+        return sum(self.operations.values())
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "duration_s": round(self.duration_s, 1),
+            "clients": self.clients,
+            "operations_served": self.served,
+            "operations_per_s": round(self.served / self.duration_s, 1),
+            "operations": dict(self.operations),
+            "http_statuses": {str(k): v for k, v in self.http_statuses.items()},
+            "errors_by_code": dict(self.errors),
+            "upstream_requests": self.upstream_requests,
+            "faults_injected": self.injected_faults,
+            "creates_acknowledged": len(self.created),
+            "creates_refused": len(self.create_refused),
+            "creates_outcome_unknown": len(self.create_unknown),
+            "deletes_acknowledged": len(self.deleted),
+            "writes_checked": self.writes_checked,
+            "write_violations": self.write_violations,
+            "gateway_rss_mb": {
+                "after_warmup": round(self.rss_start_bytes / 2**20, 1),
+                "end": round(self.rss_end_bytes / 2**20, 1),
+            },
+            "secrets_in_gateway_output": self.leaks,
+            "python": sys.version.split()[0],
+        }
+
+
+async def _client(number: int, url: str, stop_at: float, report: SoakReport, known: list[str]) -> None:
+    rng = random.Random(number)
+    mine: list[str] = []
+    sequence = 0
+    headers = {"Authorization": f"Bearer {DEMO_TOKEN}", "Accept": "application/graphql-response+json"}
+    async with httpx.AsyncClient(timeout=30, headers=headers) as http:
+        while time.monotonic() < stop_at:
+            roll = rng.random()
+            variables: dict[str, Any] = {}
+            if roll < 0.45:
+                kind, query = "read_page", READ_PAGE
+            elif roll < 0.65:
+                kind, query, variables = "lookup", LOOKUP, {"ext": rng.choice(known + mine or ["none"])}
+            elif roll < 0.85 or not mine:
+                sequence += 1
+                external_id = f"soak-{number}-{sequence}"
+                kind, query = "create", CREATE
+                variables = {"input": {"email": f"{external_id}@soak.example", "externalId": external_id}}
+            elif roll < 0.95:
+                kind, query = "update", UPDATE
+                variables = {"ext": rng.choice(mine), "input": {"name": f"Soak {rng.randint(0, 999)}"}}
+            else:
+                kind, query = "delete", DELETE
+                variables = {"ext": mine.pop(rng.randrange(len(mine)))}
+            response = await http.post(url, json={"query": query, "variables": variables})
+            report.operations[kind] += 1
+            report.http_statuses[response.status_code] += 1
+            body = response.json()
+            errors = body.get("errors") or []
+            for error in errors:
+                report.errors[error.get("extensions", {}).get("code", "REQUEST")] += 1
+            if kind == "create":
+                external_id = variables["input"]["externalId"]
+                if not errors and body["data"]["customerCreate"]["customer"]:
+                    report.created.add(external_id)
+                    mine.append(external_id)
+                elif any(e.get("extensions", {}).get("outcomeUnknown") for e in errors):
+                    report.create_unknown.add(external_id)
+                else:
+                    report.create_refused.add(external_id)
+            elif kind == "delete" and not errors and body["data"]["customerDelete"]["deletedCustomerId"]:
+                report.deleted.add(variables["ext"])
+
+
+def _verify_writes(sandbox_url: str, report: SoakReport) -> None:
+    """Every acknowledged create exists exactly once unless acknowledged deleted; nothing refused exists."""
+    with httpx.Client(base_url=sandbox_url, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}, timeout=30) as rest:
+
+        def copies(external_id: str) -> int:
+            found = rest.get("/v1/customers/", params={"email": f"{external_id}@soak.example"})
+            return int(found.json()["pagination"]["total_count"])
+
+        for external_id in sorted(report.created | report.create_refused | report.create_unknown):
+            count = copies(external_id)
+            report.writes_checked += 1
+            if external_id in report.deleted:
+                expected: set[int] = {0}
+            elif external_id in report.created:
+                expected = {1}
+            elif external_id in report.create_refused:
+                expected = {0}
+            else:
+                expected = {0, 1}
+            if count not in expected:
+                report.write_violations.append(f"{external_id}: {count} copies, expected {sorted(expected)}")
+
+
+async def _soak(url: str, duration: float, clients: int, report: SoakReport, known: list[str], rss: Any) -> None:
+    started = time.monotonic()
+    stop_at = started + duration
+    tasks = [asyncio.create_task(_client(n, url, stop_at, report, known)) for n in range(clients)]
+    await asyncio.sleep(min(duration / 6, 10))
+    report.rss_start_bytes = rss()
+    await asyncio.gather(*tasks)
+    report.duration_s = time.monotonic() - started
+    report.rss_end_bytes = rss()
+
+
+def run_soak(duration: float, clients: int) -> SoakReport:
+    report = SoakReport(duration_s=duration, clients=clients)
+    with sandbox_process() as sandbox, gateway_process(sandbox.url) as gateway:
+        with httpx.Client(base_url=sandbox.url, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as rest:
+            known = [c["external_id"] for c in rest.get("/v1/customers/", params={"limit": 100}).json()["items"]
+                     if c["external_id"]]  # fmt: skip
+        with sandbox.control() as control:
+            control.post("/__sandbox/faults", json=FAULTS).raise_for_status()
+        asyncio.run(_soak(gateway.graphql_url, duration, clients, report, known, gateway.rss_bytes))
+        with sandbox.control() as control:
+            stats = control.get("/__sandbox/stats").json()
+            control.post("/__sandbox/faults", json={"latency_ms": 0, "jitter_ms": 0, "error_rate": 0.0,
+                                                    "drop_rate": 0.0}).raise_for_status()  # fmt: skip
+        report.injected_faults = stats["faults"]
+        report.upstream_requests = stats["total"]
+        _verify_writes(sandbox.url, report)
+        output = "".join(gateway.output)
+        report.leaks = [secret for secret in (DEMO_TOKEN, "@soak.example", "@demo.example.com") if secret in output]
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--clients", type=int, default=64)
+    args = parser.parse_args()
+    report = run_soak(args.duration, args.clients)
+    print(json.dumps(report.summary(), indent=2))
+    problems = report.write_violations or report.leaks or report.http_statuses.get(500)
+    raise SystemExit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""A few seconds of the soak (``make soak`` runs 60 s with 64 clients): its invariants hold."""
+
+from __future__ import annotations
+
+from tests.soak import run_soak
+
+PLANNED = {"UPSTREAM_UNAVAILABLE", "UPSTREAM_TIMEOUT", "RATE_LIMITED"}
+
+
+def test_short_soak_loses_and_duplicates_nothing() -> None:
+    report = run_soak(duration=6, clients=16)
+    assert report.served > 200
+    assert set(report.http_statuses) == {200}
+    assert report.write_violations == []
+    assert report.writes_checked == len(report.created | report.create_refused | report.create_unknown) > 50
+    assert report.leaks == []
+    assert set(report.errors) <= PLANNED
+    # Creates are never retried: each fault injected on POST is exactly one failed create.
+    failed_creates = len(report.create_refused) + len(report.create_unknown)
+    assert failed_creates == report.injected_faults["by_route"].get("POST /v1/customers/", 0) > 0
+    # Everything else is retried: a failure needs at least three faults in a row.
+    other_errors = sum(report.errors.values()) - failed_creates
+    other_faults = report.injected_faults["total"] - failed_creates
+    assert other_errors * 3 <= other_faults
+    assert report.rss_end_bytes - report.rss_start_bytes < 50 * 2**20
