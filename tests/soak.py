@@ -178,7 +178,8 @@ def run_soak(duration: float, clients: int) -> SoakReport:
         report.upstream_requests = stats["total"]
         _verify_writes(sandbox.url, report)
         output = "".join(gateway.output)
-        report.leaks = [secret for secret in (DEMO_TOKEN, "@soak.example", "@demo.example.com") if secret in output]
+        secrets = (DEMO_TOKEN, "@soak.example", "@demo.example.com", "Traceback")
+        report.leaks = [secret for secret in secrets if secret in output]
     return report
 
 

@@ -197,7 +197,7 @@ def _one_of(id_: strawberry.ID | None, external_id: str | None) -> tuple[str | N
         try:
             uuid.UUID(str(id_))
         except ValueError:
-            raise bad_input(f"'id' must be a customer id (a UUID), not {str(id_)[:60]!r}.", "id") from None
+            raise bad_input("'id' must be a customer id (a UUID).", "id") from None
         return str(id_), None
     if external_id == "":
         raise bad_input("'externalId' cannot be empty.", "externalId")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from ..settings import Settings
 from .customers import DEFAULT_PAGE_SIZE, CustomerMutations, CustomerQueries
@@ -14,6 +17,7 @@ from .limits import limit_extensions
 from .masking import MaskUnexpectedErrors
 
 CACHE_SIZE = 1024
+log = logging.getLogger("gateway.graphql")
 
 
 @strawberry.type
@@ -24,6 +28,14 @@ class Query(CustomerQueries):
 @strawberry.type
 class Mutation(CustomerMutations):
     pass
+
+
+class GatewaySchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """One log line per error: its code and path. No message (it may echo input), no traceback."""
+        for error in errors:
+            code = (error.extensions or {}).get("code", "REQUEST")
+            log.info("graphql error %s at %s", code, ".".join(map(str, error.path or [])) or "-")
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -39,7 +51,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         *limit_extensions(settings, DEFAULT_PAGE_SIZE),
         MaskUnexpectedErrors,
     ]
-    return strawberry.Schema(query=Query, mutation=Mutation, config=config, extensions=extensions)
+    return GatewaySchema(query=Query, mutation=Mutation, config=config, extensions=extensions)
 
 
 def schema_sdl() -> str:
