@@ -88,6 +88,15 @@ async def create_session(request: web.Request) -> web.Response:
     return json_response(render.customer_session(state.store, session), status=201)
 
 
+async def get_me(request: web.Request) -> web.Response:
+    """``GET /v1/customer-portal/customers/me``: the customer the session token belongs to."""
+    token = customer_caller(caller_token(request), PORTAL_READ)
+    customer = sandbox(request).store.live_customer(token.organization_id, str(token.customer_id))
+    if customer is None:
+        raise not_found()
+    return json_response(render.portal_customer(customer))
+
+
 def _own_order(request: web.Request, token: Token) -> Order:
     problems = Problems()
     order_id = parse_uuid4(request.match_info["id"], ["path", "id"], problems)
@@ -177,6 +186,7 @@ async def update_order(request: web.Request) -> web.Response:
 def routes() -> list[web.RouteDef]:
     return [
         web.post("/v1/customer-sessions/", create_session),
+        web.get("/v1/customer-portal/customers/me", get_me),
         web.get("/v1/customer-portal/orders/", list_orders),
         web.get("/v1/customer-portal/orders/{id}", get_order),
         web.patch("/v1/customer-portal/orders/{id}", update_order),

@@ -181,7 +181,7 @@ def meter(record: Meter) -> Json:
 
 
 def benefit_public(record: Benefit) -> Json:
-    return {
+    public: Json = {
         "id": record.id,
         "created_at": iso(record.created_at),
         "modified_at": None,
@@ -192,11 +192,14 @@ def benefit_public(record: Benefit) -> Json:
         "is_deleted": False,
         "organization_id": record.organization_id,
     }
+    if record.type == "meter_credit":  # polar-sdk 1.0.2 requires these; the 2026-08 document lacks them
+        public["properties"] = {"units": record.properties["units"], "meter_id": record.properties["meter_id"]}
+    return public
 
 
 def benefit(record: Benefit) -> Json:
     return {
-        **benefit_public(record),
+        **{k: v for k, v in benefit_public(record).items() if k != "properties"},
         "metadata": dict(record.metadata),
         "visibility": "public",
         "properties": dict(record.properties),
@@ -391,6 +394,25 @@ def customer_session(store: Store, record: CustomerSession) -> Json:
         "customer_portal_url": url,
         "customer_id": record.customer_id,
         "customer": customer(owner),
+    }
+
+
+def portal_customer(record: Customer) -> Json:
+    """``CustomerPortalCustomer``: what the signed-in customer sees of themself."""
+    return {
+        "created_at": iso(record.created_at),
+        "modified_at": iso(record.modified_at),
+        "id": record.id,
+        "email": record.email,
+        "email_verified": record.email_verified,
+        "name": record.name,
+        "billing_name": record.billing_name if record.billing_name is not None else record.name,
+        "billing_address": dict(record.billing_address) if record.billing_address else None,
+        "tax_id": list(record.tax_id) if record.tax_id else None,
+        "oauth_accounts": {},
+        "default_payment_method_id": None,
+        "type": record.type,
+        "locale": record.locale,
     }
 
 

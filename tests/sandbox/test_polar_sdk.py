@@ -75,3 +75,15 @@ def test_sdk_1_0_2_defect_state_with_an_active_subscription_cannot_be_parsed(pol
     customer = next(polar.customers.iter_list(active=True, limit=100))
     with pytest.raises(PolarDeserializationError):
         polar.customers.get_state(customer.id)
+
+
+def test_the_portal_as_a_customer(polar: Polar, sandbox: SandboxProcess) -> None:
+    customer = next(c for c in polar.customers.iter_list(active=True, limit=100) if c.email)
+    session = polar.customer_sessions.create(customer_id=customer.id)
+    portal = Polar(session.token, base_url=sandbox.url, timeout=10)
+    me = portal.customer_portal.customers.get()
+    assert (me.id, me.email, me.oauth_accounts) == (customer.id, customer.email, {})
+    orders = portal.customer_portal.orders.list(limit=100)
+    assert orders.items
+    assert {order.customer_id for order in orders.items} == {customer.id}
+    assert portal.customer_portal.orders.get(orders.items[0].id).id == orders.items[0].id
