@@ -7,9 +7,11 @@ from functools import cached_property
 
 from ..settings import Settings
 from ..upstream.polar import PolarClient
-from .errors import unauthenticated
+from .errors import ErrorCode, gateway_error, unauthenticated
 from .loaders import Loaders
 from .scopes import ScopeMemory
+
+SESSION_PREFIXES = ("polar_cst_", "polar_mst_")
 
 
 @dataclass
@@ -26,6 +28,30 @@ class Context:
             raise unauthenticated()
         return self.bearer
 
+    @property
+    def organization_token(self) -> str:
+        """For the organization's fields; a customer session token is FORBIDDEN here, without a call."""
+        token = self.token
+        if token.startswith(SESSION_PREFIXES):
+            raise gateway_error(
+                "A customer session token reaches only customerPortal fields; this field needs an "
+                "organization access token.",
+                ErrorCode.FORBIDDEN,
+            )
+        return token
+
+    @property
+    def session_token(self) -> str:
+        """For customerPortal; an organization token is FORBIDDEN here, without a call."""
+        token = self.token
+        if not token.startswith(SESSION_PREFIXES):
+            raise gateway_error(
+                "customerPortal acts as one customer: send a customer session token (polar_cst_...), "
+                "which customerSessionCreate returns.",
+                ErrorCode.FORBIDDEN,
+            )
+        return token
+
     @cached_property
     def loaders(self) -> Loaders:
-        return Loaders(self.polar_client, self.token, self.settings, self.scopes)
+        return Loaders(self.polar_client, self.organization_token, self.settings, self.scopes)

@@ -15,7 +15,7 @@ from ..upstream.transport import QueryParams
 from .context import Context
 from .errors import UserError, UserErrorCode, bad_input, from_upstream, user_errors_from_upstream
 from .input_rules import check_country, check_email, check_metadata, check_name
-from .pagination import Slice, decode_cursor, encode_cursor, fingerprint, read_tail, read_window
+from .pagination import PageArguments, Slice, check_arguments, encode_cursor, read_connection
 from .types import Customer, CustomerType
 
 Info = strawberry.Info[Context, None]
@@ -77,7 +77,7 @@ class CustomerFilter:
     )
 
 
-def _list_params(filter_: CustomerFilter | None, sort_key: CustomerSortKey | None, reverse: bool) -> QueryParams:
+def _filters(filter_: CustomerFilter | None) -> QueryParams:
     params: QueryParams = []
     if filter_ is not None:
         if filter_.email is not None:
@@ -90,7 +90,6 @@ def _list_params(filter_: CustomerFilter | None, sort_key: CustomerSortKey | Non
             if not entry.key or not entry.values:
                 raise bad_input("Each metadata filter needs a key and at least one value.", "filter")
             params.extend((f"metadata[{entry.key}]", value) for value in entry.values)
-    params.append(("sorting", _sorting(sort_key, reverse)))
     return params
 
 
@@ -101,90 +100,40 @@ def _sorting(sort_key: CustomerSortKey | None, reverse: bool) -> str:
     return f"-{sort_key.value}" if reverse else sort_key.value
 
 
-def _flip(sorting: str) -> str:
-    return sorting[1:] if sorting.startswith("-") else f"-{sorting}"
-
-
-def _page_size(value: int | None, argument: str, maximum: int) -> int | None:
-    if value is None:
-        return None
-    if value < 0:
-        raise bad_input(f"'{argument}' cannot be negative.", argument)
-    if value > maximum:
-        raise bad_input(f"'{argument}' is at most {maximum}; page through larger listings.", argument)
-    return value
-
-
-async def resolve_customers(
-    info: Info,
-    filter_: CustomerFilter | None,
-    sort_key: CustomerSortKey | None,
-    reverse: bool,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
-) -> CustomerConnection:
-    context = info.context
-    maximum = context.settings.max_page_size
-    first, last = _page_size(first, "first", maximum), _page_size(last, "last", maximum)
-    if (first is not None or after is not None) and (last is not None or before is not None):
-        raise bad_input("Page forwards with first/after or backwards with last/before, not both.")
-    params = _list_params(filter_, sort_key, reverse)
-    print_ = fingerprint(params)
-    token = context.token
-    loaders = context.loaders
-    listed = loaders.listing_started()
-    try:
-        window = await _read(context, token, params, print_, first, after, last, before)
-        edges = [
-            CustomerEdge(cursor=encode_cursor(window.start + index, print_), node=loaders.prime(item))
-            for index, item in enumerate(window.items)
-        ]
-    finally:
-        listed.set_result(None)
-    return CustomerConnection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=window.has_next,
-            has_previous_page=window.has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-        total_count=window.total,
+def page_info(edges: list[Any], window: Slice) -> PageInfo:
+    return PageInfo(
+        has_next_page=window.has_next,
+        has_previous_page=window.has_previous,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
     )
 
 
-async def _read(
-    context: Context,
-    token: str,
-    params: QueryParams,
-    print_: str,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
-) -> Slice:
+async def resolve_customers(
+    info: Info, filter_: CustomerFilter | None, sort_key: CustomerSortKey | None, reverse: bool, args: PageArguments
+) -> CustomerConnection:
+    context = info.context
+    check_arguments(args, context.settings.max_page_size)
+    filters = _filters(filter_)
+    token = context.organization_token
+    loaders = context.loaders
+
     async def fetch(page_params: QueryParams) -> Any:
         try:
             return await context.polar_client.list_customers(token, page_params)
         except UpstreamError as error:
             raise from_upstream(error) from error
 
-    window: Slice
-    if last is not None or before is not None:
-        count = last if last is not None else DEFAULT_PAGE_SIZE
-        if before is None:
-            *filters, (_, sorting) = params
-            window = await read_tail(fetch, [*filters, ("sorting", _flip(str(sorting)))], count)
-        else:
-            end = decode_cursor(before, print_, "before")
-            start = max(0, end - count)
-            window = await read_window(fetch, params, start, end - start)
-    else:
-        start = decode_cursor(after, print_, "after") + 1 if after is not None else 0
-        window = await read_window(fetch, params, start, first if first is not None else DEFAULT_PAGE_SIZE)
-    return window
+    listed = loaders.listing_started()
+    try:
+        window, print_ = await read_connection(fetch, filters, _sorting(sort_key, reverse), args, DEFAULT_PAGE_SIZE)
+        edges = [
+            CustomerEdge(cursor=encode_cursor(window.start + index, print_), node=loaders.prime(item))
+            for index, item in enumerate(window.items)
+        ]
+    finally:
+        listed.set_result(None)
+    return CustomerConnection(edges=edges, page_info=page_info(edges, window), total_count=window.total)
 
 
 # Lookups -----------------------------------------------------------------------------------------
@@ -352,7 +301,7 @@ async def create_customer(info: Info, data: CustomerCreateInput) -> CustomerCrea
         return CustomerCreatePayload(customer=None, user_errors=errors)
     context = info.context
     try:
-        created = await context.polar_client.create_customer(context.token, _create_body(data))
+        created = await context.polar_client.create_customer(context.organization_token, _create_body(data))
     except UpstreamValidation as error:
         return CustomerCreatePayload(customer=None, user_errors=user_errors_from_upstream(error.details))
     except UpstreamError as error:
@@ -371,10 +320,12 @@ async def update_customer(
     body = _update_body(data)
     try:
         if customer_id is not None:
-            updated = await context.polar_client.update_customer(context.token, customer_id, body)
+            updated = await context.polar_client.update_customer(context.organization_token, customer_id, body)
         else:
             body = {k: v for k, v in body.items() if k not in {"external_id", "type"}}
-            updated = await context.polar_client.update_customer_by_external_id(context.token, str(by_external), body)
+            updated = await context.polar_client.update_customer_by_external_id(
+                context.organization_token, str(by_external), body
+            )
     except UpstreamNotFound:
         return CustomerUpdatePayload(customer=None, user_errors=[_not_found(customer_id)])
     except UpstreamValidation as error:
@@ -395,7 +346,7 @@ async def delete_customer(
             return CustomerDeletePayload(deleted_customer_id=None, user_errors=[_not_found(None)])
         customer_id = str(found.id)
     try:
-        await context.polar_client.delete_customer(context.token, customer_id, anonymize=anonymize)
+        await context.polar_client.delete_customer(context.organization_token, customer_id, anonymize=anonymize)
     except UpstreamNotFound:
         return CustomerDeletePayload(deleted_customer_id=None, user_errors=[_not_found(customer_id if id_ else None)])
     except UpstreamValidation as error:
@@ -433,7 +384,7 @@ class CustomerQueries:
         last: int | None = None,
         before: str | None = None,
     ) -> CustomerConnection:
-        return await resolve_customers(info, filter, sort_key, bool(reverse), first, after, last, before)
+        return await resolve_customers(info, filter, sort_key, bool(reverse), PageArguments(first, after, last, before))
 
 
 @strawberry.type

@@ -92,3 +92,50 @@ async def read_tail(fetch: FetchPage, reversed_params: QueryParams, count: int) 
     total = page["pagination"]["total_count"]
     items = list(reversed(page["items"][:count]))
     return Slice(start=total - len(items), items=items, total=total)
+
+
+@dataclass(frozen=True)
+class PageArguments:
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+
+def _page_size(value: int | None, argument: str, maximum: int) -> int | None:
+    if value is None:
+        return None
+    if value < 0:
+        raise bad_input(f"'{argument}' cannot be negative.", argument)
+    if value > maximum:
+        raise bad_input(f"'{argument}' is at most {maximum}; page through larger listings.", argument)
+    return value
+
+
+def check_arguments(args: PageArguments, maximum: int) -> PageArguments:
+    """The arguments, refused when a size is out of range or both directions are asked for."""
+    first, last = _page_size(args.first, "first", maximum), _page_size(args.last, "last", maximum)
+    if (first is not None or args.after is not None) and (last is not None or args.before is not None):
+        raise bad_input("Page forwards with first/after or backwards with last/before, not both.")
+    return args
+
+
+def flip(sorting: str) -> str:
+    return sorting[1:] if sorting.startswith("-") else f"-{sorting}"
+
+
+async def read_connection(
+    fetch: FetchPage, filters: QueryParams, sorting: str, args: PageArguments, default_page: int
+) -> tuple[Slice, str]:
+    """The window the arguments ask for, and the fingerprint its cursors carry."""
+    params: QueryParams = [*filters, ("sorting", sorting)]
+    print_ = fingerprint(params)
+    if args.last is not None or args.before is not None:
+        count = args.last if args.last is not None else default_page
+        if args.before is None:
+            return await read_tail(fetch, [*filters, ("sorting", flip(sorting))], count), print_
+        end = decode_cursor(args.before, print_, "before")
+        start = max(0, end - count)
+        return await read_window(fetch, params, start, end - start), print_
+    start = decode_cursor(args.after, print_, "after") + 1 if args.after is not None else 0
+    return await read_window(fetch, params, start, args.first if args.first is not None else default_page), print_
