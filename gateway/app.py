@@ -10,6 +10,7 @@ from typing import Any, Literal
 import httpx
 from aiohttp import web
 
+from .export import export_customers_csv
 from .graphql.schema import build_schema
 from .graphql.scopes import ScopeMemory
 from .graphql.view import POLAR_CLIENT, SCOPES, SETTINGS, GatewayView
@@ -101,6 +102,7 @@ def create_app(settings: Settings) -> web.Application:
     view = GatewayView(schema=build_schema(settings), graphql_ide=graphiql, allow_queries_via_get=True)
     app.router.add_route("GET", "/graphql", view)
     app.router.add_route("POST", "/graphql", view)
+    app.router.add_get("/export/customers.csv", export_customers_csv)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app

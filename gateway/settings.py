@@ -16,6 +16,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     # The Polar API base URL. None: start the embedded sandbox on a free port and use it.
     upstream_url: str | None = None
+    # Where clients reach the gateway (behind a proxy, say); default: the request's own scheme and host.
+    public_url: str | None = None
+    # The CSV export streams for as long as it needs; a stalled upstream ends it after this much silence.
+    export_read_timeout_s: float = Field(default=30.0, gt=0)
     # Demo data of the embedded sandbox.
     sandbox_customers: int = Field(default=250, ge=0)
     sandbox_seed: int = 1

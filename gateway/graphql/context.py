@@ -20,6 +20,7 @@ class Context:
     settings: Settings
     scopes: ScopeMemory
     bearer: str | None = field(repr=False)  # never printed: a credential
+    base_url: str = ""  # where clients reach this gateway, for links such as the CSV export
 
     @property
     def token(self) -> str:

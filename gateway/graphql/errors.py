@@ -102,15 +102,17 @@ def _camel(name: str) -> str:
 _UNION_TAGS = re.compile(r"^(constrained-str|int|float|bool|str|\[key\])$")
 
 
-def user_errors_from_upstream(details: list[dict[str, Any]], root: str = "input") -> list[UserError]:
-    """Every Polar 422 detail as a userError, its ``loc`` turned into the GraphQL input path."""
+def user_errors_from_upstream(details: list[dict[str, Any]], root: str | None = "input") -> list[UserError]:
+    """Every Polar 422 detail as a userError, its ``loc`` turned into the GraphQL input path
+    (under ``root``, or at the top for a mutation whose arguments are not one input object)."""
     errors: list[UserError] = []
     seen: set[tuple[tuple[str, ...], str]] = set()
     for detail in details:
         loc = [str(part) for part in detail.get("loc", []) if not isinstance(part, int)]
         if loc and loc[0] == "body":
             loc = loc[1:]
-        path = [root, *[_camel(part) for part in loc if not _UNION_TAGS.match(part)]] if loc else [root]
+        prefix = [root] if root else []
+        path = [*prefix, *[_camel(part) for part in loc if not _UNION_TAGS.match(part)]] or ["input"]
         message = str(detail.get("msg", "Invalid value."))
         key = (tuple(path), message)
         if key in seen:
@@ -125,6 +127,8 @@ def _code(detail: dict[str, Any]) -> UserErrorCode:
     message = str(detail.get("msg", ""))
     if "already exists" in message:
         return UserErrorCode.TAKEN
+    if "does not exist" in message:
+        return UserErrorCode.NOT_FOUND
     if "cannot be updated" in message or "cannot be changed" in message or "cannot be reset" in message:
         return UserErrorCode.IMMUTABLE
     if kind == "missing":

@@ -15,18 +15,19 @@ from ..settings import Settings
 from .customers import DEFAULT_PAGE_SIZE, CustomerMutations, CustomerQueries
 from .limits import limit_extensions
 from .masking import MaskUnexpectedErrors
+from .portal import PortalMutations, PortalQueries
 
 CACHE_SIZE = 1024
 log = logging.getLogger("gateway.graphql")
 
 
 @strawberry.type
-class Query(CustomerQueries):
+class Query(CustomerQueries, PortalQueries):
     pass
 
 
 @strawberry.type
-class Mutation(CustomerMutations):
+class Mutation(CustomerMutations, PortalMutations):
     pass
 
 

@@ -19,11 +19,11 @@ if TYPE_CHECKING:
 Json = dict[str, Any]
 
 
-def _time(value: str | None) -> datetime | None:
+def optional_time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-def _required_time(value: str) -> datetime:
+def required_time(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
@@ -129,22 +129,22 @@ class CustomerStateSubscription:
     def from_json(cls, data: Json) -> CustomerStateSubscription:
         return cls(
             id=data["id"],
-            created_at=_required_time(data["created_at"]),
-            modified_at=_time(data.get("modified_at")),
+            created_at=required_time(data["created_at"]),
+            modified_at=optional_time(data.get("modified_at")),
             custom_field_data=data.get("custom_field_data", {}),
             metadata=data.get("metadata", {}),
             status=SubscriptionStatus(data["status"]),
             amount=data["amount"],
             currency=data["currency"],
             recurring_interval=RecurringInterval(data["recurring_interval"]),
-            current_period_start=_required_time(data["current_period_start"]),
-            current_period_end=_required_time(data["current_period_end"]),
-            trial_start=_time(data.get("trial_start")),
-            trial_end=_time(data.get("trial_end")),
+            current_period_start=required_time(data["current_period_start"]),
+            current_period_end=required_time(data["current_period_end"]),
+            trial_start=optional_time(data.get("trial_start")),
+            trial_end=optional_time(data.get("trial_end")),
             cancel_at_period_end=data["cancel_at_period_end"],
-            canceled_at=_time(data.get("canceled_at")),
-            started_at=_time(data.get("started_at")),
-            ends_at=_time(data.get("ends_at")),
+            canceled_at=optional_time(data.get("canceled_at")),
+            started_at=optional_time(data.get("started_at")),
+            ends_at=optional_time(data.get("ends_at")),
             product_id=data["product_id"],
             discount_id=data.get("discount_id"),
             price_id=data.get("price_id"),
@@ -153,8 +153,8 @@ class CustomerStateSubscription:
             meters=[
                 CustomerStateSubscriptionMeter(
                     id=m["id"],
-                    created_at=_required_time(m["created_at"]),
-                    modified_at=_time(m.get("modified_at")),
+                    created_at=required_time(m["created_at"]),
+                    modified_at=optional_time(m.get("modified_at")),
                     consumed_units=m["consumed_units"],
                     credited_units=m["credited_units"],
                     amount=m["amount"],
@@ -180,9 +180,9 @@ class CustomerStateBenefitGrant:
     def from_json(cls, data: Json) -> CustomerStateBenefitGrant:
         return cls(
             id=data["id"],
-            created_at=_required_time(data["created_at"]),
-            modified_at=_time(data.get("modified_at")),
-            granted_at=_required_time(data["granted_at"]),
+            created_at=required_time(data["created_at"]),
+            modified_at=optional_time(data.get("modified_at")),
+            granted_at=required_time(data["granted_at"]),
             benefit_id=data["benefit_id"],
             benefit_type=BenefitType(data["benefit_type"]),
             benefit_metadata=data.get("benefit_metadata", {}),
@@ -204,8 +204,8 @@ class CustomerStateMeter:
     def from_json(cls, data: Json) -> CustomerStateMeter:
         return cls(
             id=data["id"],
-            created_at=_required_time(data["created_at"]),
-            modified_at=_time(data.get("modified_at")),
+            created_at=required_time(data["created_at"]),
+            modified_at=optional_time(data.get("modified_at")),
             meter_id=data["meter_id"],
             consumed_units=data["consumed_units"],
             credited_units=data["credited_units"],
@@ -271,9 +271,9 @@ class Customer:
             metadata=data.get("metadata", {}),
             organization_id=data["organization_id"],
             default_payment_method_id=data.get("default_payment_method_id"),
-            created_at=_required_time(data["created_at"]),
-            modified_at=_time(data.get("modified_at")),
-            deleted_at=_time(data.get("deleted_at")),
-            first_user_event_at=_time(data.get("first_user_event_at")),
+            created_at=required_time(data["created_at"]),
+            modified_at=optional_time(data.get("modified_at")),
+            deleted_at=optional_time(data.get("deleted_at")),
+            first_user_event_at=optional_time(data.get("first_user_event_at")),
             avatar_url=data.get("avatar_url"),
         )

@@ -3,8 +3,11 @@ side by side. Answers stay Polar's JSON (dicts); the GraphQL layer reads them di
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypedDict
 from urllib.parse import quote
+
+import httpx
 
 from .errors import UpstreamError, UpstreamNotFound
 from .transport import QueryParams, Transport
@@ -68,9 +71,38 @@ class PolarClient:
             if not _any_unknown(error.earlier):
                 raise
 
+    def open_customer_export(self, token: str, read_timeout_s: float) -> AbstractAsyncContextManager[httpx.Response]:
+        """The CSV export as a streaming response: read its body with ``aiter_bytes``."""
+        return self.transport.stream("/v1/customers/export", token, read_timeout_s)
+
     async def get_customer_state(self, token: str, customer_id: str) -> Json:
         state: Json = await self.transport.request("GET", f"/v1/customers/{quote(customer_id, safe='')}/state", token)
         return state
+
+    # Sessions and the customer portal (customer session tokens) ------------------------------------
+
+    async def create_customer_session(self, token: str, body: Json) -> Json:
+        session: Json = await self.transport.request("POST", "/v1/customer-sessions/", token, json=body)
+        return session
+
+    async def get_portal_customer(self, token: str) -> Json:
+        customer: Json = await self.transport.request("GET", "/v1/customer-portal/customers/me", token)
+        return customer
+
+    async def list_portal_orders(self, token: str, params: QueryParams) -> Page:
+        page: Page = await self.transport.request("GET", "/v1/customer-portal/orders/", token, params=params)
+        return page
+
+    async def get_portal_order(self, token: str, order_id: str) -> Json:
+        order: Json = await self.transport.request(
+            "GET", f"/v1/customer-portal/orders/{quote(order_id, safe='')}", token
+        )
+        return order
+
+    async def update_portal_order(self, token: str, order_id: str, body: Json) -> Json:
+        path = f"/v1/customer-portal/orders/{quote(order_id, safe='')}"
+        order: Json = await self.transport.request("PATCH", path, token, json=body, repeatable=True)
+        return order
 
     # Multi-customer lists (for batched state) --------------------------------------------------
 

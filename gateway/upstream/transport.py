@@ -10,6 +10,8 @@ safe to repeat (a POST that creates never is).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -94,6 +96,34 @@ class Transport:
             error.earlier = tuple(failures[:-1])
             raise
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    @asynccontextmanager
+    async def stream(self, path: str, token: str, read_timeout_s: float) -> AsyncIterator[httpx.Response]:
+        """A GET whose body is read as it arrives. Errors before the first byte are mapped as for
+        ``request``; nothing is retried, and no deadline applies beyond ``read_timeout_s`` of silence."""
+        if not self.breaker.allow():
+            raise UpstreamCircuitOpen("upstream unavailable: failing fast while its circuit is open")
+        timeout = httpx.Timeout(read_timeout_s, connect=self.settings.upstream_connect_timeout_s)
+        request = self.client.build_request("GET", path, headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
+        try:
+            response = await self.client.send(request, stream=True)
+        except httpx.TransportError as error:
+            self.breaker.failed()
+            if _is_timeout(error):
+                raise UpstreamTimeout(f"upstream GET {path} timed out") from error
+            raise UpstreamUnavailable(f"upstream GET {path} failed: {type(error).__name__}") from error
+        try:
+            if response.status_code >= 300:
+                await response.aread()
+                try:
+                    _answer(response, "GET", path)
+                except UpstreamUnavailable:
+                    self.breaker.failed()
+                    raise
+            self.breaker.succeeded()
+            yield response
+        finally:
+            await response.aclose()
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
