@@ -25,7 +25,7 @@ fragment StateFields on CustomerState {
   activeMeters { id createdAt modifiedAt meterId consumedUnits creditedUnits balance }
 }
 """
-_ENUM_FIELDS = {"type", "status", "recurring_interval", "benefit_type"}
+_ENUM_FIELDS = {"type", "status", "recurring_interval", "benefit_type", "billing_reason"}
 _TIME_SUFFIXES = ("_at", "_start", "_end")
 
 
