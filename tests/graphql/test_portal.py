@@ -49,7 +49,8 @@ def _session(gql: GraphQL, **variables: Any) -> dict[str, Any]:
 def _active_customer(demo: httpx.Client) -> dict[str, Any]:
     for customer in all_pages(demo, "/v1/customers/", [("active", "true")]):
         if customer["email"] and customer["external_id"]:
-            return customer
+            found: dict[str, Any] = customer
+            return found
     raise AssertionError("no active customer with email and external id")
 
 
