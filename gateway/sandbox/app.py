@@ -4,6 +4,7 @@ middlewares and FastAPI's router do around every API request."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -34,6 +35,14 @@ async def polar_api(request: web.Request, handler: Handler) -> web.StreamRespons
     state = request.app[STATE]
     route = route_key(request)
     state.stats[route] += 1
+    started = time.monotonic()
+    try:
+        return await _handle(request, handler, state, route)
+    finally:
+        state.timeline.append((route, started, time.monotonic()))
+
+
+async def _handle(request: web.Request, handler: Handler, state: SandboxState, route: str) -> web.StreamResponse:
     faults = state.faults
     if (delay := faults.delay_seconds(state.rng)) > 0:
         await asyncio.sleep(delay)

@@ -37,6 +37,12 @@ async def stats(request: web.Request) -> web.Response:
     })  # fmt: skip
 
 
+async def timeline(request: web.Request) -> web.Response:
+    """Recent API requests as ``[route, start, end]`` (monotonic seconds), oldest first."""
+    entries = [[route, round(start, 6), round(end, 6)] for route, start, end in sandbox(request).timeline]
+    return json_response({"requests": entries})
+
+
 async def reset(request: web.Request) -> web.Response:
     sandbox(request).reset()
     return json_response({"status": "reset"})
@@ -87,6 +93,7 @@ async def info(request: web.Request) -> web.Response:
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/__sandbox/stats", stats),
+        web.get("/__sandbox/timeline", timeline),
         web.post("/__sandbox/reset", reset),
         web.get("/__sandbox/faults", get_faults),
         web.post("/__sandbox/faults", set_faults),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -13,6 +13,8 @@ from .faults import Faults, RateLimiter
 from .model import Token
 from .seed import build_store
 from .store import Store
+
+TIMELINE_SIZE = 10_000
 
 
 @dataclass
@@ -25,6 +27,8 @@ class SandboxState:
     limiter: RateLimiter = field(default_factory=RateLimiter)
     stats: Counter[str] = field(default_factory=Counter)
     injected: Counter[str] = field(default_factory=Counter)  # faults given, by route, since the last reset
+    # (route, start, end) of recent API requests, monotonic seconds: how a benchmark sees round trips.
+    timeline: deque[tuple[str, float, float]] = field(default_factory=lambda: deque(maxlen=TIMELINE_SIZE))
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
     def __post_init__(self) -> None:
@@ -35,6 +39,7 @@ class SandboxState:
         self.store = build_store(self.customers, self.seed)
         self.stats.clear()
         self.injected.clear()
+        self.timeline.clear()
         self.clock.reset()
         self.limiter.reset()
 

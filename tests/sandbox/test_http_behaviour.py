@@ -228,3 +228,15 @@ def test_info_names_the_seed_tokens(sandbox: SandboxProcess) -> None:
     assert {o["name"] for o in info["organizations"]} == {"Demo", "Other"}
     assert info["tokens"][DEMO_TOKEN]["scopes"] == sorted(set(info["tokens"][DEMO_TOKEN]["scopes"]))
     assert info["tokens"]["polar_oat_sandbox_demo_read"]["scopes"] == ["customers:read"]
+
+
+def test_the_timeline_shows_concurrent_and_sequential_requests(demo: httpx.Client, sandbox: SandboxProcess) -> None:
+    with sandbox.control() as control:
+        control.post("/__sandbox/faults", json={"latency_ms": 50}).raise_for_status()
+        demo.get("/v1/customers/")
+        demo.get("/v1/customers/")
+        entries = control.get("/__sandbox/timeline").json()["requests"]
+    assert [route for route, _, _ in entries] == ["GET /v1/customers/", "GET /v1/customers/"]
+    (_, first_start, first_end), (_, second_start, _) = entries
+    assert first_end - first_start >= 0.05
+    assert second_start >= first_end  # one after the other: two round trips
