@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install serve test lint soak
+.PHONY: install serve test lint soak bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || (rm -rf $(VENV) && python3 -m venv $(VENV))
@@ -28,3 +28,8 @@ test: lint
 # 64 concurrent clients for 60 s, mixed queries and mutations, faults on; prints its report (JSON).
 soak: install
 	$(BIN)/python -m tests.soak --duration 60 --clients 64
+
+# The gateway beside the floor and the naive gateway, at 0 and 20 ms upstream latency; prints a table
+# and writes artifacts/bench.json. Takes several minutes; asserts nothing about time.
+bench: install
+	$(BIN)/python -m tests.bench.run --latencies 0,20 --output artifacts/bench.json

@@ -5,6 +5,8 @@ Flags win over the environment, which wins over the defaults below. Each limit h
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -29,6 +31,8 @@ class Settings(BaseSettings):
     upstream_connect_timeout_s: float = Field(default=3.0, gt=0)
     upstream_read_timeout_s: float = Field(default=10.0, gt=0)
     upstream_max_connections: int = Field(default=100, ge=1)
+    # "aiohttp": the httpx API on aiohttp's pool (fast under fan-out); "httpx": httpx's own pool.
+    upstream_transport: Literal["aiohttp", "httpx"] = "aiohttp"
     upstream_max_concurrency: int = Field(default=64, ge=1)  # in-flight upstream requests per process
     request_deadline_s: float = Field(default=10.0, gt=0)  # every upstream call of one GraphQL request
     retry_attempts: int = Field(default=3, ge=1)  # per upstream call, the first one included

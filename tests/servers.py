@@ -16,6 +16,7 @@ import httpx
 
 _SANDBOX_LISTENING = re.compile(r"sandbox listening on (http://127\.0\.0\.1:\d+)")
 _GATEWAY_LISTENING = re.compile(r"gateway listening on (http://127\.0\.0\.1:\d+)/graphql")
+_FLOOR_LISTENING = re.compile(r"floor listening on (http://127\.0\.0\.1:\d+)")
 NO_FAULTS = {
     "latency_ms": 0,
     "jitter_ms": 0,
@@ -53,12 +54,25 @@ class GatewayProcess:
     output: list[str]
 
     def rss_bytes(self) -> int:
-        """Resident memory of the gateway process now (Linux)."""
+        """Resident memory of the process now (Linux)."""
+        return self._status("VmRSS:")
+
+    def peak_rss_bytes(self) -> int:
+        """The most resident memory the process has had."""
+        return self._status("VmHWM:")
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the process has used."""
+        with open(f"/proc/{self.process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def _status(self, key: str) -> int:
         with open(f"/proc/{self.process.pid}/status") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
+                if line.startswith(key):
                     return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmRSS line")
+        raise RuntimeError(f"no {key} line")
 
     @property
     def graphql_url(self) -> str:
@@ -86,11 +100,23 @@ def gateway_process(
 
 
 @contextmanager
+def floor_process(upstream_url: str, transport: str = "aiohttp", timeout: float = 30) -> Iterator[GatewayProcess]:
+    """The benchmark's floor server (``tests.bench.floor``) on ``upstream_url``."""
+    arguments = ["--upstream-url", upstream_url, "--transport", transport]
+    with _process(arguments, _FLOOR_LISTENING, timeout, module="tests.bench.floor") as (url, process, output):
+        yield GatewayProcess(url, process, output)
+
+
+@contextmanager
 def _process(
-    arguments: list[str], listening: re.Pattern[str], timeout: float, env: dict[str, str] | None = None
+    arguments: list[str],
+    listening: re.Pattern[str],
+    timeout: float,
+    env: dict[str, str] | None = None,
+    module: str = "gateway",
 ) -> Iterator[tuple[str, subprocess.Popen[str], list[str]]]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", *arguments],
+        [sys.executable, "-m", module, *arguments],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -44,9 +44,14 @@ def create_client(base_url: str, settings: Settings) -> httpx.AsyncClient:
         max_connections=settings.upstream_max_connections, max_keepalive_connections=settings.upstream_max_connections
     )
     timeout = httpx.Timeout(settings.upstream_read_timeout_s, connect=settings.upstream_connect_timeout_s)
+    pool = (
+        AiohttpTransport(limits=limits)
+        if settings.upstream_transport == "aiohttp"
+        else httpx.AsyncHTTPTransport(limits=limits)
+    )
     return httpx.AsyncClient(
         base_url=base_url,
-        transport=AiohttpTransport(limits=limits),
+        transport=pool,
         timeout=timeout,
         headers={"Polar-Version": "2026-10", "Accept": "application/json"},
     )

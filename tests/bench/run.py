@@ -1,0 +1,238 @@
+"""``make bench``: the gateway beside the floor and a naive gateway, in one run, on one sandbox.
+
+For each scenario and upstream latency, each column is measured the same way: upstream requests per
+operation and round trips on the critical path (from the sandbox's stats and timeline), p50 and p99
+latency at concurrency 1 and 32, operations per second, CPU milliseconds per operation and peak memory
+of the serving process. A fourth column runs the gateway on httpx's own connection pool, to show what
+the transport choice is worth under fan-out. Prints a table and writes the same as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gateway.sandbox.seed import DEMO_TOKEN
+from tests.servers import GatewayProcess, SandboxProcess, floor_process, gateway_process, sandbox_process
+
+HEADERS = {"Authorization": f"Bearer {DEMO_TOKEN}", "Accept": "application/graphql-response+json"}
+TEN_FIELDS = "id email name externalId type locale emailVerified createdAt organizationId billingName"
+STATE = """state { activeSubscriptions { id status amount currency currentPeriodEnd productId priceId
+  meters { meterId consumedUnits } } grantedBenefits { id benefitType grantedAt properties }
+  activeMeters { id meterId balance } }"""
+COLUMNS = ("gateway", "floor", "naive", "gateway_httpx_pool")
+
+
+@dataclass
+class Figures:
+    scenario: str
+    latency_ms: int
+    column: str
+    upstream_requests: int
+    round_trips: int
+    p50_ms_c1: float
+    p99_ms_c1: float
+    p50_ms_c32: float
+    p99_ms_c32: float
+    ops_per_s_c32: float
+    cpu_ms_per_op: float
+    peak_rss_mb: float
+
+
+Operation = Callable[[httpx.AsyncClient], Awaitable[None]]
+
+
+def _graphql(url: str, query: str) -> Operation:
+    async def run(client: httpx.AsyncClient) -> None:
+        response = await client.post(url, json={"query": query}, headers=HEADERS)
+        body = response.json()
+        if response.status_code != 200 or "errors" in body:
+            raise RuntimeError(f"operation failed: {response.text[:300]}")
+
+    return run
+
+
+def _create_then_delete(url: str) -> Operation:
+    async def run(client: httpx.AsyncClient) -> None:
+        create = f'mutation {{ customerCreate(input: {{email: "b-{uuid.uuid4().hex[:12]}@bench.example"}}) {{ customer {{ id }} }} }}'
+        created = (await client.post(url, json={"query": create}, headers=HEADERS)).json()
+        customer_id = created["data"]["customerCreate"]["customer"]["id"]
+        delete = f'mutation {{ customerDelete(id: "{customer_id}") {{ deletedCustomerId }} }}'
+        deleted = (await client.post(url, json={"query": delete}, headers=HEADERS)).json()
+        if deleted["data"]["customerDelete"]["deletedCustomerId"] != customer_id:
+            raise RuntimeError("delete failed")
+
+    return run
+
+
+def _floor_create_then_delete(url: str) -> Operation:
+    async def run(client: httpx.AsyncClient) -> None:
+        created = (await client.post(f"{url}/s4", headers=HEADERS)).json()
+        deleted = await client.delete(f"{url}/s4/{created['id']}", headers=HEADERS)
+        if deleted.status_code != 200:
+            raise RuntimeError("floor delete failed")
+
+    return run
+
+
+def _floor(url: str, method: str, path: str, params: list[tuple[str, str]] | None = None) -> Operation:
+    async def run(client: httpx.AsyncClient) -> None:
+        response = await client.request(method, f"{url}{path}", params=params, headers=HEADERS)
+        if response.status_code != 200:
+            raise RuntimeError(f"floor failed: {response.text[:300]}")
+
+    return run
+
+
+def scenarios(ids: list[str]) -> dict[str, tuple[str | None, tuple[str, str, list[tuple[str, str]] | None]]]:
+    """Name: (GraphQL document or None for the mutation pair, floor request)."""
+    five = ids[:5]
+    aliased = " ".join(f'c{n}: customer(id: "{five[n % 5]}") {{ {TEN_FIELDS} }}' for n in range(20))
+    return {
+        "1 customer(id:)": (f'{{ customer(id: "{ids[0]}") {{ {TEN_FIELDS} }} }}', ("GET", "/s1", [("id", ids[0])])),
+        "2 customers(first: 50) + state": (f"{{ customers(first: 50) {{ nodes {{ {TEN_FIELDS} {STATE} }} }} }}",
+                                          ("GET", "/s2", None)),
+        "3 20 aliased lookups, 5 ids": (f"{{ {aliased} }}", ("GET", "/s3", [("id", five[n % 5]) for n in range(20)])),
+        "4 create then delete": (None, ("POST", "/s4", None)),
+    }  # fmt: skip
+
+
+def critical_path(requests: list[list[Any]]) -> int:
+    """The longest chain of requests each starting after the previous one ended."""
+    intervals = sorted((start, end) for _, start, end in requests)
+    chain: list[int] = []
+    for index, (start, _end) in enumerate(intervals):
+        before = [chain[j] for j in range(index) if intervals[j][1] <= start]
+        chain.append(1 + max(before, default=0))
+    return max(chain, default=0)
+
+
+async def _latencies(operation: Operation, count: int, concurrency: int) -> tuple[list[float], float]:
+    timings: list[float] = []
+    queue = iter(range(count))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+
+        async def worker() -> None:
+            for _ in queue:
+                started = time.perf_counter()
+                await operation(client)
+                timings.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return timings, time.perf_counter() - started
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] * 1000
+
+
+def _set_latency(sandbox: SandboxProcess, latency_ms: int) -> None:
+    with sandbox.control() as control:
+        control.post("/__sandbox/faults", json={"latency_ms": latency_ms}).raise_for_status()
+
+
+def _one_operation_upstream(sandbox: SandboxProcess, operation: Operation) -> tuple[int, int]:
+    with sandbox.control() as control:
+        control.post("/__sandbox/reset").raise_for_status()
+        asyncio.run(_latencies(operation, 1, 1))
+        total = control.get("/__sandbox/stats").json()["total"]
+        timeline = control.get("/__sandbox/timeline").json()["requests"]
+    return total, critical_path(timeline)
+
+
+def measure(server: GatewayProcess, sandbox: SandboxProcess, operation: Operation, *, scenario: str, column: str,
+            latency_ms: int, c1: int, c32: int) -> Figures:  # fmt: skip
+    _set_latency(sandbox, latency_ms)
+    asyncio.run(_latencies(operation, 3, 1))  # warm up
+    requests, _ = _one_operation_upstream(sandbox, operation)
+    _set_latency(sandbox, max(latency_ms, 20))  # overlap shows only when requests take time
+    _, round_trips = _one_operation_upstream(sandbox, operation)
+    _set_latency(sandbox, latency_ms)
+    sequential, _ = asyncio.run(_latencies(operation, c1, 1))
+    cpu_before = server.cpu_seconds()
+    concurrent, elapsed = asyncio.run(_latencies(operation, c32, 32))
+    cpu = server.cpu_seconds() - cpu_before
+    with sandbox.control() as control:
+        control.post("/__sandbox/reset").raise_for_status()
+    return Figures(
+        scenario=scenario, column=column, latency_ms=latency_ms, upstream_requests=requests, round_trips=round_trips,
+        p50_ms_c1=round(statistics.median(sequential) * 1000, 1), p99_ms_c1=round(_percentile(sequential, 0.99), 1),
+        p50_ms_c32=round(statistics.median(concurrent) * 1000, 1), p99_ms_c32=round(_percentile(concurrent, 0.99), 1),
+        ops_per_s_c32=round(c32 / elapsed, 1), cpu_ms_per_op=round(cpu * 1000 / c32, 2),
+        peak_rss_mb=round(server.peak_rss_bytes() / 2**20, 1),
+    )  # fmt: skip
+
+
+def run(latencies: list[int], c1: int, c32: int, output: Path) -> list[Figures]:
+    results: list[Figures] = []
+    with ExitStack() as stack:
+        sandbox = stack.enter_context(sandbox_process())
+        servers = {
+            "gateway": stack.enter_context(gateway_process(sandbox.url)),
+            "floor": stack.enter_context(floor_process(sandbox.url)),
+            "naive": stack.enter_context(gateway_process(sandbox.url, env={"GATEWAY_BATCHING": "false"})),
+            "gateway_httpx_pool": stack.enter_context(
+                gateway_process(sandbox.url, env={"GATEWAY_UPSTREAM_TRANSPORT": "httpx"})
+            ),
+        }
+        with httpx.Client(base_url=sandbox.url, headers=HEADERS) as rest:
+            ids = [c["id"] for c in rest.get("/v1/customers/", params={"limit": 5}).json()["items"]]
+        for latency in latencies:
+            for name, (document, floor_request) in scenarios(ids).items():
+                for column in COLUMNS:
+                    server = servers[column]
+                    if column == "floor" and document is None:
+                        operation = _floor_create_then_delete(server.url)
+                    elif column == "floor":
+                        operation = _floor(server.url, *floor_request)
+                    elif document is None:
+                        operation = _create_then_delete(server.url + "/graphql")
+                    else:
+                        operation = _graphql(server.url + "/graphql", document)
+                    figures = measure(server, sandbox, operation, scenario=name, column=column, latency_ms=latency,
+                                      c1=c1, c32=c32)  # fmt: skip
+                    results.append(figures)
+                    print(_row(figures), flush=True)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps({"python": sys.version.split()[0], "results": [asdict(r) for r in results]}, indent=2))
+    return results
+
+
+HEADER = ("latency | scenario | column | upstream req | round trips | p50 c1 ms | p99 c1 ms | p50 c32 ms | "
+          "p99 c32 ms | ops/s c32 | CPU ms/op | peak RSS MB")  # fmt: skip
+
+
+def _row(f: Figures) -> str:
+    return (f"{f.latency_ms} | {f.scenario} | {f.column} | {f.upstream_requests} | {f.round_trips} | {f.p50_ms_c1} | "
+            f"{f.p99_ms_c1} | {f.p50_ms_c32} | {f.p99_ms_c32} | {f.ops_per_s_c32} | {f.cpu_ms_per_op} | {f.peak_rss_mb}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--latencies", default="0,20", help="upstream latencies in ms, comma-separated")
+    parser.add_argument("--c1", type=int, default=40, help="operations at concurrency 1")
+    parser.add_argument("--c32", type=int, default=320, help="operations at concurrency 32")
+    parser.add_argument("--output", type=Path, default=Path("artifacts/bench.json"))
+    args = parser.parse_args()
+    print(f"Python {sys.version.split()[0]} ({sys.executable}); results also in {args.output}")
+    print(HEADER)
+    run([int(x) for x in args.latencies.split(",")], args.c1, args.c32, args.output)
+
+
+if __name__ == "__main__":
+    main()
