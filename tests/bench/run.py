@@ -89,7 +89,8 @@ def _floor_create_then_delete(url: str) -> Operation:
 
 def _floor(url: str, method: str, path: str, params: list[tuple[str, str]] | None = None) -> Operation:
     async def run(client: httpx.AsyncClient) -> None:
-        response = await client.request(method, f"{url}{path}", params=params, headers=HEADERS)
+        query = httpx.QueryParams([(key, value) for key, value in params or []])
+        response = await client.request(method, f"{url}{path}", params=query, headers=HEADERS)
         if response.status_code != 200:
             raise RuntimeError(f"floor failed: {response.text[:300]}")
 
