@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+import orjson
 from httpx_aiohttp import AiohttpTransport
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 from tenacity.stop import stop_base
@@ -199,7 +200,7 @@ def _answer(response: httpx.Response, method: str, path: str) -> Any:
         return None
     if 200 <= status < 300:
         try:
-            return response.json()
+            return orjson.loads(response.content)
         except ValueError as error:
             raise UpstreamUnavailable(f"upstream {method} {path} answered {status} without JSON") from error
     if status == 401:
