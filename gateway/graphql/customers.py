@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from enum import Enum
 from typing import Any
 
@@ -12,6 +11,7 @@ from strawberry.types.unset import UNSET
 
 from ..upstream.errors import UpstreamError, UpstreamNotFound, UpstreamValidation
 from ..upstream.transport import QueryParams
+from .arguments import require_uuid, upstream_sorting
 from .context import Context
 from .errors import UserError, UserErrorCode, bad_input, from_upstream, user_errors_from_upstream
 from .input_rules import check_country, check_email, check_metadata, check_name
@@ -93,13 +93,6 @@ def _filters(filter_: CustomerFilter | None) -> QueryParams:
     return params
 
 
-def _sorting(sort_key: CustomerSortKey | None, reverse: bool) -> str:
-    """No sort key: Polar's default, newest first. A sort key: ascending; ``reverse`` flips either."""
-    if sort_key is None:
-        return "created_at" if reverse else "-created_at"
-    return f"-{sort_key.value}" if reverse else sort_key.value
-
-
 def page_info(edges: list[Any], window: Slice) -> PageInfo:
     return PageInfo(
         has_next_page=window.has_next,
@@ -126,7 +119,9 @@ async def resolve_customers(
 
     listed = loaders.listing_started()
     try:
-        window, print_ = await read_connection(fetch, filters, _sorting(sort_key, reverse), args, DEFAULT_PAGE_SIZE)
+        window, print_ = await read_connection(
+            fetch, filters, upstream_sorting(sort_key.value if sort_key else None, reverse), args, DEFAULT_PAGE_SIZE
+        )
         edges = [
             CustomerEdge(cursor=encode_cursor(window.start + index, print_), node=loaders.prime(item))
             for index, item in enumerate(window.items)
@@ -143,11 +138,7 @@ def _one_of(id_: strawberry.ID | None, external_id: str | None) -> tuple[str | N
     if (id_ is None) == (external_id is None):
         raise bad_input("Pass exactly one of 'id' or 'externalId'.")
     if id_ is not None:
-        try:
-            uuid.UUID(str(id_))
-        except ValueError:
-            raise bad_input("'id' must be a customer id (a UUID).", "id") from None
-        return str(id_), None
+        return require_uuid(str(id_), "id", "a customer id (a UUID)"), None
     if external_id == "":
         raise bad_input("'externalId' cannot be empty.", "externalId")
     return None, external_id

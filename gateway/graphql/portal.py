@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from enum import Enum
 from typing import Any
 
@@ -10,6 +9,7 @@ import strawberry
 
 from ..upstream.errors import UpstreamError, UpstreamNotFound, UpstreamValidation
 from ..upstream.transport import QueryParams
+from .arguments import require_uuid, upstream_sorting
 from .context import Context
 from .customers import AddressInput, PageInfo, page_info
 from .errors import UserError, UserErrorCode, bad_input, from_upstream, user_errors_from_upstream
@@ -37,7 +37,7 @@ async def create_session(
     if (customer_id is None) == (external_customer_id is None):
         raise bad_input("Pass exactly one of 'customerId' or 'externalCustomerId'.")
     if customer_id is not None:
-        _uuid(str(customer_id), "customerId")
+        require_uuid(str(customer_id), "customerId")
     context = info.context
     body: dict[str, Any] = (
         {"customer_id": str(customer_id)} if customer_id is not None else {"external_customer_id": external_customer_id}
@@ -62,14 +62,6 @@ async def create_session(
         created_at=required_time(created["created_at"]),
     )
     return CustomerSessionCreatePayload(customer_session=session, user_errors=[])
-
-
-def _uuid(value: str, argument: str) -> str:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        raise bad_input(f"'{argument}' must be a UUID.", argument) from None
-    return value
 
 
 # The portal ----------------------------------------------------------------------------------------
@@ -119,9 +111,11 @@ def _order_filters(filter_: OrderFilter | None) -> QueryParams:
     params: QueryParams = []
     if filter_ is None:
         return params
-    params += [("product_id", _uuid(str(i), "filter.productId")) for i in filter_.product_id or []]
+    params += [("product_id", require_uuid(str(i), "filter.productId")) for i in filter_.product_id or []]
     params += [("product_billing_type", kind.value) for kind in filter_.product_billing_type or []]
-    params += [("subscription_id", _uuid(str(i), "filter.subscriptionId")) for i in filter_.subscription_id or []]
+    params += [
+        ("subscription_id", require_uuid(str(i), "filter.subscriptionId")) for i in filter_.subscription_id or []
+    ]
     if filter_.query is not None:
         params.append(("query", filter_.query))
     return params
@@ -152,10 +146,7 @@ class CustomerPortal:
         context = info.context
         token = context.session_token
         args = check_arguments(PageArguments(first, after, last, before), context.settings.max_page_size)
-        if sort_key is None:
-            sorting = "created_at" if reverse else "-created_at"
-        else:
-            sorting = f"-{sort_key.value}" if reverse else sort_key.value
+        sorting = upstream_sorting(sort_key.value if sort_key else None, bool(reverse))
 
         async def fetch(params: QueryParams) -> Any:
             try:
@@ -175,7 +166,7 @@ class CustomerPortal:
         context = info.context
         token = context.session_token
         try:
-            return Order.from_json(await context.polar_client.get_portal_order(token, _uuid(str(id), "id")))
+            return Order.from_json(await context.polar_client.get_portal_order(token, require_uuid(str(id), "id")))
         except UpstreamNotFound:
             return None
         except UpstreamError as error:
@@ -199,7 +190,7 @@ async def update_order(
 ) -> CustomerPortalOrderUpdatePayload:
     context = info.context
     token = context.session_token
-    _uuid(str(order_id), "id")
+    require_uuid(str(order_id), "id")
     body: dict[str, Any] = {}
     if data.billing_name is not strawberry.UNSET:
         body["billing_name"] = data.billing_name

@@ -73,7 +73,6 @@ class PortalCustomer:
 
     @classmethod
     def from_json(cls, data: Json) -> PortalCustomer:
-        tax_id = data.get("tax_id")
         kind = data.get("type")
         return cls(
             id=data["id"],
@@ -83,7 +82,7 @@ class PortalCustomer:
             name=data.get("name"),
             billing_name=data.get("billing_name"),
             billing_address=Address.from_json(data.get("billing_address")),
-            tax_id=TaxId(value=tax_id[0], format=tax_id[1]) if tax_id else None,
+            tax_id=TaxId.from_json(data.get("tax_id")),
             locale=data.get("locale"),
             default_payment_method_id=data.get("default_payment_method_id"),
             oauth_accounts=data.get("oauth_accounts", {}),

@@ -87,6 +87,11 @@ class TaxId:
     value: str
     format: str
 
+    @classmethod
+    def from_json(cls, data: list[str] | None) -> TaxId | None:
+        """Polar sends ``[value, format]``, or null."""
+        return cls(value=data[0], format=data[1]) if data else None
+
 
 @strawberry.type
 class CustomerStateSubscriptionMeter:
@@ -256,7 +261,6 @@ class Customer:
 
     @classmethod
     def from_json(cls, data: Json) -> Customer:
-        tax_id = data.get("tax_id")
         return cls(
             id=data["id"],
             type=CustomerType(data["type"]),
@@ -266,7 +270,7 @@ class Customer:
             name=data.get("name"),
             billing_name=data.get("billing_name"),
             billing_address=Address.from_json(data.get("billing_address")),
-            tax_id=TaxId(value=tax_id[0], format=tax_id[1]) if tax_id else None,
+            tax_id=TaxId.from_json(data.get("tax_id")),
             locale=data.get("locale"),
             metadata=data.get("metadata", {}),
             organization_id=data["organization_id"],

@@ -26,6 +26,7 @@ from .model import (
     Price,
     Product,
     Subscription,
+    SubscriptionMeterUsage,
 )
 from .ordering import sort_records
 from .store import Store
@@ -70,6 +71,19 @@ def page(items: list[Json], total: int, limit: int) -> Json:
 # State --------------------------------------------------------------------------------------
 
 
+def _usage(usage: SubscriptionMeterUsage) -> Json:
+    """A subscription's meter usage; the full subscription adds the nested meter."""
+    return {
+        "created_at": iso(usage.created_at),
+        "modified_at": None,
+        "id": usage.id,
+        "consumed_units": usage.consumed_units,
+        "credited_units": usage.credited_units,
+        "amount": usage.amount,
+        "meter_id": usage.meter_id,
+    }
+
+
 def state_subscription(record: Subscription) -> Json:
     return {
         "id": record.id,
@@ -94,18 +108,7 @@ def state_subscription(record: Subscription) -> Json:
         "price_id": record.price_id,
         "seats": None,
         "units": None,
-        "meters": [
-            {
-                "created_at": iso(usage.created_at),
-                "modified_at": None,
-                "id": usage.id,
-                "consumed_units": usage.consumed_units,
-                "credited_units": usage.credited_units,
-                "amount": usage.amount,
-                "meter_id": usage.meter_id,
-            }
-            for usage in record.meters
-        ],
+        "meters": [_usage(usage) for usage in record.meters],
     }
 
 
@@ -321,19 +324,7 @@ def subscription(store: Store, record: Subscription) -> Json:
         "product": product(store, store.products[record.product_id]),
         "discount": None,
         "prices": [price(store.prices[record.price_id])],
-        "meters": [
-            {
-                "created_at": iso(usage.created_at),
-                "modified_at": None,
-                "id": usage.id,
-                "consumed_units": usage.consumed_units,
-                "credited_units": usage.credited_units,
-                "amount": usage.amount,
-                "meter_id": usage.meter_id,
-                "meter": meter(store.meters[usage.meter_id]),
-            }
-            for usage in record.meters
-        ],
+        "meters": [{**_usage(usage), "meter": meter(store.meters[usage.meter_id])} for usage in record.meters],
         "pending_update": None,
     }
 
