@@ -5,7 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install serve test lint soak bench
+# Node packages, each set pinned by its package-lock.json: GraphiQL's assets (web/, served by the gateway)
+# and the test tools (tests/node/: the federation router and second subgraph, the Chromium driver).
+GRAPHIQL_ASSETS := web/node_modules/.package-lock.json
+NODE_TOOLS := tests/node/node_modules/.package-lock.json
+SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
+NPM := npm ci --no-audit --no-fund --loglevel=error
+
+.PHONY: install serve test lint soak bench node chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || (rm -rf $(VENV) && python3 -m venv $(VENV))
@@ -13,7 +20,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+# Debian's packages when the machine lacks them: Node.js with npm, and Chromium for the browser test.
+node:
+	@command -v npm >/dev/null || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q nodejs npm)
+
+chromium:
+	@command -v chromium >/dev/null || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
+
+$(GRAPHIQL_ASSETS): web/package-lock.json | node
+	$(NPM) --prefix web
+
+$(NODE_TOOLS): tests/node/package-lock.json | node
+	$(NPM) --prefix tests/node
+
+install: $(STAMP) $(GRAPHIQL_ASSETS)
 
 serve: install
 	$(BIN)/python -m gateway serve
@@ -22,7 +42,7 @@ lint: install
 	$(BIN)/ruff check gateway tests
 	$(BIN)/mypy
 
-test: lint
+test: lint $(NODE_TOOLS) chromium
 	$(BIN)/pytest
 
 # 64 concurrent clients for 60 s, mixed queries and mutations, faults on; prints its report (JSON).

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     max_cost: int = Field(default=20000, ge=1)  # fields, multiplied under paged fields by first/last
     max_body_bytes: int = Field(default=100_000, ge=1024)
     max_batch_operations: int = Field(default=10, ge=1)  # operations in one batched (JSON list) request
+    max_entities: int = Field(default=250, ge=1)  # representations in one federation _entities call
 
     # Production switches: introspection off also turns off GraphiQL and field suggestions.
     introspection: bool = True

@@ -8,11 +8,13 @@ from collections.abc import Callable
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from ..settings import Settings
 from .customers import DEFAULT_PAGE_SIZE, CustomerMutations, CustomerQueries
+from .federation import check_representations
 from .limits import limit_extensions
 from .masking import MaskUnexpectedErrors
 from .portal import PortalMutations, PortalQueries
@@ -31,7 +33,15 @@ class Mutation(CustomerMutations, PortalMutations):
     pass
 
 
-class GatewaySchema(strawberry.Schema):
+class GatewaySchema(strawberry.federation.Schema):
+    """A federation v2 subgraph schema; also served on its own."""
+
+    max_entities = 250
+
+    def entities_resolver(self, info: strawberry.Info, representations: list[FederationAny]) -> list[FederationAny]:
+        check_representations(representations, self.max_entities)
+        return super().entities_resolver(info, representations)
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """One log line per error: its code and path. No message (it may echo input), no traceback."""
         for error in errors:
@@ -52,7 +62,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         *limit_extensions(settings, DEFAULT_PAGE_SIZE),
         MaskUnexpectedErrors,
     ]
-    return GatewaySchema(query=Query, mutation=Mutation, config=config, extensions=extensions)
+    schema = GatewaySchema(query=Query, mutation=Mutation, config=config, extensions=extensions)
+    schema.max_entities = settings.max_entities
+    return schema
 
 
 def schema_sdl() -> str:

@@ -6,12 +6,15 @@ through the request's state loader, and only when a query selects it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.scalars import JSON
+
+from .federation import resolve_customer_reference
 
 if TYPE_CHECKING:
     from .context import Context
@@ -234,7 +237,9 @@ class CustomerState:
         )
 
 
-@strawberry.type(description="A customer of the organization, as Polar stores it.")
+@strawberry.federation.type(
+    keys=["id", "externalId"], description="A customer of the organization, as Polar stores it."
+)
 class Customer:
     id: strawberry.ID
     type: CustomerType
@@ -258,6 +263,11 @@ class Customer:
     @strawberry.field(description="Active subscriptions, granted benefits and meters; fetched only when selected.")
     async def state(self, info: strawberry.Info[Context, None]) -> CustomerState:
         return await info.context.loaders.state.load(str(self.id))
+
+    @classmethod
+    def resolve_reference(cls, info: strawberry.Info[Context, None], **key: str) -> Awaitable[Customer | None]:
+        """Federation's entry point: a representation with ``id`` or ``externalId``."""
+        return resolve_customer_reference(info, key)
 
     @classmethod
     def from_json(cls, data: Json) -> Customer:

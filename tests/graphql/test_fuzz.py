@@ -15,12 +15,13 @@ from hypothesis import strategies as st
 from hypothesis_graphql import Mode, nodes
 from hypothesis_graphql import strategies as gql_st
 
-from gateway.graphql.schema import schema_sdl
+from gateway.graphql.schema import build_schema
 from gateway.sandbox.seed import DEMO_TOKEN
+from gateway.settings import Settings
 from tests.graphql_client import GRAPHQL_RESPONSE
 from tests.servers import GatewayProcess
 
-SDL = schema_sdl()
+SDL = build_schema(Settings())._schema  # the graphql-core schema: its SDL has federation's @link
 HEADERS = {"Accept": GRAPHQL_RESPONSE, "Authorization": f"Bearer {DEMO_TOKEN}"}
 PLANNED_CODES = {"UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "RATE_LIMITED", "UPSTREAM_TIMEOUT",
                  "UPSTREAM_UNAVAILABLE"}  # fmt: skip
@@ -35,7 +36,15 @@ _metadata_values = st.integers(-3, 3) | st.booleans() | st.text(alphabet="ab ", 
 JSON_LITERALS = st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), _metadata_values, max_size=4).map(
     lambda d: parse_value("{" + ", ".join(f"{k}: {json.dumps(v)}" for k, v in d.items()) + "}")
 ) | st.text(max_size=8).map(nodes.String)
-SCALARS = {"JSON": JSON_LITERALS, "DateTime": st.just("2026-01-01T00:00:00Z").map(nodes.String)}
+_REPRESENTATIONS = st.fixed_dictionaries(
+    {"__typename": st.sampled_from(["Customer", "Order", ""])},
+    optional={"id": st.text(max_size=6) | st.integers(), "externalId": st.text(max_size=6), "x": st.booleans()},
+).map(lambda d: parse_value("{" + ", ".join(f"{k}: {json.dumps(v)}" for k, v in d.items()) + "}"))
+SCALARS = {
+    "JSON": JSON_LITERALS,
+    "DateTime": st.just("2026-01-01T00:00:00Z").map(nodes.String),
+    "_Any": _REPRESENTATIONS | JSON_LITERALS,
+}
 
 
 def _check(response: httpx.Response) -> dict[str, Any]:

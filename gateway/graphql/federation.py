@@ -1,0 +1,61 @@
+"""Apollo Federation v2: ``Customer`` is an entity keyed by ``id`` and by ``externalId``.
+
+A router's ``_entities`` call goes through the request's loaders, like ``customer(id:)``: representations
+of the same customer cost one upstream request, and a customer the request already holds costs none.
+Representations come from the network, so their shape is checked before anything is loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from .arguments import require_uuid
+from .errors import bad_input
+
+if TYPE_CHECKING:
+    from .context import Context
+    from .types import Customer
+
+ENTITY_TYPES = frozenset({"Customer"})
+CUSTOMER_KEYS = ("id", "externalId")
+
+
+def check_representations(representations: list[Any], limit: int) -> None:
+    """The whole ``_entities`` field is refused when any representation is malformed: routers never send
+    such, so it is a hand-written call, and one clear error serves it better than a list of nulls."""
+    if len(representations) > limit:
+        raise bad_input(
+            f"_entities takes at most {limit} representations (setting max_entities); got {len(representations)}.",
+            "representations",
+        )
+    for index, representation in enumerate(representations):
+        if not isinstance(representation, Mapping):
+            raise bad_input(f"representations[{index}] must be an object.", "representations")
+        typename = representation.get("__typename")
+        if typename not in ENTITY_TYPES:
+            raise bad_input(
+                f"representations[{index}].__typename must be one of {', '.join(sorted(ENTITY_TYPES))}.",
+                "representations",
+            )
+        keys = set(representation) - {"__typename"}
+        if len(keys) != 1 or not keys <= set(CUSTOMER_KEYS) or not isinstance(representation[keys.pop()], str):
+            raise bad_input(
+                f"representations[{index}] must carry exactly one key of Customer, 'id' or 'externalId', as a string.",
+                "representations",
+            )
+
+
+def resolve_customer_reference(
+    info: strawberry.Info[Context, None], key: Mapping[str, str]
+) -> Awaitable[Customer | None]:
+    """The customer a representation names, through the request's loaders; null when it does not exist."""
+    loaders = info.context.loaders
+    if "id" in key:
+        return loaders.customer_by_id.load(require_uuid(key["id"], "representations.id", "a customer id (a UUID)"))
+    external_id = key["externalId"]
+    if not external_id:
+        raise bad_input("representations.externalId cannot be empty.", "representations")
+    return loaders.customer_by_external_id.load(external_id)
