@@ -10,11 +10,13 @@ from typing import Any, Literal
 import httpx
 from aiohttp import web
 
+from . import graphiql
 from .export import export_customers_csv
 from .graphql.schema import build_schema
 from .graphql.scopes import ScopeMemory
 from .graphql.view import POLAR_CLIENT, SCOPES, SETTINGS, GatewayView
 from .sandbox.runner import RunningSandbox, start_sandbox
+from .sandbox.seed import DEMO_TOKEN
 from .settings import Settings
 from .upstream.polar import PolarClient
 from .upstream.transport import Transport, create_client
@@ -86,6 +88,7 @@ def create_app(settings: Settings) -> web.Application:
         if url is None:
             sandbox = await start_sandbox("127.0.0.1", 0, settings.sandbox_customers, settings.sandbox_seed)
             app[SANDBOX] = sandbox
+            app[graphiql.DEFAULT_TOKEN] = DEMO_TOKEN  # the embedded sandbox's demo data, for GraphiQL
             url = sandbox.url
         app[UPSTREAM_URL] = url
         client = create_client(url, settings)
@@ -98,10 +101,12 @@ def create_app(settings: Settings) -> web.Application:
             await app[SANDBOX].stop()
 
     app.cleanup_ctx.append(upstream)
-    graphiql: Literal["graphiql"] | None = "graphiql" if settings.graphiql and settings.introspection else None
-    view = GatewayView(schema=build_schema(settings), graphql_ide=graphiql, allow_queries_via_get=True)
+    graphiql_mode: Literal["graphiql"] | None = "graphiql" if settings.graphiql and settings.introspection else None
+    view = GatewayView(schema=build_schema(settings), graphql_ide=graphiql_mode, allow_queries_via_get=True)
     app.router.add_route("GET", "/graphql", view)
     app.router.add_route("POST", "/graphql", view)
+    if graphiql_mode:
+        graphiql.add_routes(app, settings.graphiql_assets_dir)
     app.router.add_get("/export/customers.csv", export_customers_csv)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

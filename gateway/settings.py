@@ -5,10 +5,13 @@ Flags win over the environment, which wins over the defaults below. Each limit h
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .graphiql import default_assets_dir
 
 
 class Settings(BaseSettings):
@@ -55,6 +58,7 @@ class Settings(BaseSettings):
     # Production switches: introspection off also turns off GraphiQL and field suggestions.
     introspection: bool = True
     graphiql: bool = True
+    graphiql_assets_dir: Path = Field(default_factory=default_assets_dir)  # web/node_modules, from npm ci
     cors_origins: list[str] = Field(default_factory=list)  # exact origins allowed to call from browsers
 
     # Switch dataloaders and batching off: the naive gateway of the benchmark.

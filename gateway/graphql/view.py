@@ -14,6 +14,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_res
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
+from ..graphiql import render_page
 from ..settings import Settings
 from ..upstream import deadline
 from ..upstream.polar import PolarClient
@@ -55,6 +56,10 @@ def _error(request: web.Request, status: int, message: str, headers: dict[str, s
 
 
 class GatewayView(GraphQLView[Context, None]):
+    async def render_graphql_ide(self, request: web.Request) -> web.Response:
+        """GraphiQL from the gateway's own assets, set up for it (see ``gateway.graphiql``)."""
+        return render_page(request)
+
     async def get_context(self, request: web.Request, response: web.Response | web.WebSocketResponse) -> Context:
         app = request.app
         deadline.start(app[SETTINGS].request_deadline_s)

@@ -1,0 +1,143 @@
+"""GraphiQL served by the gateway itself: no CDN, so it works on a closed network.
+
+The assets come from the npm registry at build time (``web/package.json`` and its lockfile, installed by
+``make`` and by the Dockerfile) and are served from a fixed list under ``/graphiql/``. The page pre-fills
+the Authorization header (with the demo token when the upstream is the embedded sandbox) and an example
+query, and keeps the headers the developer types across reloads.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from pathlib import Path
+
+from aiohttp import web
+
+ASSET_ROUTE = "/graphiql"
+DEFAULT_TOKEN = web.AppKey("graphiql_token", str)
+ASSETS_DIR = web.AppKey("graphiql_assets", Path)
+_OWN_DIR = Path(__file__).parent / "graphiql_page"
+
+# URL name -> path under node_modules (or the gateway's own directory for the start-up script).
+NPM_ASSETS = {
+    "react.js": "react/umd/react.production.min.js",
+    "react-dom.js": "react-dom/umd/react-dom.production.min.js",
+    "graphiql.js": "graphiql/graphiql.min.js",
+    "graphiql.css": "graphiql/graphiql.min.css",
+    "explorer.js": "@graphiql/plugin-explorer/dist/index.umd.js",
+    "explorer.css": "@graphiql/plugin-explorer/dist/style.css",
+}
+OWN_ASSETS = {"start.js": "start.js"}
+CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css"}
+# No inline script and nothing from another origin; GraphiQL sets inline styles and uses data: icons.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+EXAMPLE_QUERY = """# The newest customers and what they subscribe to.
+# Your token goes in Headers, below. Ctrl-Enter runs.
+query FirstCustomers {
+  customers(first: 5) {
+    totalCount
+    nodes {
+      id
+      email
+      name
+      state {
+        activeSubscriptions { status amount currency recurringInterval }
+        grantedBenefits { benefitType }
+      }
+    }
+  }
+}
+"""
+PLACEHOLDER_TOKEN = "<your Polar organization access token>"
+
+log = logging.getLogger("gateway.graphiql")
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Customer gateway · GraphiQL</title>
+  <link rel="icon" href="data:,">
+  <link rel="stylesheet" href="{assets}/graphiql.css">
+  <link rel="stylesheet" href="{assets}/explorer.css">
+  <style>html, body, #graphiql {{ height: 100%; margin: 0; }}</style>
+</head>
+<body>
+  <div id="graphiql">Loading GraphiQL…</div>
+  <script type="application/json" id="graphiql-settings">{settings}</script>
+  <script src="{assets}/react.js"></script>
+  <script src="{assets}/react-dom.js"></script>
+  <script src="{assets}/graphiql.js"></script>
+  <script src="{assets}/explorer.js"></script>
+  <script src="{assets}/start.js"></script>
+</body>
+</html>
+"""
+
+
+def default_assets_dir() -> Path:
+    """``web/node_modules`` beside the ``gateway`` package: the source tree, and the Docker image's layout."""
+    return Path(__file__).resolve().parent.parent / "web" / "node_modules"
+
+
+def missing_assets(directory: Path) -> list[str]:
+    return [path for path in NPM_ASSETS.values() if not (directory / path).is_file()]
+
+
+def render_page(request: web.Request) -> web.Response:
+    """The GraphiQL page, or a 503 that says how to install the assets when they are missing."""
+    directory = request.app[ASSETS_DIR]
+    missing = missing_assets(directory)
+    if missing:
+        return web.Response(
+            status=503,
+            text=f"GraphiQL's assets are not installed in {directory} (missing {missing[0]}): "
+            "run `make install`, which runs `npm ci --prefix web`.",
+        )
+    token = request.app.get(DEFAULT_TOKEN, PLACEHOLDER_TOKEN)
+    settings = {
+        "url": request.path,
+        "query": EXAMPLE_QUERY,
+        "headers": json.dumps({"Authorization": f"Bearer {token}"}, indent=2),
+    }
+    # Inside <script type="application/json">, "</script" or "<!--" would change how HTML parses it.
+    embedded = json.dumps(settings).replace("<", "\\u003c")
+    body = PAGE.format(assets=html.escape(ASSET_ROUTE), settings=embedded)
+    return web.Response(
+        text=body, content_type="text/html", headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY}
+    )
+
+
+async def serve_asset(request: web.Request) -> web.StreamResponse:
+    """One file of the fixed list; anything else is a 404 (no path from the URL reaches the disk)."""
+    name = request.match_info["name"]
+    if name in NPM_ASSETS:
+        path = request.app[ASSETS_DIR] / NPM_ASSETS[name]
+    elif name in OWN_ASSETS:
+        path = _OWN_DIR / OWN_ASSETS[name]
+    else:
+        raise web.HTTPNotFound(text=f"no GraphiQL asset named {name!r}")
+    if not path.is_file():
+        raise web.HTTPNotFound(text=f"GraphiQL asset {name!r} is not installed: run `make install`")
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": CONTENT_TYPES[path.suffix],
+            "Cache-Control": "public, max-age=3600",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def add_routes(app: web.Application, directory: Path) -> None:
+    app[ASSETS_DIR] = directory
+    if missing := missing_assets(directory):
+        log.warning("GraphiQL assets missing in %s (%s); run `make install`", directory, missing[0])
+    app.router.add_get(ASSET_ROUTE + "/{name}", serve_asset)
