@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
+from .observability.logs import configure_logging
 from .sandbox.runner import banner, start_sandbox
 from .sandbox.seed import DEMO_TOKEN
 from .settings import Settings
@@ -23,6 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="default 127.0.0.1 (GATEWAY_HOST)")
     serve.add_argument("--port", type=int, help="default 8000 (GATEWAY_PORT)")
     serve.add_argument("--upstream-url", help="Polar API base URL (GATEWAY_UPSTREAM_URL); default: embedded sandbox")
+    serve.add_argument("--workers", type=int, help="processes sharing the port, default 1 (GATEWAY_WORKERS)")
+    serve.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR; default INFO (GATEWAY_LOG_LEVEL)")
     sandbox = commands.add_parser("sandbox", help="run the stateful Polar sandbox upstream alone")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8100)
@@ -43,22 +47,28 @@ async def _run_sandbox(host: str, port: int, customers: int, seed: int) -> None:
 
 async def _serve(settings: Settings) -> None:
     from .app import UPSTREAM_URL, create_app
+    from .observability import tracing
 
+    tracing.configure_tracing(settings.tracing, settings.service_name)
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, settings.host, settings.port)
+        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.reuse_port or None)
         await site.start()
         port = runner.addresses[0][1]
-        address = f"http://{settings.host}:{port}/graphql"
-        print(f"GraphQL gateway listening on {address} (GraphiQL: open it in a browser)", flush=True)
-        if settings.upstream_url is None:
-            print(f"  upstream: embedded Polar sandbox at {app[UPSTREAM_URL]}", flush=True)
-            print(f"  demo token: {DEMO_TOKEN}  (send 'Authorization: Bearer {DEMO_TOKEN}')", flush=True)
+        if settings.reuse_port:  # a worker of `serve --workers N`: the parent prints the address
+            print(f"gateway worker {os.getpid()} ready on port {port}", flush=True)
+        else:
+            address = f"http://{settings.host}:{port}/graphql"
+            print(f"GraphQL gateway listening on {address} (GraphiQL: open it in a browser)", flush=True)
+            if settings.upstream_url is None:
+                print(f"  upstream: embedded Polar sandbox at {app[UPSTREAM_URL]}", flush=True)
+                print(f"  demo token: {DEMO_TOKEN}  (send 'Authorization: Bearer {DEMO_TOKEN}')", flush=True)
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
+        tracing.shutdown()
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -84,6 +94,12 @@ def main(argv: list[str] | None = None) -> None:
         running = _run_sandbox(args.host, args.port, args.customers, args.seed)
     else:
         settings = _settings(args)
+        configure_logging(settings.log_level, settings.log_format == "json")
+        if settings.workers > 1:
+            from .workers import run_workers
+
+            run_workers(settings)
+            return
         host, port = settings.host, settings.port
         running = _serve(settings)
     try:

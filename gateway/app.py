@@ -1,9 +1,13 @@
-"""The gateway's aiohttp application: ``/graphql`` (and GraphiQL), ``/healthz``, and the upstream
-client, with the embedded sandbox started in-process when no upstream URL is configured."""
+"""The gateway's aiohttp application: ``/graphql`` (and GraphiQL), ``/healthz``, ``/readyz``, ``/metrics``,
+the CSV export, and the upstream client, with the embedded sandbox started in-process when no upstream URL
+is configured."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import time
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -15,6 +19,7 @@ from .export import export_customers_csv
 from .graphql.schema import build_schema
 from .graphql.scopes import ScopeMemory
 from .graphql.view import POLAR_CLIENT, SCOPES, SETTINGS, GatewayView
+from .observability import metrics, request_id
 from .sandbox.runner import RunningSandbox, start_sandbox
 from .sandbox.seed import DEMO_TOKEN
 from .settings import Settings
@@ -31,7 +36,7 @@ PROBE_TIMEOUT_S = 2.0
 
 async def healthz(request: web.Request) -> web.Response:
     """The process lives."""
-    return web.json_response({"status": "ok"})
+    return web.json_response({"status": "ok", "pid": os.getpid()})
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -52,6 +57,44 @@ async def readyz(request: web.Request) -> web.Response:
         "breaker": breaker,
     }
     return web.json_response(body, status=200 if ready else 503)
+
+
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+access_log = logging.getLogger("gateway.access")
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Gives the request its id (the caller's ``X-Request-Id`` when safe), returns it in the response, and
+    logs one access line: method, route template, status and time. No query string, no headers."""
+    rid = request_id.accept_or_create(request.headers.get(request_id.HEADER))
+    token = request_id.CURRENT.set(rid)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response: web.StreamResponse = await handler(request)
+        status = response.status
+        response.headers[request_id.HEADER] = rid
+        return response
+    except web.HTTPException as error:
+        status = error.status
+        error.headers[request_id.HEADER] = rid
+        raise
+    finally:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "<unmatched>"
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+        level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
+        if access_log.isEnabledFor(level):
+            access_log.log(
+                level, "%s %s %s %.1fms", request.method, route, status, elapsed_ms,
+                extra={"method": request.method, "route": route, "status": status, "duration_ms": elapsed_ms},
+            )  # fmt: skip
+        request_id.CURRENT.reset(token)
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    return web.Response(body=metrics.exposition(), headers={"Content-Type": metrics.CONTENT_TYPE})
 
 
 def cors(allowed: list[str]) -> Any:
@@ -79,7 +122,9 @@ def cors(allowed: list[str]) -> Any:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[cors(settings.cors_origins)])
+    app = web.Application(
+        client_max_size=settings.max_body_bytes, middlewares=[request_context, cors(settings.cors_origins)]
+    )
     app[SETTINGS] = settings
     app[SCOPES] = ScopeMemory(settings.scope_memory_s)
 
@@ -110,4 +155,6 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/export/customers.csv", export_customers_csv)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    if settings.metrics:
+        app.router.add_get("/metrics", metrics_endpoint)
     return app

@@ -61,5 +61,14 @@ class Settings(BaseSettings):
     graphiql_assets_dir: Path = Field(default_factory=default_assets_dir)  # web/node_modules, from npm ci
     cors_origins: list[str] = Field(default_factory=list)  # exact origins allowed to call from browsers
 
+    # Operations: logs, metrics, tracing, processes.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    metrics: bool = True  # GET /metrics in Prometheus's text format
+    tracing: Literal["off", "otlp", "console"] = "off"  # otlp: to OTEL_EXPORTER_OTLP_ENDPOINT (standard vars)
+    service_name: str = "customer-gateway"  # the service.name of spans
+    workers: int = Field(default=1, ge=1, le=64)  # processes sharing the port (SO_REUSEPORT)
+    reuse_port: bool = False  # set for each worker by `serve --workers N`
+
     # Switch dataloaders and batching off: the naive gateway of the benchmark.
     batching: bool = True

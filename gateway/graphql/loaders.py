@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, cast
+from typing import Any
 
 from aiodataloader import DataLoader
 
+from ..observability import tracing
+from ..observability.metrics import LOADER_BATCH_SIZE
 from ..settings import Settings
 from ..upstream.errors import UpstreamError, UpstreamForbidden, UpstreamNotFound, UpstreamValidation
 from ..upstream.polar import Json, Page, PolarClient
@@ -31,6 +33,17 @@ _STATE_SUBSCRIPTION_KEYS = (
 )  # fmt: skip
 
 
+def observed(loader: str, batch: Callable[[list[str]], Awaitable[list[Any]]]) -> Any:
+    """The batch function, with its size in the ``gateway_dataloader_batch_size`` histogram and a span."""
+
+    async def run(keys: list[str]) -> list[Any]:
+        LOADER_BATCH_SIZE.labels(loader).observe(len(keys))
+        with tracing.span(f"loader {loader}", attributes={"loader.name": loader, "loader.batch_size": len(keys)}):
+            return await batch(keys)
+
+    return run
+
+
 class Loaders:
     def __init__(self, polar: PolarClient, token: str, settings: Settings, scopes: ScopeMemory) -> None:
         self.polar = polar
@@ -40,12 +53,14 @@ class Loaders:
         batching = settings.batching
         # A batch function may put an exception in place of a value: only that key's load fails.
         self.customer_by_id: DataLoader[str, Customer | None] = DataLoader(
-            cast(Any, self._customers_by_id), batch=batching, cache=batching
+            observed("customer_by_id", self._customers_by_id), batch=batching, cache=batching
         )
         self.customer_by_external_id: DataLoader[str, Customer | None] = DataLoader(
-            cast(Any, self._customers_by_external_id), batch=batching, cache=batching
+            observed("customer_by_external_id", self._customers_by_external_id), batch=batching, cache=batching
         )
-        self.state: DataLoader[str, CustomerState] = DataLoader(cast(Any, self._states), batch=batching, cache=batching)
+        self.state: DataLoader[str, CustomerState] = DataLoader(
+            observed("state", self._states), batch=batching, cache=batching
+        )
         self.batching = batching
         self._seen_by_id: dict[str, Customer] = {}
         self._seen_by_external_id: dict[str, Customer] = {}

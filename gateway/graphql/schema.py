@@ -17,6 +17,7 @@ from .customers import DEFAULT_PAGE_SIZE, CustomerMutations, CustomerQueries
 from .federation import check_representations
 from .limits import limit_extensions
 from .masking import MaskUnexpectedErrors
+from .observe import ObserveOperation
 from .portal import PortalMutations, PortalQueries
 
 CACHE_SIZE = 1024
@@ -57,6 +58,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # Factories: one extension per request (they hold the request's execution context). The parse and
     # validation caches live at module level, shared by every request; the limit rules are built once.
     extensions: list[Callable[[], SchemaExtension]] = [
+        ObserveOperation,  # first: it sees every error as the client will (after masking)
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
         *limit_extensions(settings, DEFAULT_PAGE_SIZE),

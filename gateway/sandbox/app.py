@@ -39,7 +39,7 @@ async def polar_api(request: web.Request, handler: Handler) -> web.StreamRespons
     try:
         return await _handle(request, handler, state, route)
     finally:
-        state.timeline.append((route, started, time.monotonic()))
+        state.timeline.append((route, started, time.monotonic(), request.headers.get("X-Request-Id")))
 
 
 async def _handle(request: web.Request, handler: Handler, state: SandboxState, route: str) -> web.StreamResponse:

@@ -38,8 +38,12 @@ async def stats(request: web.Request) -> web.Response:
 
 
 async def timeline(request: web.Request) -> web.Response:
-    """Recent API requests as ``[route, start, end]`` (monotonic seconds), oldest first."""
-    entries = [[route, round(start, 6), round(end, 6)] for route, start, end in sandbox(request).timeline]
+    """Recent API requests, oldest first: route, start and end (monotonic seconds), and the caller's
+    ``X-Request-Id`` (null without one)."""
+    entries = [
+        {"route": route, "start": round(start, 6), "end": round(end, 6), "request_id": rid}
+        for route, start, end, rid in sandbox(request).timeline
+    ]
     return json_response({"requests": entries})
 
 

@@ -7,6 +7,7 @@ Small enough to own (no library state model to adapt), and its state feeds ``/re
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from enum import StrEnum
 
 
@@ -17,7 +18,11 @@ class BreakerState(StrEnum):
 
 
 class CircuitBreaker:
-    def __init__(self, failure_threshold: int, reset_after_s: float) -> None:
+    def __init__(
+        self, failure_threshold: int, reset_after_s: float, on_change: Callable[[bool], None] | None = None
+    ) -> None:
+        """``on_change(opened)`` is told when the breaker opens (True) and when it closes again (False)."""
+        self.on_change = on_change
         self.failure_threshold = failure_threshold
         self.reset_after_s = reset_after_s
         self.failures = 0
@@ -43,12 +48,18 @@ class CircuitBreaker:
         return False
 
     def succeeded(self) -> None:
+        was_open = self.opened_at is not None
         self.failures = 0
         self.opened_at = None
         self.probing = False
+        if was_open and self.on_change is not None:
+            self.on_change(False)
 
     def failed(self) -> None:
         self.failures += 1
         self.probing = False
         if self.opened_at is not None or self.failures >= self.failure_threshold:
+            opening = self.opened_at is None
             self.opened_at = time.monotonic()
+            if opening and self.on_change is not None:
+                self.on_change(True)

@@ -10,6 +10,7 @@ safe to repeat (a POST that creates never is).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,9 +19,19 @@ import aiohttp
 import httpx
 import orjson
 from httpx_aiohttp import AiohttpTransport
+from opentelemetry.trace import SpanKind
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 from tenacity.stop import stop_base
 
+from ..observability import request_id, tracing
+from ..observability.metrics import (
+    BREAKER_OPEN,
+    BREAKER_OPENINGS,
+    UPSTREAM_REQUESTS,
+    UPSTREAM_RETRIES,
+    UPSTREAM_SECONDS,
+    route_template,
+)
 from ..settings import Settings
 from . import deadline
 from .breaker import CircuitBreaker
@@ -38,6 +49,14 @@ from .errors import (
 
 QueryParams = list[tuple[str, str | int | float | bool | None]]
 RETRYABLE = (UpstreamUnavailable, UpstreamTimeout, UpstreamRateLimited)
+
+
+def request_headers(token: str) -> dict[str, str]:
+    """The caller's token, and this request's id so Polar-side logs can be matched with ours."""
+    headers = {"Authorization": f"Bearer {token}"}
+    if (current := request_id.current()) is not None:
+        headers[request_id.HEADER] = current
+    return headers
 
 
 def create_client(base_url: str, settings: Settings) -> httpx.AsyncClient:
@@ -65,7 +84,9 @@ class Transport:
     def __init__(self, client: httpx.AsyncClient, settings: Settings, breaker: CircuitBreaker | None = None) -> None:
         self.client = client
         self.settings = settings
-        self.breaker = breaker or CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_reset_s)
+        self.breaker = breaker or CircuitBreaker(
+            settings.breaker_failure_threshold, settings.breaker_reset_s, on_change=_breaker_metrics
+        )
         self._slots = asyncio.Semaphore(settings.upstream_max_concurrency)
         self._backoff = wait_random_exponential(multiplier=settings.retry_backoff_s, max=settings.retry_backoff_max_s)
 
@@ -91,6 +112,8 @@ class Transport:
         failures: list[UpstreamError] = []
         try:
             async for attempt in retrying:
+                if attempt.retry_state.attempt_number > 1:
+                    UPSTREAM_RETRIES.labels(method, route_template(path)).inc()
                 with attempt:
                     try:
                         return await self._attempt(method, path, token, params, json)
@@ -110,7 +133,7 @@ class Transport:
         if not self.breaker.allow():
             raise UpstreamCircuitOpen("upstream unavailable: failing fast while its circuit is open")
         timeout = httpx.Timeout(read_timeout_s, connect=self.settings.upstream_connect_timeout_s)
-        request = self.client.build_request("GET", path, headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
+        request = self.client.build_request("GET", path, headers=request_headers(token), timeout=timeout)
         try:
             response = await self.client.send(request, stream=True)
         except httpx.TransportError as error:
@@ -144,27 +167,47 @@ class Transport:
         left = deadline.remaining()
         if left is not None and left <= 0:
             raise UpstreamTimeout(f"upstream {method} {path}: the request's deadline has passed")
-        try:
-            async with self._slots, asyncio.timeout(left):
-                response = await self.client.request(
-                    method, path, params=params, json=json, headers={"Authorization": f"Bearer {token}"}
-                )
-        except TimeoutError as error:
-            self.breaker.failed()
-            raise _unknown(UpstreamTimeout(f"upstream {method} {path} did not answer within the deadline")) from error
-        except httpx.TransportError as error:
-            self.breaker.failed()
-            if _is_timeout(error):
-                raise _unknown(UpstreamTimeout(f"upstream {method} {path} timed out")) from error
-            failure = UpstreamUnavailable(f"upstream {method} {path} failed: {type(error).__name__}")
-            raise (failure if _never_sent(error) else _unknown(failure)) from error
-        try:
-            answer = _answer(response, method, path)
-        except UpstreamUnavailable:
-            self.breaker.failed()
-            raise
-        self.breaker.succeeded()
-        return answer
+        route = route_template(path)
+        headers = request_headers(token)
+        started = time.perf_counter()
+        status = "error"
+        attributes = {"http.request.method": method, "url.template": route}
+        with tracing.span(f"upstream {method} {route}", SpanKind.CLIENT, attributes) as span:
+            tracing.inject(headers)
+            try:
+                async with self._slots, asyncio.timeout(left):
+                    response = await self.client.request(method, path, params=params, json=json, headers=headers)
+                status = str(response.status_code)
+            except TimeoutError as error:
+                status = "timeout"
+                self.breaker.failed()
+                late = UpstreamTimeout(f"upstream {method} {path} did not answer within the deadline")
+                raise _unknown(late) from error
+            except httpx.TransportError as error:
+                self.breaker.failed()
+                if _is_timeout(error):
+                    status = "timeout"
+                    raise _unknown(UpstreamTimeout(f"upstream {method} {path} timed out")) from error
+                failure = UpstreamUnavailable(f"upstream {method} {path} failed: {type(error).__name__}")
+                raise (failure if _never_sent(error) else _unknown(failure)) from error
+            finally:
+                UPSTREAM_REQUESTS.labels(method, route, status).inc()
+                UPSTREAM_SECONDS.labels(method, route).observe(time.perf_counter() - started)
+                if span is not None:
+                    span.set_attribute("http.response.status_code", status)
+            try:
+                answer = _answer(response, method, path)
+            except UpstreamUnavailable:
+                self.breaker.failed()
+                raise
+            self.breaker.succeeded()
+            return answer
+
+
+def _breaker_metrics(opened: bool) -> None:
+    BREAKER_OPEN.set(1 if opened else 0)
+    if opened:
+        BREAKER_OPENINGS.inc()
 
 
 class _PastDeadline(stop_base):

@@ -119,9 +119,9 @@ def scenarios(ids: list[str]) -> dict[str, tuple[str | None, tuple[str, str, lis
     }  # fmt: skip
 
 
-def critical_path(requests: list[list[Any]]) -> int:
+def critical_path(requests: list[dict[str, Any]]) -> int:
     """The longest chain of requests each starting after the previous one ended."""
-    intervals = sorted((start, end) for _, start, end in requests)
+    intervals = sorted((request["start"], request["end"]) for request in requests)
     chain: list[int] = []
     for index, (start, _end) in enumerate(intervals):
         before = [chain[j] for j in range(index) if intervals[j][1] <= start]

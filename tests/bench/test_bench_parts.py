@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from gateway.sandbox.seed import DEMO_TOKEN
@@ -10,12 +12,16 @@ from tests.bench.run import critical_path
 from tests.servers import SandboxProcess, floor_process
 
 
+def _requests(*intervals: tuple[float, float]) -> list[dict[str, Any]]:
+    return [{"route": f"r{i}", "start": start, "end": end, "request_id": None} for i, (start, end) in enumerate(intervals)]
+
+
 def test_critical_path_counts_sequential_waves() -> None:
     assert critical_path([]) == 0
-    assert critical_path([["a", 0.0, 1.0]]) == 1
-    parallel_after_one = [["list", 0.0, 1.0], ["s", 1.1, 2.0], ["g", 1.1, 2.1], ["m", 1.2, 2.0]]
+    assert critical_path(_requests((0.0, 1.0))) == 1
+    parallel_after_one = _requests((0.0, 1.0), (1.1, 2.0), (1.1, 2.1), (1.2, 2.0))
     assert critical_path(parallel_after_one) == 2
-    assert critical_path([["a", 0.0, 1.0], ["b", 1.0, 2.0], ["c", 2.0, 3.0]]) == 3
+    assert critical_path(_requests((0.0, 1.0), (1.0, 2.0), (2.0, 3.0))) == 3
 
 
 def test_the_floor_fetches_a_page_with_state_in_four_calls(sandbox: SandboxProcess) -> None:

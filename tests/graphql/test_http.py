@@ -87,7 +87,7 @@ def test_introspection_needs_no_token(gql: GraphQL) -> None:
 
 def test_healthz(gateway_server: GatewayProcess) -> None:
     response = httpx.get(f"{gateway_server.url}/healthz")
-    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+    assert (response.status_code, response.json()) == (200, {"status": "ok", "pid": gateway_server.process.pid})
 
 
 def test_serve_without_upstream_url_embeds_the_sandbox() -> None:

@@ -233,10 +233,11 @@ def test_info_names_the_seed_tokens(sandbox: SandboxProcess) -> None:
 def test_the_timeline_shows_concurrent_and_sequential_requests(demo: httpx.Client, sandbox: SandboxProcess) -> None:
     with sandbox.control() as control:
         control.post("/__sandbox/faults", json={"latency_ms": 50}).raise_for_status()
-        demo.get("/v1/customers/")
+        demo.get("/v1/customers/", headers={"X-Request-Id": "first"})
         demo.get("/v1/customers/")
         entries = control.get("/__sandbox/timeline").json()["requests"]
-    assert [route for route, _, _ in entries] == ["GET /v1/customers/", "GET /v1/customers/"]
-    (_, first_start, first_end), (_, second_start, _) = entries
-    assert first_end - first_start >= 0.05
-    assert second_start >= first_end  # one after the other: two round trips
+    assert [entry["route"] for entry in entries] == ["GET /v1/customers/", "GET /v1/customers/"]
+    assert [entry["request_id"] for entry in entries] == ["first", None]
+    first, second = entries
+    assert first["end"] - first["start"] >= 0.05
+    assert second["start"] >= first["end"]  # one after the other: two round trips

@@ -9,7 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from gateway.observability import request_id, tracing
 from gateway.settings import Settings
 from gateway.upstream import deadline
 from gateway.upstream.errors import (
@@ -171,3 +173,31 @@ async def test_a_delete_of_nobody_after_a_plain_503_is_still_not_found() -> None
         await PolarClient(_transport(handler)).delete_customer(
             "t", "6f1c2a4e-8b7d-4c3e-9f2a-1b2c3d4e5f60", anonymize=False
         )
+
+
+async def test_the_request_id_and_traceparent_go_upstream() -> None:
+    handler, seen = _answers(httpx.Response(200, json={}))
+    transport = _transport(handler)
+    exporter = InMemorySpanExporter()
+    tracing.use_exporter(exporter)
+    token = request_id.CURRENT.set("req-7")
+    try:
+        await transport.request("GET", "/v1/customers/", "t")
+    finally:
+        request_id.CURRENT.reset(token)
+        tracing.shutdown()
+        tracing.use_exporter(None)
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "upstream GET /v1/customers/"
+    assert span.context is not None
+    assert seen[0].headers["x-request-id"] == "req-7"
+    version, trace_id, parent_id, flags = seen[0].headers["traceparent"].split("-")
+    assert (version, trace_id, parent_id) == ("00", f"{span.context.trace_id:032x}", f"{span.context.span_id:016x}")
+    assert int(flags, 16) & 1  # sampled
+
+
+async def test_without_tracing_or_request_id_no_such_header_is_sent() -> None:
+    handler, seen = _answers(httpx.Response(200, json={}))
+    await _transport(handler).request("GET", "/v1/customers/", "t")
+    assert "traceparent" not in seen[0].headers
+    assert "x-request-id" not in seen[0].headers

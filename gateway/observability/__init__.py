@@ -1,0 +1,1 @@
+"""What operators see: request ids, JSON logs, Prometheus metrics and OpenTelemetry spans."""

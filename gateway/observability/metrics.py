@@ -1,0 +1,75 @@
+"""Prometheus metrics of the gateway. With ``serve --workers N`` the workers write to a shared directory
+(``PROMETHEUS_MULTIPROC_DIR``, set by the parent before they start) and any worker's ``/metrics`` answers for
+all of them."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+
+__all__ = ["CONTENT_TYPE", "exposition", "operation_label", "route_template"]
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 250)
+MAX_OPERATION_NAMES = 200
+
+OPERATIONS = Counter(
+    "gateway_graphql_operations", "GraphQL operations by name, type and outcome (ok or the first error code).",
+    ["operation", "type", "outcome"],
+)  # fmt: skip
+OPERATION_SECONDS = Histogram(
+    "gateway_graphql_operation_duration_seconds", "Time from a parsed request to its result.",
+    ["operation", "type"], buckets=LATENCY_BUCKETS,
+)  # fmt: skip
+UPSTREAM_REQUESTS = Counter(
+    "gateway_upstream_requests", "Upstream attempts by method, route template and status (or 'timeout'/'error').",
+    ["method", "route", "status"],
+)  # fmt: skip
+UPSTREAM_SECONDS = Histogram(
+    "gateway_upstream_request_duration_seconds", "Time of one upstream attempt.",
+    ["method", "route"], buckets=LATENCY_BUCKETS,
+)  # fmt: skip
+UPSTREAM_RETRIES = Counter("gateway_upstream_retries", "Upstream attempts that were retries.", ["method", "route"])
+BREAKER_OPEN = Gauge(
+    "gateway_upstream_breaker_open", "1 while the upstream's circuit breaker is open (or probing), else 0.",
+    multiprocess_mode="max",
+)  # fmt: skip
+BREAKER_OPENINGS = Counter("gateway_upstream_breaker_openings", "Times the circuit breaker opened.")
+LOADER_BATCH_SIZE = Histogram(
+    "gateway_dataloader_batch_size", "Keys per dataloader batch.", ["loader"], buckets=BATCH_BUCKETS
+)
+
+_UUID = re.compile(r"/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?=/|$)")
+_EXTERNAL = re.compile(r"/external/[^/]+")
+_known_operations: set[str] = set()
+
+
+def route_template(path: str) -> str:
+    """``/v1/customers/<uuid>/state`` -> ``/v1/customers/{id}/state``: bounded labels, no customer data."""
+    return _UUID.sub("/{id}", _EXTERNAL.sub("/external/{external_id}", path))
+
+
+def operation_label(name: str | None) -> str:
+    """Operation names are chosen by callers: the first ``MAX_OPERATION_NAMES`` are kept, later ones are
+    counted as ``other`` so a hostile client cannot grow the metrics without bound."""
+    if not name:
+        return "anonymous"
+    if name in _known_operations:
+        return name
+    if len(_known_operations) >= MAX_OPERATION_NAMES:
+        return "other"
+    _known_operations.add(name)
+    return name
+
+
+def exposition() -> bytes:
+    """The text format of every metric: this process's, or all workers' in multiprocess mode."""
+    if os.environ.get(MULTIPROCESS_DIR):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest()

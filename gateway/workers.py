@@ -1,0 +1,145 @@
+"""``serve --workers N``: N gateway processes on one port, and a parent that starts, watches and stops them.
+
+The gateway keeps no state between requests, so any process can answer any request: the kernel spreads
+connections over the workers (``SO_REUSEPORT``), and the parent holds the port from the start so that every
+worker binds the same one, even when it was 0 (any free port). With the embedded sandbox, the parent runs
+one sandbox for all workers, so they share its data. Metrics go to a shared directory, so ``/metrics`` from
+any worker counts every worker's requests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from types import FrameType
+
+from .observability.metrics import MULTIPROCESS_DIR
+from .settings import Settings
+
+READY = re.compile(r"gateway worker (\d+) ready")
+SANDBOX_LISTENING = re.compile(r"sandbox listening on (http://\S+)")
+START_TIMEOUT_S = 60.0
+RESTART_DELAY_S = 1.0
+log = logging.getLogger("gateway.workers")
+
+
+class Stop(Exception):
+    """SIGTERM or SIGINT: stop the workers and leave."""
+
+
+def worker_environment(settings: Settings, port: int, upstream_url: str, metrics_dir: str) -> dict[str, str]:
+    """The parent's settings (from flags and environment alike) as ``GATEWAY_*`` variables for one worker."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY_")}
+    for name, value in settings.model_dump(mode="json").items():
+        if value is not None:
+            env[f"GATEWAY_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
+    env.update({
+        "GATEWAY_PORT": str(port), "GATEWAY_UPSTREAM_URL": upstream_url, "GATEWAY_WORKERS": "1",
+        "GATEWAY_REUSE_PORT": "true", MULTIPROCESS_DIR: metrics_dir, "PYTHONUNBUFFERED": "1",
+    })  # fmt: skip
+    return env
+
+
+def _reserve_port(host: str, port: int) -> socket.socket:
+    """A bound, never listening socket: it fixes the port for the workers and receives no connection."""
+    reservation = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    reservation.bind((host, port))
+    return reservation
+
+
+def _start(command: list[str], env: dict[str, str] | None, ready: re.Pattern[str]) -> tuple[subprocess.Popen[str], str]:
+    """Starts a child, forwards its output to ours, and returns once it printed its ready line."""
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert child.stdout is not None
+    deadline = time.monotonic() + START_TIMEOUT_S
+    for line in child.stdout:
+        sys.stdout.write(line)
+        if match := ready.search(line):
+            threading.Thread(target=_forward, args=(child,), daemon=True).start()
+            return child, match.group(1)
+        if time.monotonic() > deadline:
+            break
+    child.kill()
+    raise SystemExit(f"{' '.join(command[1:4])} did not start; its output is above")
+
+
+def _forward(child: subprocess.Popen[str]) -> None:
+    assert child.stdout is not None
+    for line in child.stdout:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+
+
+def _stop(children: list[subprocess.Popen[str]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    raise Stop
+
+
+def run_workers(settings: Settings) -> None:
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    try:
+        reservation = _reserve_port(settings.host, settings.port)
+    except OSError as error:
+        raise SystemExit(f"cannot listen on {settings.host}:{settings.port}: {error.strerror or error}") from None
+    port = reservation.getsockname()[1]
+    metrics_dir = tempfile.mkdtemp(prefix="gateway-metrics-")
+    children: list[subprocess.Popen[str]] = []  # the sandbox, when the parent runs one
+    workers: list[subprocess.Popen[str]] = []
+    python = sys.executable
+    try:
+        upstream_url = settings.upstream_url
+        if upstream_url is None:
+            data = ["--customers", str(settings.sandbox_customers), "--seed", str(settings.sandbox_seed)]
+            command = [python, "-m", "gateway", "sandbox", "--port", "0", *data]
+            sandbox, upstream_url = _start(command, None, SANDBOX_LISTENING)
+            children.append(sandbox)
+        env = worker_environment(settings, port, upstream_url, metrics_dir)
+        for _ in range(settings.workers):
+            workers.append(_start([python, "-m", "gateway", "serve"], env, READY)[0])
+        print(
+            f"GraphQL gateway listening on http://{settings.host}:{port}/graphql ({settings.workers} workers)",
+            flush=True,
+        )
+        _supervise(workers, env, metrics_dir)
+    except Stop:
+        pass
+    finally:
+        _stop([*workers, *children])
+        reservation.close()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _supervise(workers: list[subprocess.Popen[str]], env: dict[str, str], metrics_dir: str) -> None:
+    """Replaces a worker that died (its in-flight requests are lost; the others go on serving)."""
+    from prometheus_client import multiprocess
+
+    while True:
+        time.sleep(0.5)
+        for index, worker in enumerate(workers):
+            if worker.poll() is not None:
+                log.error("worker %s exited with %s; starting another", worker.pid, worker.returncode)
+                multiprocess.mark_process_dead(worker.pid, metrics_dir)  # type: ignore[no-untyped-call]
+                time.sleep(RESTART_DELAY_S)
+                workers[index] = _start([sys.executable, "-m", "gateway", "serve"], env, READY)[0]
