@@ -20,15 +20,8 @@ DEFAULT_TOKEN = web.AppKey("graphiql_token", str)
 ASSETS_DIR = web.AppKey("graphiql_assets", Path)
 _OWN_DIR = Path(__file__).parent / "graphiql_page"
 
-# URL name -> path under node_modules (or the gateway's own directory for the start-up script).
-NPM_ASSETS = {
-    "react.js": "react/umd/react.production.min.js",
-    "react-dom.js": "react-dom/umd/react-dom.production.min.js",
-    "graphiql.js": "graphiql/graphiql.min.js",
-    "graphiql.css": "graphiql/graphiql.min.css",
-    "explorer.js": "@graphiql/plugin-explorer/dist/index.umd.js",
-    "explorer.css": "@graphiql/plugin-explorer/dist/style.css",
-}
+# URL name -> path under node_modules: the files GraphiQL needs, and all the Dockerfile copies of them.
+NPM_ASSETS = dict(line.split() for line in (_OWN_DIR / "assets.txt").read_text().splitlines() if line.strip())
 OWN_ASSETS = {"start.js": "start.js"}
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css"}
 # No inline script and nothing from another origin; GraphiQL sets inline styles and uses data: icons.

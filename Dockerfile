@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# The gateway as a slim, non-root image. Settings come from GATEWAY_* variables (see README.md), e.g.
+#   docker build -t customer-gateway .
+#   docker run -p 8000:8000 -e GATEWAY_UPSTREAM_URL=https://api.polar.sh customer-gateway
+# Without GATEWAY_UPSTREAM_URL it serves its embedded sandbox with demo data.
+
+# 1. GraphiQL's assets from the npm registry, pinned by web/package-lock.json; only the files it serves.
+FROM node:20-bookworm-slim AS graphiql
+WORKDIR /build/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY gateway/graphiql_page/assets.txt /build/assets.txt
+RUN mkdir /assets && cd node_modules && awk '{ print $2 }' /build/assets.txt | xargs -I{} cp --parents {} /assets/
+
+# 2. The gateway and its dependencies as wheels.
+FROM python:3.11-slim-bookworm AS wheels
+WORKDIR /build
+COPY pyproject.toml README.md ./
+COPY gateway ./gateway
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+# 3. The runtime: the wheels installed, the assets, an unprivileged user.
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    GATEWAY_HOST=0.0.0.0 \
+    GATEWAY_PORT=8000 \
+    GATEWAY_GRAPHIQL_ASSETS_DIR=/app/graphiql
+RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
+    pip install --no-cache-dir --no-compile /wheels/*.whl \
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin gateway
+COPY --from=graphiql /assets /app/graphiql
+WORKDIR /app
+USER 10001
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=15s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8000')}/healthz\", timeout=2)"]
+CMD ["python", "-m", "gateway", "serve"]
