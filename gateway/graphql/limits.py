@@ -1,12 +1,11 @@
 """Cheap refusals of abusive queries, before any resolver runs: depth, aliases, tokens, cost.
 
-The validation rules are built once per schema and added through one ``AddValidationRules``, so the
-validation cache keeps its hits (a limiter extension per request would defeat it).
+The validation rules are built once per schema and run by the cached validation (``document_cache``),
+so its cache keeps its hits; the token limit is applied by the cached parse.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from graphql import (
@@ -21,7 +20,6 @@ from graphql import (
     VariableNode,
 )
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
@@ -71,8 +69,8 @@ def create_cost_rule(max_cost: int, default_page: int, max_page: int) -> type[Va
     return CostRule
 
 
-def limit_extensions(settings: Settings, default_page: int) -> list[Callable[[], SchemaExtension]]:
-    """Factories (one extension per request), all sharing rule classes built here once."""
+def limit_rules(settings: Settings, default_page: int) -> list[type[ASTValidationRule]]:
+    """The validation rules of the limits, built once per schema (the token limit applies while parsing)."""
     rules: list[type[ASTValidationRule]] = [
         depth_rule(settings.max_depth, None),
         aliases_rule(settings.max_aliases),
@@ -80,4 +78,4 @@ def limit_extensions(settings: Settings, default_page: int) -> list[Callable[[],
     ]
     if not settings.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
-    return [lambda: AddValidationRules(rules), lambda: MaxTokensLimiter(settings.max_tokens)]
+    return rules

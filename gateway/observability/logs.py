@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
+import orjson
 from pythonjsonlogger.json import JsonFormatter
 
 from . import request_id
@@ -22,12 +24,22 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def _orjson_text(record: object, **_options: Any) -> str:
+    """The formatter's serializer, several times faster than ``json.dumps`` (one access line a request)."""
+    return orjson.dumps(record, default=str).decode()
+
+
 def configure_logging(level: str, json_lines: bool) -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.addFilter(RequestIdFilter())
     if json_lines:
         handler.setFormatter(
-            JsonFormatter(JSON_FIELDS, rename_fields={"levelname": "level", "name": "logger"}, timestamp="time")
+            JsonFormatter(
+                JSON_FIELDS,
+                rename_fields={"levelname": "level", "name": "logger"},
+                timestamp="time",
+                json_serializer=_orjson_text,
+            )
         )
     else:
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))

@@ -100,21 +100,38 @@ class Transport:
         json: Any = None,
         repeatable: bool | None = None,
     ) -> Any:
-        """``repeatable``: whether the call may be retried; by default only GET is."""
+        """``repeatable``: whether the call may be retried; by default only GET is.
+
+        The first attempt is made directly: tenacity's machinery is only set up once it has failed, so
+        the common case (it succeeds) pays nothing for retries."""
         may_retry = method == "GET" if repeatable is None else repeatable
-        attempts = self.settings.retry_attempts if may_retry else 1
+        try:
+            return await self._attempt(method, path, token, params, json)
+        except UpstreamError as error:
+            if not may_retry or self.settings.retry_attempts == 1 or not _retryable(error):
+                error.attempts = 1
+                raise
+            first_failure = error
+        return await self._retry(method, path, token, params, json, first_failure)
+
+    async def _retry(
+        self, method: str, path: str, token: str, params: QueryParams | None, json: Any, first_failure: UpstreamError
+    ) -> Any:
+        """Attempts 2 and later, with tenacity's backoff and stop rules; attempt 1 is the failure given."""
         retrying = AsyncRetrying(
-            retry=retry_if_exception(lambda e: isinstance(e, RETRYABLE) and not isinstance(e, UpstreamCircuitOpen)),
+            retry=retry_if_exception(_retryable),
             wait=self._wait,
-            stop=stop_after_attempt(attempts) | _PastDeadline(),
+            stop=stop_after_attempt(self.settings.retry_attempts) | _PastDeadline(),
             reraise=True,
         )
         failures: list[UpstreamError] = []
         try:
             async for attempt in retrying:
-                if attempt.retry_state.attempt_number > 1:
-                    UPSTREAM_RETRIES.labels(method, route_template(path)).inc()
                 with attempt:
+                    if attempt.retry_state.attempt_number == 1:
+                        failures.append(first_failure)
+                        raise first_failure
+                    UPSTREAM_RETRIES.labels(method, route_template(path)).inc()
                     try:
                         return await self._attempt(method, path, token, params, json)
                     except UpstreamError as error:
@@ -208,6 +225,10 @@ def _breaker_metrics(opened: bool) -> None:
     BREAKER_OPEN.set(1 if opened else 0)
     if opened:
         BREAKER_OPENINGS.inc()
+
+
+def _retryable(error: BaseException) -> bool:
+    return isinstance(error, RETRYABLE) and not isinstance(error, UpstreamCircuitOpen)
 
 
 class _PastDeadline(stop_base):

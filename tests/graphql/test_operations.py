@@ -50,17 +50,35 @@ def _json_lines(gateway: GatewayProcess) -> list[dict[str, Any]]:
 # Request ids ----------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def debug_gateway(sandbox_server: SandboxProcess) -> Iterator[GatewayProcess]:
+    with gateway_process(sandbox_server.url, env={"GATEWAY_LOG_LEVEL": "DEBUG"}) as gateway:
+        yield gateway
+
+
 def test_a_callers_request_id_is_returned_logged_and_sent_upstream(
-    gateway_server: GatewayProcess, sandbox: SandboxProcess
+    debug_gateway: GatewayProcess, sandbox: SandboxProcess
 ) -> None:
-    response = _post(gateway_server, PAGE_WITH_STATE.format(name="WithId"), **{"X-Request-Id": "checkout-42.a"})
+    response = _post(debug_gateway, PAGE_WITH_STATE.format(name="WithId"), **{"X-Request-Id": "checkout-42.a"})
     assert response.headers["X-Request-Id"] == "checkout-42.a"
     with sandbox.control() as control:
         upstream = control.get("/__sandbox/timeline").json()["requests"]
     assert len(upstream) == 4
     assert {entry["request_id"] for entry in upstream} == {"checkout-42.a"}
-    access = [line for line in _json_lines(gateway_server) if line.get("request_id") == "checkout-42.a"]
-    assert [(line["logger"], line["route"], line["status"]) for line in access] == [("gateway.access", "/graphql", 200)]
+    access = [line for line in _json_lines(debug_gateway) if line.get("request_id") == "checkout-42.a"]
+    assert [(line["logger"], line["level"], line["route"], line["status"]) for line in access] == [
+        ("gateway.access", "DEBUG", "/graphql", 200)
+    ]
+
+
+def test_at_info_only_failed_or_slow_requests_get_an_access_line(gateway_server: GatewayProcess) -> None:
+    _post(gateway_server, "{ customers(first: 1) { nodes { id } } }", **{"X-Request-Id": "fine-1"})
+    refused = httpx.get(gateway_server.graphql_url, params={"query": "mutation { x }"}, headers={"X-Request-Id": "get-1"})
+    assert refused.status_code == 405
+    lines = _json_lines(gateway_server)
+    assert not [line for line in lines if line.get("request_id") == "fine-1"]
+    (access,) = [line for line in lines if line.get("request_id") == "get-1"]
+    assert (access["level"], access["method"], access["status"]) == ("INFO", "GET", 405)
 
 
 @pytest.mark.parametrize("sent", [None, "has space", "x" * 129, "line\\nbreak", "<script>"])
@@ -85,7 +103,7 @@ def test_logs_are_json_lines_with_level_logger_and_request_id(
     response = _post(gateway_server, '{ customer(id: "not-a-uuid") { id } }', **{"X-Request-Id": "bad-input-1"})
     assert response.status_code == 200
     lines = [line for line in _json_lines(gateway_server) if line.get("request_id") == "bad-input-1"]
-    assert {line["logger"] for line in lines} == {"gateway.graphql", "gateway.access"}
+    assert {line["logger"] for line in lines} == {"gateway.graphql"}
     error = next(line for line in lines if line["logger"] == "gateway.graphql")
     assert error["level"] == "INFO"
     assert error["message"] == "graphql error BAD_USER_INPUT at customer"
