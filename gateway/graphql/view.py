@@ -5,6 +5,7 @@ mutation over GET is 405), ``application/graphql-response+json`` when the client
 from __future__ import annotations
 
 import json
+from typing import TypeGuard
 
 import orjson
 from aiohttp import web
@@ -131,10 +132,22 @@ class GatewayView(GraphQLView[Context, None]):
             return _error(request, error.status_code, reason, headers)
 
     def decode_json(self, data: str | bytes) -> object:
+        """orjson for speed; what it refuses goes through the standard library, which says precisely why
+        (or accepts what orjson does not, such as integers over 64 bits)."""
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
         try:
             return json.loads(data)
         except UnicodeDecodeError as error:
             raise HTTPException(400, "The request body is not valid UTF-8.") from error
+
+    def is_websocket_request(self, request: web.Request) -> TypeGuard[web.Request]:
+        """Strawberry builds a WebSocketResponse per request to find out; an HTTP request has no Upgrade."""
+        if "upgrade" not in request.headers.get("Connection", "").lower():
+            return False
+        return super().is_websocket_request(request)
 
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData | list[GraphQLRequestData]:
         """Strawberry's parsing, plus the checks of shape it leaves to chance."""
