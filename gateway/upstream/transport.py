@@ -69,12 +69,22 @@ def create_client(base_url: str, settings: Settings) -> httpx.AsyncClient:
         if settings.upstream_transport == "aiohttp"
         else httpx.AsyncHTTPTransport(limits=limits)
     )
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         base_url=base_url,
         transport=pool,
         timeout=timeout,
         headers={"Polar-Version": "2026-10", "Accept": "application/json"},
     )
+    client._cookies = NoCookies()  # the setter would wrap it in a plain Cookies
+    return client
+
+
+class NoCookies(httpx.Cookies):
+    """A jar that keeps nothing. The client is shared by every caller, so a cookie Polar set for one must
+    never ride on another's request; not parsing ``Set-Cookie`` also saves a few percent of CPU."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
 
 
 class Transport:

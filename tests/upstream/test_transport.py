@@ -25,7 +25,7 @@ from gateway.upstream.errors import (
     UpstreamValidation,
 )
 from gateway.upstream.polar import PolarClient
-from gateway.upstream.transport import Transport
+from gateway.upstream.transport import Transport, create_client
 
 Handler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
 
@@ -201,3 +201,19 @@ async def test_without_tracing_or_request_id_no_such_header_is_sent() -> None:
     await _transport(handler).request("GET", "/v1/customers/", "t")
     assert "traceparent" not in seen[0].headers
     assert "x-request-id" not in seen[0].headers
+
+
+async def test_cookies_set_by_the_upstream_are_never_kept_or_sent() -> None:
+    seen: list[httpx.Request] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={}, headers={"Set-Cookie": "session=caller-a; Path=/"})
+
+    client = create_client("http://polar.test", Settings())
+    client._transport = httpx.MockTransport(handler)
+    transport = Transport(client, Settings())
+    await transport.request("GET", "/v1/customers/", "token-a")
+    await transport.request("GET", "/v1/customers/", "token-b")
+    assert "cookie" not in seen[1].headers
+    assert len(client.cookies) == 0
