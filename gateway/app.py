@@ -127,9 +127,8 @@ def cors(allowed: list[str]) -> Any:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(
-        client_max_size=settings.max_body_bytes, middlewares=[request_context, cors(settings.cors_origins)]
-    )
+    middlewares = [request_context, cors(settings.cors_origins)] if settings.cors_origins else [request_context]
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
     app[SETTINGS] = settings
     app[SCOPES] = ScopeMemory(settings.scope_memory_s)
 

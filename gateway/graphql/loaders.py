@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from functools import cached_property
 from typing import Any
 
 from aiodataloader import DataLoader
@@ -50,21 +51,27 @@ class Loaders:
         self.token = token
         self.scopes = scopes
         self.batch_size = settings.state_batch_size
-        batching = settings.batching
-        # A batch function may put an exception in place of a value: only that key's load fails.
-        self.customer_by_id: DataLoader[str, Customer | None] = DataLoader(
-            observed("customer_by_id", self._customers_by_id), batch=batching, cache=batching
-        )
-        self.customer_by_external_id: DataLoader[str, Customer | None] = DataLoader(
-            observed("customer_by_external_id", self._customers_by_external_id), batch=batching, cache=batching
-        )
-        self.state: DataLoader[str, CustomerState] = DataLoader(
-            observed("state", self._states), batch=batching, cache=batching
-        )
-        self.batching = batching
+        self.batching = settings.batching
         self._seen_by_id: dict[str, Customer] = {}
         self._seen_by_external_id: dict[str, Customer] = {}
         self._listings: set[asyncio.Future[None]] = set()
+
+    # Each loader is made when the request first uses it. A batch function may put an exception in place
+    # of a value: only that key's load fails.
+
+    @cached_property
+    def customer_by_id(self) -> DataLoader[str, Customer | None]:
+        batch = observed("customer_by_id", self._customers_by_id)
+        return DataLoader(batch, batch=self.batching, cache=self.batching)
+
+    @cached_property
+    def customer_by_external_id(self) -> DataLoader[str, Customer | None]:
+        batch = observed("customer_by_external_id", self._customers_by_external_id)
+        return DataLoader(batch, batch=self.batching, cache=self.batching)
+
+    @cached_property
+    def state(self) -> DataLoader[str, CustomerState]:
+        return DataLoader(observed("state", self._states), batch=self.batching, cache=self.batching)
 
     def listing_started(self) -> asyncio.Future[None]:
         """Marks a listing in flight: lookups of this request wait for it, then use what it primed.

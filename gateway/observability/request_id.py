@@ -4,7 +4,7 @@ in a context variable so every log line and every upstream request of the reques
 from __future__ import annotations
 
 import re
-import uuid
+import secrets
 from contextvars import ContextVar
 
 HEADER = "X-Request-Id"
@@ -16,7 +16,7 @@ def accept_or_create(header: str | None) -> str:
     """A caller's id is kept only when it cannot forge a log line or a header (letters, digits, ``._:-``)."""
     if header is not None and _SAFE.fullmatch(header):
         return header
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def current() -> str | None:
