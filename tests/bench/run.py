@@ -238,10 +238,25 @@ def main() -> None:
     parser.add_argument("--c1", type=int, default=40, help="operations at concurrency 1")
     parser.add_argument("--c32", type=int, default=320, help="operations at concurrency 32")
     parser.add_argument("--output", type=Path, default=Path("artifacts/bench.json"))
+    parser.add_argument("--memory-seconds", type=int, default=60, help="length of the memory run (0: none)")
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]} ({sys.executable}); results also in {args.output}")
     print(HEADER)
     run([int(x) for x in args.latencies.split(",")], args.c1, args.c32, args.output)
+    if args.memory_seconds:
+        from tests.bench.memory import measure_memory
+
+        with sandbox_process() as sandbox, gateway_process(sandbox.url) as gateway:
+            memory = measure_memory(gateway, sandbox, args.memory_seconds)
+        print(
+            f"memory: {memory.operations} pages of 100 with state in {memory.seconds} s, 8 at a time: "
+            f"RSS {memory.rss_mb_first} MB first, {memory.rss_mb_last} MB last, {memory.rss_mb_highest} MB highest; "
+            f"{memory.in_flight} pages at once held {memory.held_kb_per_request} KB each over resting memory, "
+            f"for an answer of {memory.answer_kb} KB"
+        )
+        saved = json.loads(args.output.read_text())
+        saved["memory"] = asdict(memory)
+        args.output.write_text(json.dumps(saved, indent=2))
 
 
 if __name__ == "__main__":
