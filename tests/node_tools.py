@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.servers import drain, stop
+
 NODE_DIR = Path(__file__).parent / "node"
 
 
@@ -43,14 +45,10 @@ def node_script(script: str, env: dict[str, str], timeout: float = 60) -> Iterat
     output: list[str] = []
     try:
         ready = _first_json_line(process, output, timeout)
-        threading.Thread(target=_drain, args=(process, output), daemon=True).start()
+        threading.Thread(target=drain, args=(process, output), daemon=True).start()
         yield ready, output
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def _first_json_line(process: subprocess.Popen[str], output: list[str], timeout: float) -> dict[str, Any]:
@@ -66,9 +64,3 @@ def _first_json_line(process: subprocess.Popen[str], output: list[str], timeout:
     finally:
         timer.cancel()
     raise RuntimeError(f"{process.args!r} did not start:\n" + "".join(output))
-
-
-def _drain(process: subprocess.Popen[str], output: list[str]) -> None:
-    assert process.stdout is not None
-    for line in process.stdout:
-        output.append(line)

@@ -125,20 +125,25 @@ def _process(
     try:
         output: list[str] = []
         url = _wait_for_url(process, listening, timeout, output)
-        threading.Thread(target=_drain, args=(process, output), daemon=True).start()
+        threading.Thread(target=drain, args=(process, output), daemon=True).start()
         yield url, process, output
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """SIGTERM, and SIGKILL if it has not ended within 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 MAX_KEPT_LINES = 10_000
 
 
-def _drain(process: subprocess.Popen[str], output: list[str]) -> None:
+def drain(process: subprocess.Popen[str], output: list[str]) -> None:
     """Keeps reading the server's output (so a full pipe never blocks it), keeping the first lines."""
     assert process.stdout is not None
     for line in process.stdout:
