@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -144,12 +145,13 @@ def _one_of(id_: strawberry.ID | None, external_id: str | None) -> tuple[str | N
     return None, external_id
 
 
-async def resolve_customer(info: Info, id_: strawberry.ID | None, external_id: str | None) -> Customer | None:
+def resolve_customer(info: Info, id_: strawberry.ID | None, external_id: str | None) -> Awaitable[Customer | None]:
+    """Checks the arguments at once (a mistake is an error before any call), then loads."""
     customer_id, by_external = _one_of(id_, external_id)
     loaders = info.context.loaders
     if customer_id is not None:
-        return await loaders.customer_by_id.load(customer_id)
-    return await loaders.customer_by_external_id.load(str(by_external))
+        return loaders.customer_by_id.load(customer_id)
+    return loaders.customer_by_external_id.load(str(by_external))
 
 
 # Mutations ---------------------------------------------------------------------------------------
@@ -358,10 +360,9 @@ def _not_found(customer_id: str | None) -> UserError:
 @strawberry.type
 class CustomerQueries:
     @strawberry.field(description="One customer by `id` or by `externalId` (exactly one); null when none matches.")
-    async def customer(
-        self, info: Info, id: strawberry.ID | None = None, external_id: str | None = None
-    ) -> Customer | None:
-        return await resolve_customer(info, id, external_id)
+    def customer(self, info: Info, id: strawberry.ID | None = None, external_id: str | None = None) -> Customer | None:
+        # The loader's future, awaited by graphql-core (see Customer.state); arguments are checked first.
+        return cast(Customer | None, resolve_customer(info, id, external_id))
 
     @strawberry.field(description="Customers, newest first unless sorted; at most 100 a page.")
     async def customers(

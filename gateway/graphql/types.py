@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -261,8 +261,10 @@ class Customer:
     avatar_url: str | None
 
     @strawberry.field(description="Active subscriptions, granted benefits and meters; fetched only when selected.")
-    async def state(self, info: strawberry.Info[Context, None]) -> CustomerState:
-        return await info.context.loaders.state.load(str(self.id))
+    def state(self, info: strawberry.Info[Context, None]) -> CustomerState:
+        # The loader's future itself, which graphql-core awaits: an ``async def`` here would add a
+        # coroutine and Strawberry's async wrapper for each of a page's customers.
+        return cast(CustomerState, info.context.loaders.state.load(str(self.id)))
 
     @classmethod
     def resolve_reference(cls, info: strawberry.Info[Context, None], **key: str) -> Awaitable[Customer | None]:
