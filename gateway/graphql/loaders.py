@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
@@ -25,13 +25,13 @@ from ..upstream.transport import QueryParams
 from .errors import from_upstream
 from .scopes import ScopeMemory
 from .types import Customer, CustomerState
+from .types import CustomerStateBenefitGrant as Grant
+from .types import CustomerStateMeter as Meter
+from .types import CustomerStateSubscription as Subscription
 
 PAGE_LIMIT = 100
-_STATE_SUBSCRIPTION_KEYS = (
-    "id", "created_at", "modified_at", "custom_field_data", "metadata", "status", "amount", "currency",
-    "recurring_interval", "current_period_start", "current_period_end", "trial_start", "trial_end",
-    "cancel_at_period_end", "canceled_at", "started_at", "ends_at", "product_id", "discount_id", "seats", "units",
-)  # fmt: skip
+T = TypeVar("T")
+Owned = list[tuple[str, T]]  # (customer id, item) pairs
 
 
 def observed(loader: str, batch: Callable[[list[str]], Awaitable[list[Any]]]) -> Any:
@@ -139,7 +139,7 @@ class Loaders:
             except UpstreamError as error:
                 return [from_upstream(error)] * len(ids)
             else:
-                return [CustomerState.from_json(rebuilt[customer_id]) for customer_id in ids]
+                return [rebuilt[customer_id] for customer_id in ids]
         answers = await asyncio.gather(
             *(self.polar.get_customer_state(self.token, i) for i in ids), return_exceptions=True
         )
@@ -153,61 +153,63 @@ class Loaders:
                 results.append(CustomerState.from_json(answer))
         return results
 
-    async def _states_from_lists(self, ids: list[str]) -> dict[str, Json]:
+    async def _states_from_lists(self, ids: list[str]) -> dict[str, CustomerState]:
         chunks = [ids[start : start + self.batch_size] for start in range(0, len(ids), self.batch_size)]
-        states: dict[str, Json] = {
-            i: {"active_subscriptions": [], "granted_benefits": [], "active_meters": []} for i in ids
-        }
+        states = {i: CustomerState(active_subscriptions=[], granted_benefits=[], active_meters=[]) for i in ids}
         results = await asyncio.gather(*(self._chunk(chunk) for chunk in chunks), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             forbidden = next((e for e in errors if isinstance(e, UpstreamForbidden)), None)
             raise forbidden or errors[0]
         for subscriptions, grants, meters in (r for r in results if not isinstance(r, BaseException)):
-            for s in subscriptions:
-                item = {key: s.get(key) for key in _STATE_SUBSCRIPTION_KEYS}
-                item["price_id"] = s["prices"][0]["id"] if s.get("prices") else None
-                item["meters"] = [{k: v for k, v in m.items() if k != "meter"} for m in s.get("meters", [])]
-                states[s["customer_id"]]["active_subscriptions"].append(item)
-            for g in grants:
-                states[g["customer_id"]]["granted_benefits"].append({
-                    "id": g["id"], "created_at": g["created_at"], "modified_at": g["modified_at"],
-                    "granted_at": g["granted_at"], "benefit_id": g["benefit_id"],
-                    "benefit_type": g["benefit"]["type"], "benefit_metadata": g["benefit"].get("metadata", {}),
-                    "properties": g.get("properties", {}),
-                })  # fmt: skip
-            for m in meters:
-                states[m["customer_id"]]["active_meters"].append(
-                    {k: v for k, v in m.items() if k not in {"customer", "meter", "customer_id"}}
-                )
+            for customer_id, subscription in subscriptions:
+                states[customer_id].active_subscriptions.append(subscription)
+            for customer_id, grant in grants:
+                states[customer_id].granted_benefits.append(grant)
+            for customer_id, meter in meters:
+                states[customer_id].active_meters.append(meter)
         return states
 
-    async def _chunk(self, ids: list[str]) -> tuple[list[Json], list[Json], list[Json]]:
+    async def _chunk(self, ids: list[str]) -> tuple[Owned[Subscription], Owned[Grant], Owned[Meter]]:
         """The three lists for up to 100 customers, concurrently; every call completes before any
         refusal is raised, so a token without the scopes is refused once per endpoint."""
         by_customer: QueryParams = [("customer_id", i) for i in ids]
-        calls = await asyncio.gather(
+        subscriptions, grants, meters = await asyncio.gather(
             self._all_pages(
-                self.polar.list_subscriptions, [*by_customer, ("status", "active"), ("status", "trialing")]
+                self.polar.list_subscriptions,
+                [*by_customer, ("status", "active"), ("status", "trialing")],
+                lambda s: (s["customer_id"], Subscription.from_list_item(s)),
             ),
-            self._all_pages(self.polar.list_benefit_grants, [*by_customer, ("is_granted", "true")]),
-            self._all_pages(self.polar.list_customer_meters, by_customer),
+            self._all_pages(
+                self.polar.list_benefit_grants,
+                [*by_customer, ("is_granted", "true")],
+                lambda g: (g["customer_id"], Grant.from_list_item(g)),
+            ),
+            self._all_pages(
+                self.polar.list_customer_meters, by_customer, lambda m: (m["customer_id"], Meter.from_json(m))
+            ),
             return_exceptions=True,
         )
-        errors = [c for c in calls if isinstance(c, BaseException)]
-        if errors:
-            forbidden = next((e for e in errors if isinstance(e, UpstreamForbidden)), None)
-            raise forbidden or errors[0]
-        subscriptions, grants, meters = (c for c in calls if not isinstance(c, BaseException))
+        if (
+            isinstance(subscriptions, BaseException)
+            or isinstance(grants, BaseException)
+            or isinstance(meters, BaseException)
+        ):
+            failures = [c for c in (subscriptions, grants, meters) if isinstance(c, BaseException)]
+            raise next((f for f in failures if isinstance(f, UpstreamForbidden)), failures[0])
         return subscriptions, grants, meters
 
-    async def _all_pages(self, fetch: Callable[[str, QueryParams], Awaitable[Page]], params: QueryParams) -> list[Json]:
-        first = await fetch(self.token, [*params, ("page", 1), ("limit", PAGE_LIMIT)])
-        rest = await asyncio.gather(
-            *(fetch(self.token, [*params, ("page", page), ("limit", PAGE_LIMIT)])
-              for page in range(2, first["pagination"]["max_page"] + 1))
-        )  # fmt: skip
-        items: list[Json] = list(first["items"])
-        for page in rest:
-            items.extend(page["items"])
+    async def _all_pages(
+        self, fetch: Callable[[str, QueryParams], Awaitable[Page]], params: QueryParams, project: Callable[[Json], T]
+    ) -> list[T]:
+        """Every page of a list, each projected as it arrives: Polar's items embed whole customers and
+        products, and only what the state needs outlives the page."""
+
+        async def page(number: int) -> tuple[list[T], int]:
+            answer = await fetch(self.token, [*params, ("page", number), ("limit", PAGE_LIMIT)])
+            return [project(item) for item in answer["items"]], answer["pagination"]["max_page"]
+
+        items, last = await page(1)
+        for more, _ in await asyncio.gather(*(page(number) for number in range(2, last + 1))):
+            items.extend(more)
         return items

@@ -135,6 +135,17 @@ class CustomerStateSubscription:
 
     @classmethod
     def from_json(cls, data: Json) -> CustomerStateSubscription:
+        """From ``/state``."""
+        return cls._build(data, data.get("price_id"))
+
+    @classmethod
+    def from_list_item(cls, data: Json) -> CustomerStateSubscription:
+        """From an item of ``/v1/subscriptions/``, whose prices are a list: the state names the first."""
+        prices = data.get("prices")
+        return cls._build(data, prices[0]["id"] if prices else None)
+
+    @classmethod
+    def _build(cls, data: Json, price_id: strawberry.ID | None) -> CustomerStateSubscription:
         return cls(
             id=data["id"],
             created_at=required_time(data["created_at"]),
@@ -155,7 +166,7 @@ class CustomerStateSubscription:
             ends_at=optional_time(data.get("ends_at")),
             product_id=data["product_id"],
             discount_id=data.get("discount_id"),
-            price_id=data.get("price_id"),
+            price_id=price_id,
             seats=data.get("seats"),
             units=data.get("units"),
             meters=[
@@ -197,6 +208,21 @@ class CustomerStateBenefitGrant:
             properties=data.get("properties", {}),
         )
 
+    @classmethod
+    def from_list_item(cls, data: Json) -> CustomerStateBenefitGrant:
+        """From an item of ``/v1/benefit-grants/``, which embeds the benefit the state flattens."""
+        benefit = data["benefit"]
+        return cls(
+            id=data["id"],
+            created_at=required_time(data["created_at"]),
+            modified_at=optional_time(data.get("modified_at")),
+            granted_at=required_time(data["granted_at"]),
+            benefit_id=data["benefit_id"],
+            benefit_type=BenefitType(benefit["type"]),
+            benefit_metadata=benefit.get("metadata", {}),
+            properties=data.get("properties", {}),
+        )
+
 
 @strawberry.type(description="A meter of the customer with its balance.")
 class CustomerStateMeter:
@@ -229,7 +255,7 @@ class CustomerState:
 
     @classmethod
     def from_json(cls, data: Json) -> CustomerState:
-        """From ``/state`` or from a state rebuilt out of the three list endpoints (same shape)."""
+        """From ``/state``."""
         return cls(
             active_subscriptions=[CustomerStateSubscription.from_json(s) for s in data["active_subscriptions"]],
             granted_benefits=[CustomerStateBenefitGrant.from_json(g) for g in data["granted_benefits"]],

@@ -3,7 +3,8 @@
 - flatness: a page of 100 customers with state, 8 at a time for ``seconds``; resident memory sampled
   every 5 s after a warm-up (first, last, highest), which a leak or a cache growing per request would lift;
 - holding: with the peak reset (``/proc/PID/clear_refs``), 32 such pages at once; the peak's rise over
-  the resting memory, per request in flight, beside the size of the answer it sends.
+  the resting memory, per request in flight, beside the size of the answer it sends and of the JSON
+  Polar sends for it (the four lists, every page), which the gateway must read to answer.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class MemoryFigures:
     in_flight: int
     held_kb_per_request: float
     answer_kb: float
+    upstream_kb: float
 
 
 async def _pages(url: str, count: int, concurrency: int, until: float | None = None) -> tuple[int, int]:
@@ -52,6 +54,28 @@ async def _pages(url: str, count: int, concurrency: int, until: float | None = N
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return done, size
+
+
+def upstream_bytes_of_a_page(sandbox: SandboxProcess) -> int:
+    """The bytes of Polar's answers behind one page of 100 with state: the customer list, then the
+    three batch lists for those customers, every page of each, as the gateway asks for them."""
+    with httpx.Client(base_url=sandbox.url, headers={"Authorization": HEADERS["Authorization"]}) as rest:
+        first = rest.get("/v1/customers/", params={"limit": 100})
+        total = len(first.content)
+        by_customer = [("customer_id", c["id"]) for c in first.json()["items"]]
+        lists = {
+            "/v1/subscriptions/": [("status", "active"), ("status", "trialing")],
+            "/v1/benefit-grants/": [("is_granted", "true")],
+            "/v1/customer-meters/": [],
+        }
+        for path, filters in lists.items():
+            page, last = 1, 1
+            while page <= last:
+                answer = rest.get(path, params=[*by_customer, *filters, ("page", page), ("limit", 100)])
+                total += len(answer.content)
+                last = answer.json()["pagination"]["max_page"]
+                page += 1
+    return total
 
 
 def measure_memory(gateway: GatewayProcess, sandbox: SandboxProcess, seconds: int) -> MemoryFigures:
@@ -75,5 +99,5 @@ def measure_memory(gateway: GatewayProcess, sandbox: SandboxProcess, seconds: in
     return MemoryFigures(
         seconds=seconds, operations=operations, rss_mb_first=round(samples[0], 1), rss_mb_last=round(samples[-1], 1),
         rss_mb_highest=round(max(samples), 1), in_flight=in_flight, held_kb_per_request=round(held / 1024, 1),
-        answer_kb=round(answer / 1024, 1),
+        answer_kb=round(answer / 1024, 1), upstream_kb=round(upstream_bytes_of_a_page(sandbox) / 1024, 1),
     )  # fmt: skip

@@ -13,7 +13,9 @@ from tests.servers import SandboxProcess, floor_process
 
 
 def _requests(*intervals: tuple[float, float]) -> list[dict[str, Any]]:
-    return [{"route": f"r{i}", "start": start, "end": end, "request_id": None} for i, (start, end) in enumerate(intervals)]
+    return [
+        {"route": f"r{i}", "start": start, "end": end, "request_id": None} for i, (start, end) in enumerate(intervals)
+    ]
 
 
 def test_critical_path_counts_sequential_waves() -> None:
