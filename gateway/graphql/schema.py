@@ -18,7 +18,7 @@ from strawberry.utils.str_converters import to_camel_case
 from ..settings import Settings
 from .customers import DEFAULT_PAGE_SIZE, CustomerMutations, CustomerQueries
 from .document_cache import cached_parsing, cached_validation
-from .execution import lean_execution_context, plan_plain_fields
+from .execution import lean_execution_context, plan_fields
 from .federation import check_representations
 from .limits import limit_rules
 from .masking import MaskUnexpectedErrors
@@ -84,7 +84,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         query=Query, mutation=Mutation, config=config, extensions=extensions, execution_context_class=execution_context
     )
     schema.max_entities = settings.max_entities
-    plan_plain_fields(schema._schema, plans)
+    plan_fields(schema._schema, config, plans)
     return schema
 
 
