@@ -197,29 +197,25 @@ class CustomerStateBenefitGrant:
 
     @classmethod
     def from_json(cls, data: Json) -> CustomerStateBenefitGrant:
-        return cls(
-            id=data["id"],
-            created_at=required_time(data["created_at"]),
-            modified_at=optional_time(data.get("modified_at")),
-            granted_at=required_time(data["granted_at"]),
-            benefit_id=data["benefit_id"],
-            benefit_type=BenefitType(data["benefit_type"]),
-            benefit_metadata=data.get("benefit_metadata", {}),
-            properties=data.get("properties", {}),
-        )
+        """From ``/state``, which flattens the benefit's type and metadata into the grant."""
+        return cls._build(data, data["benefit_type"], data.get("benefit_metadata", {}))
 
     @classmethod
     def from_list_item(cls, data: Json) -> CustomerStateBenefitGrant:
-        """From an item of ``/v1/benefit-grants/``, which embeds the benefit the state flattens."""
+        """From an item of ``/v1/benefit-grants/``, which embeds the whole benefit."""
         benefit = data["benefit"]
+        return cls._build(data, benefit["type"], benefit.get("metadata", {}))
+
+    @classmethod
+    def _build(cls, data: Json, benefit_type: str, benefit_metadata: Any) -> CustomerStateBenefitGrant:
         return cls(
             id=data["id"],
             created_at=required_time(data["created_at"]),
             modified_at=optional_time(data.get("modified_at")),
             granted_at=required_time(data["granted_at"]),
             benefit_id=data["benefit_id"],
-            benefit_type=BenefitType(benefit["type"]),
-            benefit_metadata=benefit.get("metadata", {}),
+            benefit_type=BenefitType(benefit_type),
+            benefit_metadata=benefit_metadata,
             properties=data.get("properties", {}),
         )
 
