@@ -33,7 +33,7 @@ STATE = """state { activeSubscriptions { id status amount currency currentPeriod
   meters { meterId consumedUnits } } grantedBenefits { id benefitType grantedAt properties }
   activeMeters { id meterId balance } }"""
 COLUMNS = ("gateway", "floor", "naive", "gateway_httpx_pool")
-CPU_ROUNDS = 3  # the concurrency-32 phase is run this many times; CPU and throughput are their medians
+CPU_ROUNDS = 5  # the concurrency-32 phase is run this many times; CPU and throughput are their medians
 
 
 @dataclass
