@@ -7,6 +7,9 @@ builds a resolve-info object, calls a resolver and dispatches on the type for ea
 - A plain field of a scalar or enum type is read and coerced directly by the execution context, without
   the resolve info; anything unusual (null in a non-null field, a value that does not coerce) goes the
   general way, which reports it exactly as before.
+- The sub-selections of an object field are collected once per cached document, not once per request
+  and alias: a document without directives collects the same fields for the same nodes every time,
+  and twenty aliased lookups have twenty selection sets to collect.
 - A field with a resolver whose arguments are all plain scalars (``customer(id:)``, ``Customer.state``)
   calls that resolver directly: Strawberry's general wrapper converts each argument by type, builds the
   call through its extension chain and adds a coroutine around async resolvers, which for these fields
@@ -16,12 +19,21 @@ builds a resolve-info object, calls a resolver and dispatches on the type for ea
 from __future__ import annotations
 
 import inspect
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, cast
 
 import strawberry
-from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema, Undefined, is_leaf_type
-from graphql.execution.collect_fields import FieldDetailsList
+from graphql import (
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    Undefined,
+    is_leaf_type,
+)
+from graphql.execution.collect_fields import CollectedFields, FieldDetailsList
 from graphql.pyutils import Path
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -63,7 +75,43 @@ def lean_execution_context() -> tuple[type[StrawberryGraphQLCoreExecutionContext
                         return coerced
             return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
+        def collect_subfields(
+            self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
+        ) -> CollectedFields:
+            shared = _subfields_of(self.operation)
+            if shared is None:
+                return super().collect_subfields(return_type, field_details_list)
+            key = (return_type.name, *(id(details.node) for details in field_details_list))
+            collected = shared.get(key)
+            if collected is None:
+                collected = shared[key] = super().collect_subfields(return_type, field_details_list)
+            return collected
+
     return LeanExecutionContext, plans
+
+
+# Per operation node of a cached document (kept here with it, so its nodes' ids stay its own):
+# (return type, field node ids) -> the fields collected under them.
+_SUBFIELDS: OrderedDict[int, tuple[OperationDefinitionNode, dict[tuple[Any, ...], CollectedFields]]] = OrderedDict()
+_SUBFIELDS_MAXSIZE = 1024  # as many as the parse cache holds
+
+
+def _subfields_of(operation: OperationDefinitionNode) -> dict[tuple[Any, ...], CollectedFields] | None:
+    """The shared collections of an operation, or None when they may vary between requests: a
+    directive (``@skip``, ``@include``, ``@defer``) can depend on variables, so a document with an
+    ``@`` anywhere in its text, or without its text, is collected per request as graphql-core does."""
+    entry = _SUBFIELDS.get(id(operation))
+    if entry is not None and entry[0] is operation:
+        _SUBFIELDS.move_to_end(id(operation))
+        return entry[1]
+    source = operation.loc.source.body if operation.loc is not None else "@"
+    if "@" in source:
+        return None
+    collections: dict[tuple[Any, ...], CollectedFields] = {}
+    _SUBFIELDS[id(operation)] = (operation, collections)
+    if len(_SUBFIELDS) > _SUBFIELDS_MAXSIZE:
+        _SUBFIELDS.popitem(last=False)
+    return collections
 
 
 def plan_fields(schema: GraphQLSchema, config: StrawberryConfig, plans: dict[tuple[str, str], LeafPlan]) -> None:

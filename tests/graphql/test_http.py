@@ -37,6 +37,31 @@ def test_request_errors_are_400_without_data(gateway_server: GatewayProcess, que
     assert body["errors"]
 
 
+@pytest.mark.parametrize(
+    ("query", "codes"),
+    [
+        ("query Two { customers(first: 2) { nodes { id email state { grantedBenefits { id } } } } }", []),
+        ("{ nope }", [None]),  # a validation error, which carries no code
+        ('{ customer(id: "not-a-uuid") { id } }', ["BAD_USER_INPUT"]),
+    ],
+)
+def test_a_single_post_answers_as_get_and_a_batch_of_one_do(
+    gateway_server: GatewayProcess, query: str, codes: list[str | None]
+) -> None:
+    """A single JSON POST takes the view's lean path; GET and batches take Strawberry's general one."""
+    headers = {"Authorization": f"Bearer {DEMO_TOKEN}", "Accept": "application/json"}
+    url = gateway_server.graphql_url
+    single = httpx.post(url, json={"query": query}, headers=headers)
+    over_get = httpx.get(url, params={"query": query}, headers=headers)
+    batch = httpx.post(url, json=[{"query": query}], headers=headers)
+    assert single.status_code == over_get.status_code == batch.status_code == 200
+    assert single.json() == over_get.json() == batch.json()[0]
+    body = single.json()
+    assert error_codes(body) == codes
+    if not codes:
+        assert len(body["data"]["customers"]["nodes"]) == 2
+
+
 def test_get_runs_queries(gateway_server: GatewayProcess) -> None:
     response = httpx.get(
         gateway_server.graphql_url,
@@ -99,3 +124,26 @@ def test_serve_without_upstream_url_embeds_the_sandbox() -> None:
             timeout=30,
         )
     assert response.json() == {"data": {"customers": {"totalCount": 250}}}
+
+
+def test_include_and_skip_follow_each_requests_variables(gql: GraphQL) -> None:
+    """Sub-selections are collected once per document only when it has no directives: these vary."""
+    query = """query Q($withEmail: Boolean!) { customers(first: 2) { nodes {
+        id email @include(if: $withEmail) name @skip(if: $withEmail) } } }"""
+    for with_email in (True, False, True):
+        nodes = gql.data(query, {"withEmail": with_email})["customers"]["nodes"]
+        assert len(nodes) == 2
+        assert all(("email" in node) is with_email and ("name" in node) is not with_email for node in nodes)
+
+
+def test_the_same_document_answers_each_request_with_its_own_data(gql: GraphQL) -> None:
+    """Twenty aliases over five ids, twice with other ids: collected once, resolved each time."""
+    ids = [n["id"] for n in gql.data("{ customers(first: 10) { nodes { id } } }")["customers"]["nodes"]]
+    query = (
+        "query A($a: ID!, $b: ID!) { "
+        + " ".join(f"c{i}: customer(id: {'$a' if i % 2 else '$b'}) {{ id email }}" for i in range(20))
+        + " }"
+    )
+    for a, b in ((ids[0], ids[1]), (ids[2], ids[3])):
+        data = gql.data(query, {"a": a, "b": b})
+        assert [data[f"c{i}"]["id"] for i in range(20)] == [a if i % 2 else b for i in range(20)]
