@@ -114,8 +114,11 @@ def _subfields_of(operation: OperationDefinitionNode) -> dict[tuple[Any, ...], C
     return collections
 
 
-def plan_fields(schema: GraphQLSchema, config: StrawberryConfig, plans: dict[tuple[str, str], LeafPlan]) -> None:
-    """Plain fields get the lean path above; resolvers with plain arguments are called directly."""
+def plan_fields(
+    schema: GraphQLSchema, config: StrawberryConfig, plans: dict[tuple[str, str], LeafPlan], *, handlers: bool
+) -> None:
+    """Plain fields get the lean path above; resolvers with plain arguments are called directly unless
+    the schema has exception handlers (``handlers``)."""
     for named in schema.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
             continue
@@ -124,7 +127,7 @@ def plan_fields(schema: GraphQLSchema, config: StrawberryConfig, plans: dict[tup
             if not isinstance(definition, StrawberryField):
                 continue
             if not getattr(field.resolve, "_is_default", False):
-                if _callable_directly(definition):
+                if not handlers and _callable_directly(definition):
                     field.resolve = _direct(definition, config)
                 continue
             field.resolve = _attribute(definition.python_name)
@@ -146,9 +149,10 @@ _PLAIN_SCALARS = (str, int, float, bool, strawberry.ID)
 
 
 def _callable_directly(field: StrawberryField) -> bool:
-    """A resolver Strawberry would call with its arguments unchanged: no field extensions, no
-    exception handlers, and every argument a built-in scalar (Strawberry passes those through as
-    graphql-core coerced them; inputs, enums, lists and ``Maybe`` it converts)."""
+    """A resolver Strawberry would call with its arguments unchanged: no field extensions, and every
+    argument a built-in scalar (Strawberry passes those through as graphql-core coerced them; inputs,
+    enums, lists and ``Maybe`` it converts). ``plan_fields`` calls nothing directly when the schema has
+    exception handlers, which Strawberry's wrapper applies."""
     resolver = field.base_resolver
     if resolver is None or field.extensions:
         return False

@@ -84,7 +84,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         query=Query, mutation=Mutation, config=config, extensions=extensions, execution_context_class=execution_context
     )
     schema.max_entities = settings.max_entities
-    plan_fields(schema._schema, config, plans)
+    plan_fields(schema._schema, config, plans, handlers=bool(schema.exception_handlers))
     return schema
 
 

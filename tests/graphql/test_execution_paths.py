@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import strawberry
 from graphql import GraphQLObjectType
 
+from gateway.graphql.execution import plan_fields
 from gateway.graphql.schema import build_schema
 from gateway.settings import Settings
 
@@ -29,3 +31,21 @@ def test_resolvers_whose_arguments_strawberry_converts_keep_its_wrapper() -> Non
     # input objects (filter, input), enums (sortKey) and lists (representations) need Strawberry's conversion
     for field in ("Query.customers", "Mutation.customerCreate", "Mutation.customerUpdate", "Query._entities"):
         assert field not in direct
+
+
+def test_with_exception_handlers_every_resolver_keeps_strawberrys_wrapper() -> None:
+    """Strawberry's wrapper is where a schema's exception handlers run; a direct call would skip them."""
+
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def echo(self, text: str) -> str:
+            return text
+
+    for handlers, expected in ((False, True), (True, False)):
+        schema = strawberry.Schema(query=Query)
+        plan_fields(schema._schema, schema.config, {}, handlers=handlers)
+        field = schema._schema.query_type.fields["echo"]  # type: ignore[union-attr]
+        assert field.resolve is not None
+        assert field.resolve.__qualname__.startswith("_direct.") is expected
+        assert schema.execute_sync('{ echo(text: "hi") }').data == {"echo": "hi"}
