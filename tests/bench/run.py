@@ -166,8 +166,16 @@ def _one_operation_upstream(sandbox: SandboxProcess, operation: Operation) -> tu
     return total, critical_path(timeline)
 
 
-def measure(server: GatewayProcess, sandbox: SandboxProcess, operation: Operation, *, scenario: str, column: str,
-            latency_ms: int, c1: int, c32: int) -> Figures:  # fmt: skip
+@dataclass
+class _Probe:
+    """What one column shows alone: upstream requests, round trips and latency at concurrency 1."""
+
+    requests: int
+    round_trips: int
+    sequential: list[float]
+
+
+def _probe(sandbox: SandboxProcess, operation: Operation, latency_ms: int, c1: int) -> _Probe:
     _set_latency(sandbox, latency_ms)
     asyncio.run(_latencies(operation, 3, 1))  # warm up
     requests, _ = _one_operation_upstream(sandbox, operation)
@@ -175,25 +183,51 @@ def measure(server: GatewayProcess, sandbox: SandboxProcess, operation: Operatio
     _, round_trips = _one_operation_upstream(sandbox, operation)
     _set_latency(sandbox, latency_ms)
     sequential, _ = asyncio.run(_latencies(operation, c1, 1))
-    concurrent: list[float] = []
-    cpu_per_op: list[float] = []
-    throughput: list[float] = []
-    for _ in range(CPU_ROUNDS):  # this shared machine varies by about 20% from one round to the next
-        cpu_before = server.cpu_seconds()
-        timings, elapsed = asyncio.run(_latencies(operation, c32, 32))
-        cpu_per_op.append((server.cpu_seconds() - cpu_before) / c32)
-        throughput.append(c32 / elapsed)
-        concurrent.extend(timings)
+    return _Probe(requests, round_trips, sequential)
+
+
+def measure_side_by_side(servers: dict[str, GatewayProcess], sandbox: SandboxProcess, operations: dict[str, Operation],
+                         *, scenario: str, latency_ms: int, c1: int, c32: int) -> list[Figures]:  # fmt: skip
+    """Every column of one scenario. The concurrency-32 rounds take turns between the columns (gateway,
+    floor, naive, ..., then again), so a slow spell of this shared machine falls on all of them alike
+    rather than on whichever column it happened to meet."""
+    probes = {column: _probe(sandbox, operation, latency_ms, c1) for column, operation in operations.items()}
+    _set_latency(sandbox, latency_ms)
+    concurrent: dict[str, list[float]] = {column: [] for column in operations}
+    cpu_per_op: dict[str, list[float]] = {column: [] for column in operations}
+    throughput: dict[str, list[float]] = {column: [] for column in operations}
+    for _ in range(CPU_ROUNDS):
+        for column, operation in operations.items():
+            cpu_before = servers[column].cpu_seconds()
+            timings, elapsed = asyncio.run(_latencies(operation, c32, 32))
+            cpu_per_op[column].append((servers[column].cpu_seconds() - cpu_before) / c32)
+            throughput[column].append(c32 / elapsed)
+            concurrent[column].extend(timings)
     with sandbox.control() as control:
         control.post("/__sandbox/reset").raise_for_status()
-    return Figures(
-        scenario=scenario, column=column, latency_ms=latency_ms, upstream_requests=requests, round_trips=round_trips,
-        p50_ms_c1=round(statistics.median(sequential) * 1000, 1), p99_ms_c1=round(_percentile(sequential, 0.99), 1),
-        p50_ms_c32=round(statistics.median(concurrent) * 1000, 1), p99_ms_c32=round(_percentile(concurrent, 0.99), 1),
-        ops_per_s_c32=round(statistics.median(throughput), 1),
-        cpu_ms_per_op=round(statistics.median(cpu_per_op) * 1000, 2),
-        peak_rss_mb=round(server.peak_rss_bytes() / 2**20, 1),
-    )  # fmt: skip
+    return [
+        Figures(
+            scenario=scenario, column=column, latency_ms=latency_ms, upstream_requests=probe.requests,
+            round_trips=probe.round_trips, p50_ms_c1=round(statistics.median(probe.sequential) * 1000, 1),
+            p99_ms_c1=round(_percentile(probe.sequential, 0.99), 1),
+            p50_ms_c32=round(statistics.median(concurrent[column]) * 1000, 1),
+            p99_ms_c32=round(_percentile(concurrent[column], 0.99), 1),
+            ops_per_s_c32=round(statistics.median(throughput[column]), 1),
+            cpu_ms_per_op=round(statistics.median(cpu_per_op[column]) * 1000, 2),
+            peak_rss_mb=round(servers[column].peak_rss_bytes() / 2**20, 1),
+        )
+        for column, probe in probes.items()
+    ]  # fmt: skip
+
+
+def _operation(column: str, server: GatewayProcess, document: str | None, floor_request: Any) -> Operation:
+    if column == "floor":
+        return _floor_create_then_delete(server.url) if document is None else _floor(server.url, *floor_request)
+    return (
+        _create_then_delete(server.url + "/graphql")
+        if document is None
+        else _graphql(server.url + "/graphql", document)
+    )
 
 
 def run(latencies: list[int], c1: int, c32: int, output: Path) -> list[Figures]:
@@ -212,18 +246,11 @@ def run(latencies: list[int], c1: int, c32: int, output: Path) -> list[Figures]:
             ids = [c["id"] for c in rest.get("/v1/customers/", params={"limit": 5}).json()["items"]]
         for latency in latencies:
             for name, (document, floor_request) in scenarios(ids).items():
-                for column in COLUMNS:
-                    server = servers[column]
-                    if column == "floor" and document is None:
-                        operation = _floor_create_then_delete(server.url)
-                    elif column == "floor":
-                        operation = _floor(server.url, *floor_request)
-                    elif document is None:
-                        operation = _create_then_delete(server.url + "/graphql")
-                    else:
-                        operation = _graphql(server.url + "/graphql", document)
-                    figures = measure(server, sandbox, operation, scenario=name, column=column, latency_ms=latency,
-                                      c1=c1, c32=c32)  # fmt: skip
+                operations = {
+                    column: _operation(column, servers[column], document, floor_request) for column in COLUMNS
+                }
+                for figures in measure_side_by_side(servers, sandbox, operations, scenario=name, latency_ms=latency,
+                                                    c1=c1, c32=c32):  # fmt: skip
                     results.append(figures)
                     print(_row(figures), flush=True)
     output.parent.mkdir(parents=True, exist_ok=True)
