@@ -69,12 +69,13 @@ def _is_plain_post(request: web.Request) -> bool:
     return "multipart/" not in accept and "event-stream" not in accept
 
 
-def _plain_shape(data: dict[str, object]) -> bool:
+def _well_shaped(query: object, variables: object, operation_name: object, extensions: object = None) -> bool:
+    """The shape one operation must have, on either path: the lean one and Strawberry's general one."""
     return (
-        isinstance(data.get("query"), str | None)
-        and isinstance(data.get("variables"), dict | None)
-        and isinstance(data.get("operationName"), str | None)
-        and isinstance(data.get("extensions"), dict | None)
+        isinstance(query, str | None)
+        and isinstance(variables, dict | None)
+        and isinstance(operation_name, str | None)
+        and isinstance(extensions, dict | None)
     )
 
 
@@ -164,7 +165,9 @@ class GatewayView(GraphQLView[Context, None]):
         else (a batch, a body of the wrong shape) returns None and takes the general path, which reads
         the body aiohttp has kept and answers exactly as before."""
         data = self.parse_json(await request.read())
-        if not isinstance(data, dict) or not _plain_shape(data):
+        if not isinstance(data, dict) or not _well_shaped(
+            data.get("query"), data.get("variables"), data.get("operationName"), data.get("extensions")
+        ):
             return None
         sub_response = await self.get_sub_response(request)
         context = await self.get_context(request, response=sub_response)
@@ -211,9 +214,7 @@ class GatewayView(GraphQLView[Context, None]):
         if isinstance(parsed, list) and not parsed:
             raise HTTPException(400, "A batch needs at least one operation.")
         for item in parsed if isinstance(parsed, list) else [parsed]:
-            if not isinstance(item.query, str | None) or not isinstance(item.variables, dict | None):
-                raise HTTPException(400, _SHAPE)
-            if not isinstance(item.operation_name, str | None):
+            if not _well_shaped(item.query, item.variables, item.operation_name):
                 raise HTTPException(400, _SHAPE)
         return parsed
 
