@@ -50,7 +50,9 @@ class Settings(BaseSettings):
     max_depth: int = Field(default=10, ge=1)
     max_aliases: int = Field(default=30, ge=0)
     max_tokens: int = Field(default=5000, ge=10)
-    max_cost: int = Field(default=20000, ge=1)  # fields, multiplied under paged fields by first/last
+    max_cost: int = Field(default=20000, ge=1)  # fields, multiplied under list fields by what they may hold
+    max_repeated_field: int = Field(default=30, ge=1)  # selections of one response key merged into one set
+    document_cache_bytes: int = Field(default=32 * 2**20, ge=0)  # parsed and validated documents, as weighed
     max_body_bytes: int = Field(default=100_000, ge=1024)
     max_batch_operations: int = Field(default=10, ge=1)  # operations in one batched (JSON list) request
     max_entities: int = Field(default=250, ge=1)  # representations in one federation _entities call

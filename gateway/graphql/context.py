@@ -8,6 +8,7 @@ from functools import cached_property
 from ..settings import Settings
 from ..upstream.polar import PolarClient
 from .errors import ErrorCode, gateway_error, unauthenticated
+from .limits import Spent
 from .loaders import Loaders
 from .scopes import ScopeMemory
 
@@ -21,6 +22,7 @@ class Context:
     scopes: ScopeMemory
     bearer: str | None = field(repr=False)  # never printed: a credential
     base_url: str = ""  # where clients reach this gateway, for links such as the CSV export
+    spent: Spent = field(default_factory=Spent)  # what this request's operations have cost (a batch shares it)
 
     @property
     def token(self) -> str:

@@ -19,7 +19,6 @@ builds a resolve-info object, calls a resolver and dispatches on the type for ea
 from __future__ import annotations
 
 import inspect
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -29,7 +28,6 @@ from graphql import (
     GraphQLObjectType,
     GraphQLResolveInfo,
     GraphQLSchema,
-    OperationDefinitionNode,
     Undefined,
     is_leaf_type,
 )
@@ -41,13 +39,17 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryOptional
 from strawberry.types.field import StrawberryField
 
+from .document_cache import DocumentCache
+
 # (parent type name, field name) -> (attribute, coerce to output, non-null)
 LeafPlan = tuple[str, Callable[[Any], Any], bool]
 
 
-def lean_execution_context() -> tuple[type[StrawberryGraphQLCoreExecutionContext], dict[tuple[str, str], LeafPlan]]:
+def lean_execution_context(
+    documents: DocumentCache,
+) -> tuple[type[StrawberryGraphQLCoreExecutionContext], dict[tuple[str, str], LeafPlan]]:
     """An execution context class and its (empty) plans, filled by ``plan_fields`` once the
-    schema exists."""
+    schema exists. Sub-selections are shared through the entries of ``documents``."""
     plans: dict[tuple[str, str], LeafPlan] = {}
 
     class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -78,7 +80,7 @@ def lean_execution_context() -> tuple[type[StrawberryGraphQLCoreExecutionContext
         def collect_subfields(
             self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
         ) -> CollectedFields:
-            shared = _subfields_of(self.operation)
+            shared = documents.subfields_of(self.operation)
             if shared is None:
                 return super().collect_subfields(return_type, field_details_list)
             key = (return_type.name, *(id(details.node) for details in field_details_list))
@@ -88,30 +90,6 @@ def lean_execution_context() -> tuple[type[StrawberryGraphQLCoreExecutionContext
             return collected
 
     return LeanExecutionContext, plans
-
-
-# Per operation node of a cached document (kept here with it, so its nodes' ids stay its own):
-# (return type, field node ids) -> the fields collected under them.
-_SUBFIELDS: OrderedDict[int, tuple[OperationDefinitionNode, dict[tuple[Any, ...], CollectedFields]]] = OrderedDict()
-_SUBFIELDS_MAXSIZE = 1024  # as many as the parse cache holds
-
-
-def _subfields_of(operation: OperationDefinitionNode) -> dict[tuple[Any, ...], CollectedFields] | None:
-    """The shared collections of an operation, or None when they may vary between requests: a
-    directive (``@skip``, ``@include``, ``@defer``) can depend on variables, so a document with an
-    ``@`` anywhere in its text, or without its text, is collected per request as graphql-core does."""
-    entry = _SUBFIELDS.get(id(operation))
-    if entry is not None and entry[0] is operation:
-        _SUBFIELDS.move_to_end(id(operation))
-        return entry[1]
-    source = operation.loc.source.body if operation.loc is not None else "@"
-    if "@" in source:
-        return None
-    collections: dict[tuple[Any, ...], CollectedFields] = {}
-    _SUBFIELDS[id(operation)] = (operation, collections)
-    if len(_SUBFIELDS) > _SUBFIELDS_MAXSIZE:
-        _SUBFIELDS.popitem(last=False)
-    return collections
 
 
 def plan_fields(

@@ -5,22 +5,24 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.utils.str_converters import to_camel_case
 
 from ..settings import Settings
 from .customers import DEFAULT_PAGE_SIZE, CustomerMutations, CustomerQueries
-from .document_cache import cached_parsing, cached_validation
+from .document_cache import SENT_OPERATION_NAME, DocumentCache, cached_documents
 from .execution import lean_execution_context, plan_fields
 from .federation import check_representations
-from .limits import limit_rules
+from .limits import Limits
 from .masking import MaskUnexpectedErrors
 from .observe import ObserveOperation
 from .portal import PortalMutations, PortalQueries
@@ -42,6 +44,15 @@ class GatewaySchema(strawberry.federation.Schema):
     """A federation v2 subgraph schema; also served on its own."""
 
     max_entities = 250
+    documents: DocumentCache | None = None  # parsed and validated documents, with their limits checked
+
+    async def execute(self, query: str | None, *args: Any, **kwargs: Any) -> ExecutionResult:
+        """Remembers the operation name the client sent: a document of several operations needs one."""
+        sent = SENT_OPERATION_NAME.set(kwargs.get("operation_name"))
+        try:
+            return await super().execute(query, *args, **kwargs)
+        finally:
+            SENT_OPERATION_NAME.reset(sent)
 
     def entities_resolver(self, info: strawberry.Info, representations: list[FederationAny]) -> list[FederationAny]:
         check_representations(representations, self.max_entities)
@@ -71,19 +82,21 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         disable_field_suggestions=not settings.introspection,
         batching_config={"max_operations": settings.max_batch_operations},
     )
-    # Factories: one extension per request (they hold the request's execution context). The parse and
-    # validation caches live in their modules, shared by every request; the limit rules are built once.
+    # Factories: one extension per request (they hold the request's execution context). The document
+    # cache is the schema's, shared by every request; the limits are computed once, from the schema.
+    documents = DocumentCache(settings.document_cache_bytes)
+    execution_context, plans = lean_execution_context(documents)
+    schema = GatewaySchema(query=Query, mutation=Mutation, config=config, execution_context_class=execution_context)
+    schema.max_entities = settings.max_entities
+    schema.documents = documents
+    limits = Limits.of(settings, DEFAULT_PAGE_SIZE, schema._schema)  # introspection is weighed by this schema
+    rules = [] if settings.introspection else [NoSchemaIntrospectionCustomRule]
     extensions: list[Callable[[], SchemaExtension]] = [
         ObserveOperation,  # first: it sees every error as the client will (after masking)
-        cached_parsing(settings.max_tokens),
-        cached_validation(limit_rules(settings, DEFAULT_PAGE_SIZE)),
+        cached_documents(documents, settings.max_tokens, limits, rules),
         MaskUnexpectedErrors,
     ]
-    execution_context, plans = lean_execution_context()
-    schema = GatewaySchema(
-        query=Query, mutation=Mutation, config=config, extensions=extensions, execution_context_class=execution_context
-    )
-    schema.max_entities = settings.max_entities
+    schema.extensions = tuple(extensions)
     plan_fields(schema._schema, config, plans, handlers=bool(schema.exception_handlers))
     return schema
 

@@ -39,6 +39,13 @@ BREAKER_OPEN = Gauge(
     multiprocess_mode="max",
 )  # fmt: skip
 BREAKER_OPENINGS = Counter("gateway_upstream_breaker_openings", "Times the circuit breaker opened.")
+DOCUMENT_CACHE_BYTES = Gauge(
+    "gateway_document_cache_bytes", "Parsed and validated documents held, in bytes as weighed.",
+    multiprocess_mode="livesum",
+)  # fmt: skip
+DOCUMENT_CACHE_ENTRIES = Gauge(
+    "gateway_document_cache_entries", "Documents (or verdicts on refused ones) held.", multiprocess_mode="livesum"
+)
 LOADER_BATCH_SIZE = Histogram(
     "gateway_dataloader_batch_size", "Keys per dataloader batch.", ["loader"], buckets=BATCH_BUCKETS
 )
