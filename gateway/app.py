@@ -24,6 +24,7 @@ from .sandbox.runner import RunningSandbox, start_sandbox
 from .sandbox.seed import DEMO_TOKEN
 from .settings import Settings
 from .upstream.polar import PolarClient
+from .upstream.slots import FairSlots
 from .upstream.transport import Transport, create_client
 
 SANDBOX = web.AppKey("sandbox", RunningSandbox)
@@ -140,12 +141,16 @@ def create_app(settings: Settings) -> web.Application:
             app[graphiql.DEFAULT_TOKEN] = DEMO_TOKEN  # the embedded sandbox's demo data, for GraphiQL
             url = sandbox.url
         app[UPSTREAM_URL] = url
-        client = create_client(url, settings)
+        client = create_client(url, settings, settings.upstream_max_connections)
         transport = Transport(client, settings)
+        export_client = create_client(url, settings, settings.export_max_connections)
+        export_slots = FairSlots(settings.export_max_connections, settings.export_max_per_caller)
+        exports = Transport(export_client, settings, breaker=transport.breaker, slots=export_slots)
         app[TRANSPORT] = transport
-        app[POLAR_CLIENT] = PolarClient(transport)
+        app[POLAR_CLIENT] = PolarClient(transport, exports)
         yield
         await client.aclose()
+        await export_client.aclose()
         if SANDBOX in app:
             await app[SANDBOX].stop()
 

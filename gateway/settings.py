@@ -23,8 +23,14 @@ class Settings(BaseSettings):
     upstream_url: str | None = None
     # Where clients reach the gateway (behind a proxy, say); default: the request's own scheme and host.
     public_url: str | None = None
-    # The CSV export streams for as long as it needs; a stalled upstream ends it after this much silence.
+    # The CSV export streams as it arrives: a stalled upstream ends it after this much silence, a client
+    # that takes nothing for export_write_timeout_s is dropped, and no export lasts over export_max_duration_s.
     export_read_timeout_s: float = Field(default=30.0, gt=0)
+    export_write_timeout_s: float = Field(default=30.0, gt=0)
+    export_max_duration_s: float = Field(default=600.0, gt=0)
+    # Exports have their own upstream connections, so slow downloads never hold the API's.
+    export_max_connections: int = Field(default=4, ge=1)  # per process
+    export_max_per_caller: int = Field(default=1, ge=1)  # concurrent exports of one token
     # Demo data of the embedded sandbox.
     sandbox_customers: int = Field(default=250, ge=0)
     sandbox_seed: int = 1
@@ -37,6 +43,9 @@ class Settings(BaseSettings):
     # "aiohttp": the httpx API on aiohttp's pool (fast under fan-out); "httpx": httpx's own pool.
     upstream_transport: Literal["aiohttp", "httpx"] = "aiohttp"
     upstream_max_concurrency: int = Field(default=64, ge=1)  # in-flight upstream requests per process
+    upstream_max_concurrency_per_caller: int = Field(default=32, ge=1)  # of those, for one token
+    max_upstream_calls: int = Field(default=300, ge=1)  # upstream calls of one GraphQL request (a batch is one)
+    token_trust_s: float = Field(default=300.0, ge=0)  # a token Polar accepted is trusted with concurrent calls
     request_deadline_s: float = Field(default=10.0, gt=0)  # every upstream call of one GraphQL request
     retry_attempts: int = Field(default=3, ge=1)  # per upstream call, the first one included
     retry_backoff_s: float = Field(default=0.05, ge=0)  # base of the exponential backoff, with full jitter

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -23,7 +24,9 @@ class GraphQL:
         headers = {"Accept": GRAPHQL_RESPONSE}
         if use is not None:
             headers["Authorization"] = f"Bearer {use}"
-        return self.http.post(self.url, json={"query": query, "variables": variables or {}}, headers=headers)
+        body = json.dumps({"query": query, "variables": variables or {}}, separators=(",", ":"))
+        headers["Content-Type"] = "application/json"
+        return self.http.post(self.url, content=body, headers=headers)
 
     def execute(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = "") -> dict[str, Any]:
         """The whole response body (``data`` and maybe ``errors``) of a request that was executed."""

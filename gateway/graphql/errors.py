@@ -4,6 +4,7 @@ what is; upstream failures are mapped here and nowhere else."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any
 
@@ -11,6 +12,9 @@ import strawberry
 from graphql import GraphQLError
 
 from ..upstream.errors import (
+    UpstreamBusy,
+    UpstreamCallLimit,
+    UpstreamCircuitOpen,
     UpstreamError,
     UpstreamForbidden,
     UpstreamNotFound,
@@ -28,6 +32,8 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
     UPSTREAM_TIMEOUT = "UPSTREAM_TIMEOUT"
     UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"  # a limit of this gateway, named in the message
+    GATEWAY_BUSY = "GATEWAY_BUSY"  # every slot for the request is taken here; retry shortly
     INTERNAL = "INTERNAL"
 
 
@@ -46,6 +52,40 @@ def unauthenticated() -> GraphQLError:
     )
 
 
+@dataclass(frozen=True)
+class Failure:
+    """How an upstream failure is told: its code, the HTTP status where one is its own (the CSV export),
+    and a message that carries no token, URL or upstream body."""
+
+    code: ErrorCode
+    status: int
+    message: str
+
+
+# One table for GraphQL errors and the export alike; the first class an error is an instance of decides.
+FAILURES: tuple[tuple[type[UpstreamError], Failure], ...] = (
+    (UpstreamCallLimit, Failure(ErrorCode.LIMIT_EXCEEDED, 400, (
+        "This request needs more upstream calls than one request may make (setting max_upstream_calls); ask for "
+        "fewer customers or representations at once."))),
+    (UpstreamBusy, Failure(ErrorCode.GATEWAY_BUSY, 503, (
+        "Every slot for this kind of request is taken (a limit of this gateway); retry shortly."))),
+    (UpstreamUnauthorized, Failure(ErrorCode.UNAUTHENTICATED, 401,
+        "Polar refused the access token: it is unknown, expired or of the wrong kind.")),
+    (UpstreamForbidden, Failure(ErrorCode.FORBIDDEN, 403, "The access token lacks the scope this operation needs.")),
+    (UpstreamRateLimited, Failure(ErrorCode.RATE_LIMITED, 429, "Polar's rate limit was reached; retry later.")),
+    (UpstreamTimeout, Failure(ErrorCode.UPSTREAM_TIMEOUT, 504, "Polar did not answer in time.")),
+    (UpstreamCircuitOpen, Failure(ErrorCode.UPSTREAM_UNAVAILABLE, 503,
+        "Polar is unavailable; failing fast for a few seconds.")),
+    (UpstreamUnavailable, Failure(ErrorCode.UPSTREAM_UNAVAILABLE, 502, "Polar is unavailable.")),
+    (UpstreamNotFound, Failure(ErrorCode.UPSTREAM_UNAVAILABLE, 502, "Polar is unavailable.")),
+)
+UNEXPECTED = Failure(ErrorCode.UPSTREAM_UNAVAILABLE, 502, "Polar answered unexpectedly.")
+
+
+def failure_of(error: UpstreamError) -> Failure:
+    return next((failure for kind, failure in FAILURES if isinstance(error, kind)), UNEXPECTED)
+
+
 def from_upstream(error: UpstreamError, *, write: bool = False) -> GraphQLError:
     """The GraphQL error for an upstream failure that is not a user's mistake; for a write that may
     have been applied, the error says so (``outcomeUnknown``) and how to retry safely."""
@@ -57,21 +97,12 @@ def from_upstream(error: UpstreamError, *, write: bool = False) -> GraphQLError:
             code,
             outcomeUnknown=True,
         )
-    if isinstance(error, UpstreamUnauthorized):
-        return gateway_error(
-            "Polar refused the access token: it is unknown, expired or of the wrong kind.", ErrorCode.UNAUTHENTICATED
-        )
-    if isinstance(error, UpstreamForbidden):
-        return gateway_error("The access token lacks the scope this operation needs.", ErrorCode.FORBIDDEN)
+    failure = failure_of(error)
     if isinstance(error, UpstreamRateLimited):
-        return gateway_error(
-            "Polar's rate limit was reached; retry later.", ErrorCode.RATE_LIMITED, retryAfter=error.retry_after
-        )
-    if isinstance(error, UpstreamTimeout):
-        return gateway_error("Polar did not answer in time.", ErrorCode.UPSTREAM_TIMEOUT)
-    if isinstance(error, UpstreamUnavailable | UpstreamNotFound):
-        return gateway_error("Polar is unavailable.", ErrorCode.UPSTREAM_UNAVAILABLE)
-    return gateway_error("Polar answered unexpectedly.", ErrorCode.UPSTREAM_UNAVAILABLE)
+        return gateway_error(failure.message, failure.code, retryAfter=error.retry_after)
+    if isinstance(error, UpstreamCallLimit):
+        return gateway_error(failure.message, failure.code, setting="max_upstream_calls", limit=error.limit)
+    return gateway_error(failure.message, failure.code)
 
 
 @strawberry.enum(description="Why an input was refused.")

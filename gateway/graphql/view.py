@@ -19,7 +19,7 @@ from strawberry.types.graphql import OperationType
 
 from ..graphiql import render_page
 from ..settings import Settings
-from ..upstream import deadline
+from ..upstream import budget
 from ..upstream.polar import PolarClient
 from .context import Context
 from .scopes import ScopeMemory
@@ -86,7 +86,8 @@ class GatewayView(GraphQLView[Context, None]):
 
     async def get_context(self, request: web.Request, response: web.Response | web.WebSocketResponse) -> Context:
         app = request.app
-        deadline.start(app[SETTINGS].request_deadline_s)
+        settings = app[SETTINGS]
+        budget.start(settings.request_deadline_s, settings.max_upstream_calls)
         return Context(
             polar_client=app[POLAR_CLIENT],
             settings=app[SETTINGS],

@@ -55,6 +55,11 @@ class CircuitBreaker:
         if was_open and self.on_change is not None:
             self.on_change(False)
 
+    def abandoned(self) -> None:
+        """A call it let through ended without a verdict on the upstream (cancelled, or given too little
+        time): another probe may go."""
+        self.probing = False
+
     def failed(self) -> None:
         self.failures += 1
         self.probing = False

@@ -49,3 +49,15 @@ class UpstreamCircuitOpen(UpstreamUnavailable):
 
 class UpstreamTimeout(UpstreamError):
     """No answer in time; for a write, its outcome is unknown (it may have been applied)."""
+
+
+class UpstreamCallLimit(UpstreamError):
+    """Not sent: the request has made as many upstream calls as one request may."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"over {limit} upstream calls in one request")
+        self.limit = limit
+
+
+class UpstreamBusy(UpstreamError):
+    """Not sent: every slot this kind of call may use is taken (a local limit, not the upstream's state)."""

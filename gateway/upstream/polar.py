@@ -25,8 +25,10 @@ def _external(external_id: str) -> str:
 
 
 class PolarClient:
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, exports: Transport | None = None) -> None:
+        """``exports``: the transport of the CSV export, with connections of its own."""
         self.transport = transport
+        self.exports = exports or transport
 
     # Customers ---------------------------------------------------------------------------------
 
@@ -73,7 +75,7 @@ class PolarClient:
 
     def open_customer_export(self, token: str, read_timeout_s: float) -> AbstractAsyncContextManager[httpx.Response]:
         """The CSV export as a streaming response: read its body with ``aiter_bytes``."""
-        return self.transport.stream("/v1/customers/export", token, read_timeout_s)
+        return self.exports.stream("/v1/customers/export", token, read_timeout_s)
 
     async def get_customer_state(self, token: str, customer_id: str) -> Json:
         state: Json = await self.transport.request("GET", f"/v1/customers/{quote(customer_id, safe='')}/state", token)

@@ -33,9 +33,11 @@ from ..observability.metrics import (
     route_template,
 )
 from ..settings import Settings
-from . import deadline
+from . import budget
 from .breaker import CircuitBreaker
 from .errors import (
+    UpstreamBusy,
+    UpstreamCallLimit,
     UpstreamCircuitOpen,
     UpstreamError,
     UpstreamForbidden,
@@ -46,6 +48,8 @@ from .errors import (
     UpstreamUnavailable,
     UpstreamValidation,
 )
+from .slots import FairSlots
+from .trust import TokenTrust
 
 QueryParams = list[tuple[str, str | int | float | bool | None]]
 RETRYABLE = (UpstreamUnavailable, UpstreamTimeout, UpstreamRateLimited)
@@ -59,10 +63,9 @@ def request_headers(token: str) -> dict[str, str]:
     return headers
 
 
-def create_client(base_url: str, settings: Settings) -> httpx.AsyncClient:
-    limits = httpx.Limits(
-        max_connections=settings.upstream_max_connections, max_keepalive_connections=settings.upstream_max_connections
-    )
+def create_client(base_url: str, settings: Settings, max_connections: int | None = None) -> httpx.AsyncClient:
+    connections = max_connections or settings.upstream_max_connections
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     timeout = httpx.Timeout(settings.upstream_read_timeout_s, connect=settings.upstream_connect_timeout_s)
     pool = (
         AiohttpTransport(limits=limits)
@@ -91,13 +94,23 @@ class Transport:
     """Sends a request with the caller's token and returns its JSON, or raises an UpstreamError
     whose ``attempts`` says how many tries were made."""
 
-    def __init__(self, client: httpx.AsyncClient, settings: Settings, breaker: CircuitBreaker | None = None) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        settings: Settings,
+        breaker: CircuitBreaker | None = None,
+        slots: FairSlots | None = None,
+    ) -> None:
         self.client = client
         self.settings = settings
         self.breaker = breaker or CircuitBreaker(
             settings.breaker_failure_threshold, settings.breaker_reset_s, on_change=_breaker_metrics
         )
-        self._slots = asyncio.Semaphore(settings.upstream_max_concurrency)
+        # No more in flight than the pool has connections: a wait for a connection inside the pool would be
+        # a local wait that looks like a slow upstream (and would count in the breaker).
+        total = min(settings.upstream_max_concurrency, settings.upstream_max_connections)
+        self.slots = slots or FairSlots(total, settings.upstream_max_concurrency_per_caller)
+        self.trust = TokenTrust(settings.token_trust_s)
         self._backoff = wait_random_exponential(multiplier=settings.retry_backoff_s, max=settings.retry_backoff_max_s)
 
     async def request(
@@ -155,8 +168,20 @@ class Transport:
 
     @asynccontextmanager
     async def stream(self, path: str, token: str, read_timeout_s: float) -> AsyncIterator[httpx.Response]:
-        """A GET whose body is read as it arrives. Errors before the first byte are mapped as for
+        """A GET whose body is read as it arrives, holding one of this transport's slots throughout: there is
+        no waiting for one (``UpstreamBusy`` at once). Errors before the first byte are mapped as for
         ``request``; nothing is retried, and no deadline applies beyond ``read_timeout_s`` of silence."""
+        caller = budget.caller_key(token)
+        if not self.slots.try_acquire(caller):
+            raise UpstreamBusy(f"upstream GET {path}: every slot for it is taken")
+        try:
+            async with self._streamed(path, token, read_timeout_s) as response:
+                yield response
+        finally:
+            self.slots.release(caller)
+
+    @asynccontextmanager
+    async def _streamed(self, path: str, token: str, read_timeout_s: float) -> AsyncIterator[httpx.Response]:
         if not self.breaker.allow():
             raise UpstreamCircuitOpen("upstream unavailable: failing fast while its circuit is open")
         timeout = httpx.Timeout(read_timeout_s, connect=self.settings.upstream_connect_timeout_s)
@@ -176,6 +201,9 @@ class Transport:
                 except UpstreamUnavailable:
                     self.breaker.failed()
                     raise
+                except UpstreamError:
+                    self.breaker.succeeded()
+                    raise
             self.breaker.succeeded()
             yield response
         finally:
@@ -189,11 +217,51 @@ class Transport:
         return backoff
 
     async def _attempt(self, method: str, path: str, token: str, params: QueryParams | None, json: Any) -> Any:
+        caller = budget.caller_key(token)
+        if not self.trust.accepted(caller):
+            try:
+                async with self.trust.probing(caller, _time_left(method, path)):
+                    if not self.trust.accepted(caller):  # still unknown: this call goes alone
+                        return await self._slotted(caller, method, path, token, params, json)
+            except TimeoutError:
+                raise _waited_too_long(method, path) from None
+        return await self._slotted(caller, method, path, token, params, json)
+
+    async def _slotted(
+        self, caller: str, method: str, path: str, token: str, params: QueryParams | None, json: Any
+    ) -> Any:
+        """The call, in one of the caller's fair share of slots, once the request's budget allows it. The wait
+        for a slot counts against the deadline but is local: running out of time there sends nothing and
+        says nothing about the upstream's health (the breaker is not told)."""
+        self._spend(caller)
+        try:
+            async with asyncio.timeout(_time_left(method, path)):
+                await self.slots.acquire(caller)
+        except TimeoutError:
+            raise _waited_too_long(method, path) from None
+        try:
+            return await self._send(method, path, token, params, json)
+        finally:
+            self.slots.release(caller)
+
+    def _spend(self, caller: str) -> None:
+        """One call of the request's budget; none with a token Polar has refused in this request."""
+        current = budget.current()
+        if current is None:
+            return
+        if caller in current.refused:
+            raise UpstreamUnauthorized("the upstream refused the credentials earlier in this request")
+        if current.calls_left is not None:
+            if current.calls_left <= 0:
+                raise UpstreamCallLimit(self.settings.max_upstream_calls)
+            current.calls_left -= 1
+
+    async def _send(self, method: str, path: str, token: str, params: QueryParams | None, json: Any) -> Any:
+        """One request upstream, within what is left of the deadline, with its outcome in the breaker (which,
+        once it lets a call through, must hear how it ended)."""
+        left = _time_left(method, path)
         if not self.breaker.allow():
             raise UpstreamCircuitOpen("upstream unavailable: failing fast while its circuit is open")
-        left = deadline.remaining()
-        if left is not None and left <= 0:
-            raise UpstreamTimeout(f"upstream {method} {path}: the request's deadline has passed")
         route = route_template(path)
         headers = request_headers(token)
         started = time.perf_counter()
@@ -202,14 +270,20 @@ class Transport:
         with tracing.span(f"upstream {method} {route}", SpanKind.CLIENT, attributes) as span:
             tracing.inject(headers)
             try:
-                async with self._slots, asyncio.timeout(left):
+                async with asyncio.timeout(left):
                     response = await self.client.request(method, path, params=params, json=json, headers=headers)
                 status = str(response.status_code)
             except TimeoutError as error:
                 status = "timeout"
-                self.breaker.failed()
+                if left is None or left >= self.settings.request_deadline_s / 2:
+                    self.breaker.failed()
+                else:  # it had only what local waits left of the deadline: no verdict on its health
+                    self.breaker.abandoned()
                 late = UpstreamTimeout(f"upstream {method} {path} did not answer within the deadline")
                 raise _unknown(late) from error
+            except asyncio.CancelledError:
+                self.breaker.abandoned()
+                raise
             except httpx.TransportError as error:
                 self.breaker.failed()
                 if _is_timeout(error):
@@ -227,8 +301,27 @@ class Transport:
             except UpstreamUnavailable:
                 self.breaker.failed()
                 raise
+            except UpstreamError as refusal:
+                self.breaker.succeeded()  # a 4xx is an answer: the upstream is up (and a probe is done)
+                if not isinstance(refusal, UpstreamUnauthorized):
+                    self.trust.accept(budget.caller_key(token))
+                elif (current := budget.current()) is not None:
+                    current.refused.add(budget.caller_key(token))
+                raise
             self.breaker.succeeded()
+            self.trust.accept(budget.caller_key(token))
             return answer
+
+
+def _time_left(method: str, path: str) -> float | None:
+    left = budget.remaining()
+    if left is not None and left <= 0:
+        raise UpstreamTimeout(f"upstream {method} {path}: the request's deadline has passed")
+    return left
+
+
+def _waited_too_long(method: str, path: str) -> UpstreamTimeout:
+    return UpstreamTimeout(f"upstream {method} {path}: still waiting for its turn at the request's deadline")
 
 
 def _breaker_metrics(opened: bool) -> None:
@@ -245,7 +338,7 @@ class _PastDeadline(stop_base):
     """Stop when the next attempt would start after the GraphQL request's deadline."""
 
     def __call__(self, retry_state: RetryCallState) -> bool:
-        left = deadline.remaining()
+        left = budget.remaining()
         return left is not None and left <= (retry_state.upcoming_sleep or 0)
 
 

@@ -106,7 +106,7 @@ def test_logs_are_json_lines_with_level_logger_and_request_id(
     assert {line["logger"] for line in lines} == {"gateway.graphql"}
     error = next(line for line in lines if line["logger"] == "gateway.graphql")
     assert error["level"] == "INFO"
-    assert error["message"] == "graphql error BAD_USER_INPUT at customer"
+    assert error["message"] == "graphql errors: BAD_USER_INPUT x1 (first at customer)"
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", error["time"])
 
 

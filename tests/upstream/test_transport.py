@@ -13,8 +13,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from gateway.observability import request_id, tracing
 from gateway.settings import Settings
-from gateway.upstream import deadline
+from gateway.upstream import budget
 from gateway.upstream.errors import (
+    UpstreamCallLimit,
     UpstreamCircuitOpen,
     UpstreamForbidden,
     UpstreamNotFound,
@@ -81,7 +82,7 @@ async def test_429_is_retried_when_retry_after_fits_the_deadline() -> None:
 
 async def test_429_past_the_deadline_is_rate_limited_at_once() -> None:
     handler, seen = _answers(httpx.Response(429, headers={"retry-after": "60"}))
-    deadline.start(2.0)
+    budget.start(2.0)
     started = time.monotonic()
     with pytest.raises(UpstreamRateLimited) as raised:
         await _transport(handler).request("GET", "/x", "t")
@@ -95,7 +96,7 @@ async def test_a_stalled_upstream_is_a_timeout_within_the_deadline() -> None:
         await asyncio.sleep(5)
         return httpx.Response(200, json={})
 
-    deadline.start(0.3)
+    budget.start(0.3)
     started = time.monotonic()
     with pytest.raises(UpstreamTimeout) as raised:
         await _transport(stall).request("GET", "/x", "t")
@@ -217,3 +218,67 @@ async def test_cookies_set_by_the_upstream_are_never_kept_or_sent() -> None:
     await transport.request("GET", "/v1/customers/", "token-b")
     assert "cookie" not in seen[1].headers
     assert len(client.cookies) == 0
+
+
+async def test_a_request_makes_at_most_its_share_of_upstream_calls() -> None:
+    handler, seen = _answers(httpx.Response(404))
+    transport = _transport(handler, max_upstream_calls=5)
+    budget.start(5.0, 5)
+    outcomes = await asyncio.gather(
+        *(transport.request("GET", f"/v1/customers/{n}", "t") for n in range(40)), return_exceptions=True
+    )
+    assert len(seen) == 5
+    assert sum(isinstance(o, UpstreamCallLimit) for o in outcomes) == 35
+    assert transport.breaker.failures == 0
+
+
+async def test_a_refused_token_is_sent_once_per_request_however_many_calls_it_asks_for() -> None:
+    handler, seen = _answers(httpx.Response(401))
+    transport = _transport(handler)
+    budget.start(5.0, 300)
+    outcomes = await asyncio.gather(
+        *(transport.request("GET", f"/v1/customers/{n}", "not_a_real_token") for n in range(200)),
+        return_exceptions=True,
+    )
+    assert len(seen) == 1
+    assert all(isinstance(o, UpstreamUnauthorized) for o in outcomes)
+
+
+async def test_an_accepted_token_is_trusted_with_concurrent_calls() -> None:
+    in_flight = 0
+    most = 0
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.02)
+        in_flight -= 1
+        return httpx.Response(200, json={})
+
+    transport = _transport(slow, upstream_max_concurrency_per_caller=8)
+    budget.start(5.0, 300)
+    await asyncio.gather(*(transport.request("GET", f"/x/{n}", "good") for n in range(20)))
+    assert most == 8  # the first call went alone; once Polar accepted the token, its share at once
+
+
+async def test_waiting_for_a_slot_counts_against_the_deadline_but_not_against_the_upstream() -> None:
+    release = asyncio.Event()
+
+    async def held(request: httpx.Request) -> httpx.Response:
+        await release.wait()
+        return httpx.Response(200, json={})
+
+    transport = _transport(held, upstream_max_concurrency=1)
+    transport.trust.accept(budget.caller_key("t"))
+    holder = asyncio.create_task(transport.request("GET", "/held", "t"))
+    await asyncio.sleep(0.01)
+    budget.start(0.3, 300)
+    started = time.monotonic()
+    with pytest.raises(UpstreamTimeout) as raised:
+        await transport.request("GET", "/x", "other")
+    assert 0.25 < time.monotonic() - started < 1.0
+    assert not raised.value.outcome_unknown  # nothing was sent
+    assert transport.breaker.failures == 0
+    release.set()
+    await holder

@@ -1,0 +1,47 @@
+"""What one GraphQL request may spend upstream: time until its deadline, a number of calls, and no more
+calls with a token Polar has refused.
+
+A context variable, set once when a request starts and inherited by the tasks its resolvers and dataloaders
+create, so no layer passes it along. A batch of operations is one request and shares one budget. Without
+it, a request of aliased ``_entities`` made 2,050 upstream calls, also with a token Polar refused at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+_current: ContextVar[RequestBudget | None] = ContextVar("request_budget", default=None)
+_CALLER_KEY = secrets.token_bytes(32)  # per process: callers are told apart, tokens are not kept
+
+
+def caller_key(token: str) -> str:
+    """A keyed digest of a token: what this process knows callers by, so no token is kept in its tables."""
+    return hmac.new(_CALLER_KEY, token.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+@dataclass
+class RequestBudget:
+    ends_at: float  # time.monotonic()
+    calls_left: int | None  # None: no limit
+    refused: set[str] = field(default_factory=set)  # callers (caller_key) Polar answered 401 in this request
+
+
+def start(seconds: float, max_calls: int | None = None) -> RequestBudget:
+    budget = RequestBudget(time.monotonic() + seconds, max_calls)
+    _current.set(budget)
+    return budget
+
+
+def current() -> RequestBudget | None:
+    return _current.get()
+
+
+def remaining() -> float | None:
+    """Seconds left before the deadline (may be negative), or None when no request has started one."""
+    budget = _current.get()
+    return None if budget is None else budget.ends_at - time.monotonic()
