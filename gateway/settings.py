@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .graphiql import default_assets_dir
@@ -66,8 +66,10 @@ class Settings(BaseSettings):
     max_batch_operations: int = Field(default=10, ge=1)  # operations in one batched (JSON list) request
     max_entities: int = Field(default=250, ge=1)  # representations in one federation _entities call
 
-    # Production switches: introspection off also turns off GraphiQL and field suggestions.
+    # Production switches: introspection off also turns off GraphiQL, every "Did you mean" suggestion, and
+    # _service { sdl } for callers without router_secret (sent by the federation router as X-Router-Secret).
     introspection: bool = True
+    router_secret: SecretStr | None = None
     graphiql: bool = True
     graphiql_assets_dir: Path = Field(default_factory=default_assets_dir)  # web/node_modules, from npm ci
     cors_origins: list[str] = Field(default_factory=list)  # exact origins allowed to call from browsers

@@ -22,6 +22,7 @@ class Context:
     scopes: ScopeMemory
     bearer: str | None = field(repr=False)  # never printed: a credential
     base_url: str = ""  # where clients reach this gateway, for links such as the CSV export
+    from_router: bool = False  # the request carries the router_secret (see federation._service)
     spent: Spent = field(default_factory=Spent)  # what this request's operations have cost (a batch shares it)
 
     @property

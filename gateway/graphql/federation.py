@@ -3,17 +3,22 @@
 A router's ``_entities`` call goes through the request's loaders, like ``customer(id:)``: representations
 of the same customer cost one upstream request, and a customer the request already holds costs none.
 Representations come from the network, so their shape is checked before anything is loaded.
+
+``_service { sdl }`` is the whole schema: with introspection off it answers only a router that presents
+the shared secret (setting ``router_secret``), else anyone could read what introspection hides.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import strawberry
+from strawberry.printer import print_schema
 
 from .arguments import require_uuid
-from .errors import bad_input
+from .errors import ErrorCode, bad_input, gateway_error
 
 if TYPE_CHECKING:
     from .context import Context
@@ -46,6 +51,33 @@ def check_representations(representations: list[Any], limit: int) -> None:
                 f"representations[{index}] must carry exactly one key of Customer, 'id' or 'externalId', as a string.",
                 "representations",
             )
+
+
+ROUTER_SECRET_HEADER = "X-Router-Secret"
+
+
+@strawberry.type(name="_Service", description="The subgraph's SDL, for a federation router.")
+class Service:
+    sdl: str
+
+
+@strawberry.type
+class FederationQueries:
+    @strawberry.field(name="_service")
+    def service(self, info: strawberry.Info[Context, None]) -> Service:
+        context = info.context
+        if not context.settings.introspection and not context.from_router:
+            raise gateway_error(
+                f"With introspection off, _service answers only the federation router: send the {ROUTER_SECRET_HEADER} "
+                "header with the router_secret setting's value.",
+                ErrorCode.FORBIDDEN,
+            )
+        return Service(sdl=_sdl(info.schema))
+
+
+@functools.cache
+def _sdl(schema: strawberry.Schema) -> str:
+    return print_schema(schema)
 
 
 def resolve_customer_reference(

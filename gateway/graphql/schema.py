@@ -22,9 +22,9 @@ from ..settings import Settings
 from .customers import DEFAULT_PAGE_SIZE, CustomerMutations, CustomerQueries
 from .document_cache import SENT_OPERATION_NAME, DocumentCache, cached_documents
 from .execution import lean_execution_context, plan_fields
-from .federation import check_representations
+from .federation import FederationQueries, check_representations
 from .limits import Limits
-from .masking import MaskUnexpectedErrors
+from .masking import MaskErrorsAndSuggestions, MaskUnexpectedErrors
 from .observe import ObserveOperation
 from .portal import PortalMutations, PortalQueries
 
@@ -32,7 +32,7 @@ log = logging.getLogger("gateway.graphql")
 
 
 @strawberry.type
-class Query(CustomerQueries, PortalQueries):
+class Query(CustomerQueries, PortalQueries, FederationQueries):
     pass
 
 
@@ -97,7 +97,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[Callable[[], SchemaExtension]] = [
         ObserveOperation,  # first: it sees every error as the client will (after masking)
         cached_documents(documents, settings.max_tokens, limits, rules),
-        MaskUnexpectedErrors,
+        MaskUnexpectedErrors if settings.introspection else MaskErrorsAndSuggestions,
     ]
     schema.extensions = tuple(extensions)
     plan_fields(schema._schema, config, plans, handlers=bool(schema.exception_handlers))

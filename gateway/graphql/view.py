@@ -4,12 +4,14 @@ mutation over GET is 405), ``application/graphql-response+json`` when the client
 
 from __future__ import annotations
 
+import hmac
 import json
 from typing import TypeGuard
 
 import orjson
 from aiohttp import web
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from pydantic import SecretStr
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
@@ -22,6 +24,7 @@ from ..settings import Settings
 from ..upstream import budget
 from ..upstream.polar import PolarClient
 from .context import Context
+from .federation import ROUTER_SECRET_HEADER
 from .scopes import ScopeMemory
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -45,6 +48,14 @@ def bearer_token(header: str | None) -> str | None:
     if scheme.lower() != "bearer" or not token or " " in token or not token.isprintable():
         return None
     return token
+
+
+def _from_router(request: web.Request, secret: SecretStr | None) -> bool:
+    """Whether the request carries the federation router's shared secret (compared in constant time)."""
+    sent = request.headers.get(ROUTER_SECRET_HEADER)
+    if secret is None or sent is None:
+        return False
+    return hmac.compare_digest(sent.encode(), secret.get_secret_value().encode())
 
 
 def _wants_graphql_response(request: web.Request) -> bool:
@@ -94,6 +105,7 @@ class GatewayView(GraphQLView[Context, None]):
             scopes=app[SCOPES],
             bearer=bearer_token(request.headers.get("Authorization")),
             base_url=app[SETTINGS].public_url or str(request.url.origin()),
+            from_router=_from_router(request, settings.router_secret),
         )
 
     async def get_sub_response(self, request: web.Request) -> web.Response:

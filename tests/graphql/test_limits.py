@@ -108,6 +108,48 @@ def test_introspection_graphiql_and_suggestions_can_be_switched_off(production_g
         "data": {"customers": {"totalCount": 250}}}  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        ("{ custmers(first: 1) { totalCount } }", {}),
+        ("{ customers(frist: 1) { totalCount } }", {}),
+        ("{ customers(sortKey: EMAL) { totalCount } }", {}),
+        ("query($k: CustomerSortKey) { customers(sortKey: $k) { totalCount } }", {"k": "EMAL"}),
+        ('{ customers(filter: { emial: "a@b.co" }) { totalCount } }', {}),
+        ("query($f: CustomerFilter) { customers(filter: $f) { totalCount } }", {"f": {"emial": "a@b.co"}}),
+        ("query($n: Itn) { customers(first: $n) { totalCount } }", {}),
+        ("{ customers(first: 1) { totalCont } }", {}),
+    ],
+    ids=["field", "argument", "enum", "enum-variable", "input-field", "input-variable", "type", "nested-field"],
+)
+def test_no_message_suggests_a_name_with_introspection_off(
+    production_gateway: GatewayProcess, gateway_server: GatewayProcess, query: str, variables: dict[str, object]
+) -> None:
+    """Each of these is suggested a name by default; with introspection off, none is."""
+    on = httpx.post(gateway_server.graphql_url, json={"query": query, "variables": variables}, headers=HEADERS)
+    assert "Did you mean" in on.text
+    off = httpx.post(production_gateway.graphql_url, json={"query": query, "variables": variables}, headers=HEADERS)
+    assert off.json()["errors"]
+    assert "Did you mean" not in off.text
+    repeat = httpx.post(production_gateway.graphql_url, json={"query": query, "variables": variables}, headers=HEADERS)
+    assert repeat.json() == off.json()  # the cached verdict answers the same, locations included
+
+
+def test_service_sdl_needs_the_router_secret_with_introspection_off(sandbox: SandboxProcess) -> None:
+    env = {"GATEWAY_INTROSPECTION": "false", "GATEWAY_ROUTER_SECRET": "s3cret-router"}
+    with gateway_process(sandbox.url, env=env) as gateway:
+        query = {"query": "{ _service { sdl } }"}
+        anyone = httpx.post(gateway.graphql_url, json=query).json()
+        assert anyone["data"] is None
+        assert anyone["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert "X-Router-Secret" in anyone["errors"][0]["message"]
+        wrong = httpx.post(gateway.graphql_url, json=query, headers={"X-Router-Secret": "guess"}).json()
+        assert wrong["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        router = httpx.post(gateway.graphql_url, json=query, headers={"X-Router-Secret": "s3cret-router"}).json()
+        assert "type Customer" in router["data"]["_service"]["sdl"]
+        assert "s3cret-router" not in "".join(gateway.output)
+
+
 def test_suggestions_are_on_by_default(gql: GraphQL) -> None:
     assert "Did you mean 'customers' or 'customer'?" in _refused(gql, "{ custmers(first: 1) { totalCount } }")
 
