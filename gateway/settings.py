@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     document_cache_bytes: int = Field(default=32 * 2**20, ge=0)  # parsed and validated documents, as weighed
     max_body_bytes: int = Field(default=100_000, ge=1024)
     max_batch_operations: int = Field(default=10, ge=1)  # operations in one batched (JSON list) request
-    max_entities: int = Field(default=250, ge=1)  # representations in one federation _entities call
+    max_entities: int = Field(default=250, ge=1)  # _entities representations in one request (a batch is one)
 
     # Production switches: introspection off also turns off GraphiQL, every "Did you mean" suggestion, and
     # _service { sdl } for callers without router_secret (sent by the federation router as X-Router-Secret).

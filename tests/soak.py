@@ -1,8 +1,11 @@
 """Soak: many concurrent clients mixing queries and mutations through the gateway while the sandbox
-injects faults; afterwards every acknowledged write is checked in the sandbox.
+injects faults; afterwards every acknowledged write is checked in the sandbox. With ``--attackers``, an
+attacker mix runs beside them (``tests.attackers``: each class of the hostile-edge issue, a few per second)
+and the report sets the normal clients' latency and errors beside a run without attackers.
 
-``make soak`` runs it for 60 s with 64 clients and prints the report; ``tests/test_soak_short.py``
-runs a few seconds of it in ``make test``. Everything targets 127.0.0.1 and stops by itself.
+``make soak`` runs 60 s with 64 clients, then again with the attackers, and prints both reports;
+``tests/test_soak_short.py`` runs a few seconds of each in ``make test``. Everything targets 127.0.0.1
+and stops by itself.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 import httpx
 
 from gateway.sandbox.seed import DEMO_TOKEN
+from tests.attackers import attack
 from tests.servers import gateway_process, sandbox_process
 
 READ_PAGE = (
@@ -52,6 +56,12 @@ class SoakReport:
     write_violations: list[str] = field(default_factory=list)
     writes_checked: int = 0
     leaks: list[str] = field(default_factory=list)
+    latencies_s: list[float] = field(default_factory=list)  # of the normal clients' operations
+    attacks: Counter[str] = field(default_factory=Counter)  # "kind status" -> count
+
+    def latency_ms(self, quantile: float) -> float:
+        ordered = sorted(self.latencies_s)
+        return round(ordered[min(len(ordered) - 1, int(quantile * len(ordered)))] * 1000, 1) if ordered else 0.0
 
     @property
     def served(self) -> int:
@@ -79,6 +89,8 @@ class SoakReport:
                 "end": round(self.rss_end_bytes / 2**20, 1),
             },
             "secrets_in_gateway_output": self.leaks,
+            "latency_ms": {"p50": self.latency_ms(0.5), "p99": self.latency_ms(0.99)},
+            "attacks": dict(sorted(self.attacks.items())),
             "python": sys.version.split()[0],
         }
 
@@ -107,7 +119,9 @@ async def _client(number: int, url: str, stop_at: float, report: SoakReport, kno
             else:
                 kind, query = "delete", DELETE
                 variables = {"ext": mine.pop(rng.randrange(len(mine)))}
+            started = time.perf_counter()
             response = await http.post(url, json={"query": query, "variables": variables})
+            report.latencies_s.append(time.perf_counter() - started)
             report.operations[kind] += 1
             report.http_statuses[response.status_code] += 1
             body = response.json()
@@ -150,10 +164,14 @@ def _verify_writes(sandbox_url: str, report: SoakReport) -> None:
                 report.write_violations.append(f"{external_id}: {count} copies, expected {sorted(expected)}")
 
 
-async def _soak(url: str, duration: float, clients: int, report: SoakReport, known: list[str], rss: Any) -> None:
+async def _soak(
+    url: str, duration: float, clients: int, report: SoakReport, known: list[str], rss: Any, attackers: bool
+) -> None:
     started = time.monotonic()
     stop_at = started + duration
     tasks = [asyncio.create_task(_client(n, url, stop_at, report, known)) for n in range(clients)]
+    if attackers:
+        tasks.append(asyncio.create_task(attack(url, stop_at, report.attacks)))
     await asyncio.sleep(min(duration / 6, 10))
     report.rss_start_bytes = rss()
     await asyncio.gather(*tasks)
@@ -161,7 +179,7 @@ async def _soak(url: str, duration: float, clients: int, report: SoakReport, kno
     report.rss_end_bytes = rss()
 
 
-def run_soak(duration: float, clients: int) -> SoakReport:
+def run_soak(duration: float, clients: int, attackers: bool = False) -> SoakReport:
     report = SoakReport(duration_s=duration, clients=clients)
     with sandbox_process() as sandbox, gateway_process(sandbox.url) as gateway:
         with httpx.Client(base_url=sandbox.url, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as rest:
@@ -169,7 +187,7 @@ def run_soak(duration: float, clients: int) -> SoakReport:
                      if c["external_id"]]  # fmt: skip
         with sandbox.control() as control:
             control.post("/__sandbox/faults", json=FAULTS).raise_for_status()
-        asyncio.run(_soak(gateway.graphql_url, duration, clients, report, known, gateway.rss_bytes))
+        asyncio.run(_soak(gateway.graphql_url, duration, clients, report, known, gateway.rss_bytes, attackers))
         with sandbox.control() as control:
             stats = control.get("/__sandbox/stats").json()
             control.post("/__sandbox/faults", json={"latency_ms": 0, "jitter_ms": 0, "error_rate": 0.0,
@@ -187,10 +205,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--attackers", action="store_true", help="also run the same soak beside the attacker mix")
     args = parser.parse_args()
-    report = run_soak(args.duration, args.clients)
-    print(json.dumps(report.summary(), indent=2))
-    problems = report.write_violations or report.leaks or report.http_statuses.get(500)
+    reports = {"without_attackers": run_soak(args.duration, args.clients)}
+    if args.attackers:
+        reports["with_attackers"] = run_soak(args.duration, args.clients, attackers=True)
+    print(json.dumps({name: report.summary() for name, report in reports.items()}, indent=2))
+    problems = any(r.write_violations or r.leaks or r.http_statuses.get(500) for r in reports.values())
     raise SystemExit(1 if problems else 0)
 
 

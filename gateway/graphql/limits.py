@@ -16,8 +16,9 @@ run, so those rules only ever see documents of a bounded expanded size:
   checks they can be merged compares them pairwise;
 - one ``__schema`` per operation: introspection answers are large.
 
-The cost of an operation whose multipliers are variables is first taken at their maxima; only when that
-is over the limit is it weighed again with the request's own variables.
+The weight of each operation is cached with its document, its multipliers that are variables taken at
+their maxima; an operation with such variables is weighed again, exactly, for each request that runs it,
+and the operations of one request (a batch) share one budget.
 """
 
 from __future__ import annotations
@@ -138,6 +139,7 @@ class Weight:
     aliases: int = 0
     schemas: int = 0  # __schema fields
     introspection: int = 0  # the part of the cost under __schema and __type
+    representations: int = 0  # asked of _entities, each an upstream lookup
     by_variables: bool = False  # the cost depends on the variables' values
     keys: Counter[str] = field(default_factory=Counter)  # response keys merged at its top level
 
@@ -149,6 +151,7 @@ class Weight:
         self.aliases += other.aliases
         self.schemas += other.schemas
         self.introspection += other.introspection
+        self.representations += other.representations
         self.by_variables |= other.by_variables
         self.keys.update(other.keys)
 
@@ -157,6 +160,7 @@ class Weight:
 class OperationWeight:
     cost: int  # of everything but introspection
     introspection: int
+    representations: int
     by_variables: bool
 
 
@@ -241,6 +245,7 @@ class Weigher:
         weight.aliases += below.aliases
         weight.schemas += below.schemas
         weight.introspection += 1 + below.cost if name in INTROSPECTION_ROOTS else below.introspection
+        weight.representations += below.representations + (multiplier if name == "_entities" else 0)
         weight.by_variables |= below.by_variables or self._by_variables(node, definition)
 
     def _multiplier(self, node: FieldNode, definition: GraphQLField | None, parent: GraphQLNamedType | None) -> int:
@@ -364,7 +369,7 @@ def check_limits(
         weight = weigher.operation(definition)
         data_cost = weight.cost - weight.introspection
         costs[definition.name.value if definition.name else None] = OperationWeight(
-            data_cost, weight.introspection, weight.by_variables
+            data_cost, weight.introspection, weight.representations, weight.by_variables
         )
         problems.extend((message, definition) for message in _over(weight, operation_label(definition), limits))
     for repeated in weigher.repeated:
@@ -398,6 +403,7 @@ class Spent:
 
     cost: int = 0
     introspection: int = 0
+    representations: int = 0
 
 
 def charge(
@@ -410,13 +416,21 @@ def charge(
     spent: Spent,
 ) -> GraphQLError | None:
     """Charges the operation this request runs to the request's budget, weighed with its variables when
-    its maxima would not fit; the error when it does not fit."""
+    they count; the error when it does not fit."""
     label = operation_label(operation)
-    cost = weight.cost
-    if spent.cost + cost > limits.max_cost and weight.by_variables:
+    cost, representations = weight.cost, weight.representations
+    if weight.by_variables:  # exact, so that what a batch's later operations may spend is exact too
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         exact = Weigher(schema, fragments, limits, variables or {}).operation(operation)
-        cost = exact.cost - exact.introspection
+        cost, representations = exact.cost - exact.introspection, exact.representations
+    if spent.representations + representations > limits.max_entities:
+        total = spent.representations + representations
+        earlier = f" (with the batch's earlier operations, {total})" if spent.representations else ""
+        return GraphQLError(
+            f"Operation '{label}' asks _entities for {representations} representations{earlier}; one request may "
+            f"ask for at most {limits.max_entities} (setting max_entities).",
+            operation,
+        )
     if spent.cost + cost > limits.max_cost:
         earlier = f" and the batch's earlier operations {spent.cost}" if spent.cost else ""
         return GraphQLError(
@@ -432,4 +446,5 @@ def charge(
         )
     spent.cost += cost
     spent.introspection += weight.introspection
+    spent.representations += representations
     return None

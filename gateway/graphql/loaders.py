@@ -19,7 +19,14 @@ from aiodataloader import DataLoader
 from ..observability import tracing
 from ..observability.metrics import LOADER_BATCH_SIZE
 from ..settings import Settings
-from ..upstream.errors import UpstreamError, UpstreamForbidden, UpstreamNotFound, UpstreamValidation
+from ..upstream.errors import (
+    UpstreamCallLimit,
+    UpstreamError,
+    UpstreamForbidden,
+    UpstreamNotFound,
+    UpstreamUnauthorized,
+    UpstreamValidation,
+)
 from ..upstream.polar import Json, Page, PolarClient
 from ..upstream.transport import QueryParams
 from .errors import from_upstream
@@ -45,6 +52,34 @@ def observed(loader: str, batch: Callable[[list[str]], Awaitable[list[Any]]]) ->
     return run
 
 
+async def fan_out(
+    keys: Sequence[str], fetch: Callable[[str], Awaitable[Json]], concurrency: int
+) -> dict[str, Json | BaseException]:
+    """One call per key, at most ``concurrency`` at a time (the caller's share of upstream slots: more
+    would only wait there), each answer or failure by key. Once a call fails for a reason that is the
+    whole request's (its token refused, its calls spent), the keys left fail the same way without a call:
+    2,050 keys had made 2,050 waiting tasks, most of the CPU of a request that could make one call."""
+    answers: dict[str, Json | BaseException] = {}
+    remaining = iter(keys)
+    ended: BaseException | None = None
+
+    async def worker() -> None:
+        nonlocal ended
+        for key in remaining:
+            if ended is not None:
+                answers[key] = ended
+                continue
+            try:
+                answers[key] = await fetch(key)
+            except (UpstreamUnauthorized, UpstreamCallLimit) as error:
+                answers[key] = ended = error
+            except Exception as error:
+                answers[key] = error
+
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, len(keys)))))
+    return answers
+
+
 class Loaders:
     def __init__(self, polar: PolarClient, token: str, settings: Settings, scopes: ScopeMemory) -> None:
         self.polar = polar
@@ -52,6 +87,7 @@ class Loaders:
         self.scopes = scopes
         self.batch_size = settings.state_batch_size
         self.batching = settings.batching
+        self.concurrency = settings.upstream_max_concurrency_per_caller
         self._seen_by_id: dict[str, Customer] = {}
         self._seen_by_external_id: dict[str, Customer] = {}
         self._listings: set[asyncio.Future[None]] = set()
@@ -110,8 +146,7 @@ class Loaders:
         if self._listings:
             await asyncio.wait(set(self._listings))
         unseen = [key for key in keys if key not in seen]
-        fetched = await asyncio.gather(*(fetch(key) for key in unseen), return_exceptions=True)
-        answers = dict(zip(unseen, fetched, strict=True))
+        answers = await fan_out(unseen, fetch, self.concurrency)
         results: list[Customer | Exception | None] = []
         for key in keys:
             if key in seen:
@@ -140,11 +175,9 @@ class Loaders:
                 return [from_upstream(error)] * len(ids)
             else:
                 return [rebuilt[customer_id] for customer_id in ids]
-        answers = await asyncio.gather(
-            *(self.polar.get_customer_state(self.token, i) for i in ids), return_exceptions=True
-        )
+        by_id = await fan_out(ids, lambda i: self.polar.get_customer_state(self.token, i), self.concurrency)
         results: list[CustomerState | Exception] = []
-        for answer in answers:
+        for answer in (by_id[i] for i in ids):
             if isinstance(answer, UpstreamError):
                 results.append(from_upstream(answer))
             elif isinstance(answer, BaseException):

@@ -22,7 +22,7 @@ from ..settings import Settings
 from .customers import DEFAULT_PAGE_SIZE, CustomerMutations, CustomerQueries
 from .document_cache import SENT_OPERATION_NAME, DocumentCache, cached_documents
 from .execution import lean_execution_context, plan_fields
-from .federation import FederationQueries, check_representations
+from .federation import FederationQueries, check_representations, settle_entities
 from .limits import Limits
 from .masking import MaskErrorsAndSuggestions, MaskUnexpectedErrors
 from .observe import ObserveOperation
@@ -55,9 +55,11 @@ class GatewaySchema(strawberry.federation.Schema):
         finally:
             SENT_OPERATION_NAME.reset(sent)
 
-    def entities_resolver(self, info: strawberry.Info, representations: list[FederationAny]) -> list[FederationAny]:
+    async def entities_resolver(  # type: ignore[override]
+        self, info: strawberry.Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
         check_representations(representations, self.max_entities)
-        return super().entities_resolver(info, representations)
+        return await settle_entities(super().entities_resolver(info, representations))
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """One log line per operation, however many errors: their count per code and the first one's path.
