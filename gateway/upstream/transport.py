@@ -18,7 +18,6 @@ from typing import Any
 import aiohttp
 import httpx
 import orjson
-from httpx_aiohttp import AiohttpTransport
 from opentelemetry.trace import SpanKind
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 from tenacity.stop import stop_base
@@ -46,6 +45,7 @@ from .errors import (
     UpstreamUnavailable,
     UpstreamValidation,
 )
+from .exact_urls import ExactUrlTransport
 
 QueryParams = list[tuple[str, str | int | float | bool | None]]
 RETRYABLE = (UpstreamUnavailable, UpstreamTimeout, UpstreamRateLimited)
@@ -65,7 +65,7 @@ def create_client(base_url: str, settings: Settings) -> httpx.AsyncClient:
     )
     timeout = httpx.Timeout(settings.upstream_read_timeout_s, connect=settings.upstream_connect_timeout_s)
     pool = (
-        AiohttpTransport(limits=limits)
+        ExactUrlTransport(limits=limits)
         if settings.upstream_transport == "aiohttp"
         else httpx.AsyncHTTPTransport(limits=limits)
     )
