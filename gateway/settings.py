@@ -5,13 +5,18 @@ Flags win over the environment, which wins over the defaults below. Each limit h
 
 from __future__ import annotations
 
+import logging
+import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .graphiql import default_assets_dir
+
+CURSOR_SECRET_MIN_CHARS = 32
+log = logging.getLogger("gateway.settings")
 
 
 class Settings(BaseSettings):
@@ -25,6 +30,9 @@ class Settings(BaseSettings):
     public_url: str | None = None
     # The CSV export streams for as long as it needs; a stalled upstream ends it after this much silence.
     export_read_timeout_s: float = Field(default=30.0, gt=0)
+    # The key that signs pagination cursors (HMAC-SHA-256). Every instance of one deployment needs the same
+    # one; unset, a random key is made at start-up (cursors then die with the process). Never logged.
+    cursor_secret: SecretStr | None = None
     # Demo data of the embedded sandbox.
     sandbox_customers: int = Field(default=250, ge=0)
     sandbox_seed: int = 1
@@ -74,3 +82,26 @@ class Settings(BaseSettings):
 
     # Switch dataloaders and batching off: the naive gateway of the benchmark.
     batching: bool = True
+
+    @field_validator("cursor_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < CURSOR_SECRET_MIN_CHARS:
+            raise ValueError(f"must have at least {CURSOR_SECRET_MIN_CHARS} characters (e.g. openssl rand -hex 32)")
+        return value
+
+
+def with_cursor_secret(settings: Settings) -> Settings:
+    """The settings with a cursor secret: the one configured, else a random one made now, with a warning
+    (once, here) unless the gateway runs on its embedded sandbox, whose data dies with the process anyway.
+    ``serve --workers N`` calls this in the parent, which hands the secret to every worker."""
+    if settings.cursor_secret is not None:
+        return settings
+    if settings.upstream_url is not None:
+        log.warning(
+            "cursor_secret is not set: cursors are signed with a random key made at start-up, so they stop "
+            "working when this process restarts and are refused by every other instance. Set "
+            "GATEWAY_CURSOR_SECRET (at least %d characters, the same on every instance).",
+            CURSOR_SECRET_MIN_CHARS,
+        )
+    return settings.model_copy(update={"cursor_secret": SecretStr(secrets.token_hex(32))})

@@ -10,6 +10,7 @@ from ..upstream.polar import PolarClient
 from .errors import ErrorCode, gateway_error, unauthenticated
 from .limits import Spent
 from .loaders import Loaders
+from .pagination import Cursors, cursors_for
 from .scopes import ScopeMemory
 
 SESSION_PREFIXES = ("polar_cst_", "polar_mst_")
@@ -54,6 +55,14 @@ class Context:
                 ErrorCode.FORBIDDEN,
             )
         return token
+
+    @property
+    def cursors(self) -> Cursors:
+        """Signs and reads this deployment's cursors (``cursor_secret``, set at start-up when not configured)."""
+        secret = self.settings.cursor_secret
+        if secret is None:  # pragma: no cover - create_app always sets one
+            raise RuntimeError("no cursor secret: build the app with create_app")
+        return cursors_for(secret.get_secret_value())
 
     @cached_property
     def loaders(self) -> Loaders:

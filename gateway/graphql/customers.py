@@ -16,7 +16,7 @@ from .arguments import require_uuid, upstream_sorting
 from .context import Context
 from .errors import UserError, UserErrorCode, bad_input, from_upstream, user_errors_from_upstream
 from .input_rules import check_country, check_email, check_metadata, check_name
-from .pagination import PageArguments, Slice, check_arguments, encode_cursor, read_connection
+from .pagination import PageArguments, Slice, check_arguments, read_connection
 from .types import Customer, CustomerType
 
 Info = strawberry.Info[Context, None]
@@ -120,11 +120,11 @@ async def resolve_customers(
 
     listed = loaders.listing_started()
     try:
-        window, print_ = await read_connection(
-            fetch, filters, upstream_sorting(sort_key.value if sort_key else None, reverse), args, DEFAULT_PAGE_SIZE
-        )
+        sorting = upstream_sorting(sort_key.value if sort_key else None, reverse)
+        cursors = context.cursors
+        window, print_ = await read_connection(fetch, filters, sorting, args, DEFAULT_PAGE_SIZE, cursors)
         edges = [
-            CustomerEdge(cursor=encode_cursor(window.start + index, print_), node=loaders.prime(item))
+            CustomerEdge(cursor=cursors.encode(window.start + index, print_), node=loaders.prime(item))
             for index, item in enumerate(window.items)
         ]
     finally:

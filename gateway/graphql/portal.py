@@ -14,7 +14,7 @@ from .context import Context
 from .customers import AddressInput, PageInfo, page_info
 from .errors import UserError, UserErrorCode, bad_input, from_upstream, user_errors_from_upstream
 from .input_rules import check_country
-from .pagination import PageArguments, check_arguments, encode_cursor, read_connection
+from .pagination import PageArguments, check_arguments, read_connection
 from .portal_types import CustomerSession, Order, PortalCustomer
 from .types import required_time
 
@@ -154,9 +154,10 @@ class CustomerPortal:
             except UpstreamError as error:
                 raise from_upstream(error) from error
 
-        window, print_ = await read_connection(fetch, _order_filters(filter), sorting, args, DEFAULT_PAGE_SIZE)
+        cursors = context.cursors
+        window, print_ = await read_connection(fetch, _order_filters(filter), sorting, args, DEFAULT_PAGE_SIZE, cursors)
         edges = [
-            OrderEdge(cursor=encode_cursor(window.start + index, print_), node=Order.from_json(item))
+            OrderEdge(cursor=cursors.encode(window.start + index, print_), node=Order.from_json(item))
             for index, item in enumerate(window.items)
         ]
         return OrderConnection(edges=edges, page_info=page_info(edges, window), total_count=window.total)
