@@ -9,6 +9,7 @@ import logging
 import secrets
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,7 +27,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     # The Polar API base URL. None: start the embedded sandbox on a free port and use it.
     upstream_url: str | None = None
-    # Where clients reach the gateway (behind a proxy, say); default: the request's own scheme and host.
+    # Where clients reach the gateway (``https://api.example.com``, maybe with a path), for absolute links such
+    # as customersExportUrl. Unset, links are relative: never built from the request's Host header, which the
+    # caller chooses.
     public_url: str | None = None
     # The CSV export streams for as long as it needs; a stalled upstream ends it after this much silence.
     export_read_timeout_s: float = Field(default=30.0, gt=0)
@@ -82,6 +85,16 @@ class Settings(BaseSettings):
 
     # Switch dataloaders and batching off: the naive gateway of the benchmark.
     batching: bool = True
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        url = urlsplit(value)
+        if url.scheme not in {"http", "https"} or not url.netloc or url.query or url.fragment:
+            raise ValueError("must be an absolute http(s) URL without query or fragment, e.g. https://api.example.com")
+        return value.rstrip("/")
 
     @field_validator("cursor_secret")
     @classmethod

@@ -22,7 +22,7 @@ class Context:
     settings: Settings
     scopes: ScopeMemory
     bearer: str | None = field(repr=False)  # never printed: a credential
-    base_url: str = ""  # where clients reach this gateway, for links such as the CSV export
+    base_url: str = ""  # ``public_url``, for links such as the CSV export; "" makes them relative
     spent: Spent = field(default_factory=Spent)  # what this request's operations have cost (a batch shares it)
 
     @property

@@ -226,7 +226,11 @@ class PortalQueries:
         info.context.session_token  # FORBIDDEN here, before any call, for an organization token  # noqa: B018
         return CustomerPortal()
 
-    @strawberry.field(description="Where to download all customers as CSV, with the same organization token.")
+    @strawberry.field(
+        description="Where to download all customers as CSV, with the same organization token: under the "
+        "gateway's public_url when it is set, else relative to the GraphQL endpoint's origin "
+        "(`/export/customers.csv`)."
+    )
     def customers_export_url(self, info: Info) -> str:
         info.context.organization_token  # noqa: B018
         return f"{info.context.base_url}/export/customers.csv"

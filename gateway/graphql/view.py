@@ -92,7 +92,7 @@ class GatewayView(GraphQLView[Context, None]):
             settings=app[SETTINGS],
             scopes=app[SCOPES],
             bearer=bearer_token(request.headers.get("Authorization")),
-            base_url=app[SETTINGS].public_url or str(request.url.origin()),
+            base_url=app[SETTINGS].public_url or "",  # never the request's Host: callers choose that header
         )
 
     async def get_sub_response(self, request: web.Request) -> web.Response:

@@ -186,6 +186,11 @@ def test_an_expired_session_is_unauthenticated(gql: GraphQL, demo: httpx.Client,
     assert error_codes(expired) == ["UNAUTHENTICATED"]
 
 
-def test_the_export_url_points_at_the_gateway(gql: GraphQL) -> None:
-    url = gql.data("{ customersExportUrl }")["customersExportUrl"]
-    assert url == gql.url.removesuffix("/graphql") + "/export/customers.csv"
+@pytest.mark.parametrize("host", [None, "evil.example.com", "evil.example.com:8443", "127.0.0.1:1"])
+def test_the_export_url_is_relative_whatever_the_host_header(gql: GraphQL, host: str | None) -> None:
+    """Without ``public_url`` the link is relative to the origin the client called: never the Host header's."""
+    headers = {"Authorization": f"Bearer {gql.token}", **({"Host": host} if host else {})}
+    response = gql.http.post(gql.url, json={"query": "{ customersExportUrl }"}, headers=headers)
+    assert response.json() == {"data": {"customersExportUrl": "/export/customers.csv"}}
+    served = httpx.get(gql.url.removesuffix("/graphql") + "/export/customers.csv", headers={"Authorization": f"Bearer {gql.token}"})
+    assert served.status_code == 200  # where the relative link leads, from the GraphQL endpoint's origin
