@@ -15,7 +15,7 @@ from ..upstream.transport import QueryParams
 from .arguments import require_uuid, upstream_sorting
 from .context import Context
 from .errors import UserError, UserErrorCode, bad_input, from_upstream, user_errors_from_upstream
-from .input_rules import check_country, check_email, check_metadata, check_name
+from .input_rules import check_address, check_email, check_metadata, check_name, state_code
 from .pagination import PageArguments, Slice, check_arguments, read_connection
 from .types import Customer, CustomerType
 
@@ -163,12 +163,18 @@ class AddressInput:
     line2: str | None = None
     postal_code: str | None = None
     city: str | None = None
-    state: str | None = strawberry.field(default=None, description="For US and CA: 'CA' or 'US-CA' both work.")
+    state: str | None = strawberry.field(
+        default=None, description="For US and CA the state's code: 'CA', 'ca' or 'US-CA' all give 'US-CA'."
+    )
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 code.")
 
     def to_json(self) -> dict[str, Any]:
+        state = state_code(self.country, self.state)
         return {"line1": self.line1, "line2": self.line2, "postal_code": self.postal_code, "city": self.city,
-                "state": self.state, "country": self.country}  # fmt: skip
+                "state": state, "country": self.country}  # fmt: skip
+
+    def check(self, path: list[str]) -> list[UserError]:
+        return check_address(self.country, self.state, path)
 
 
 @strawberry.input(description="The owner member of a team customer without an email.")
@@ -228,7 +234,7 @@ def _common_checks(data: CustomerCreateInput | CustomerUpdateInput) -> list[User
     if isinstance(data.name, str):
         errors += check_name(data.name, ["input", "name"])
     if isinstance(data.billing_address, AddressInput):
-        errors += check_country(data.billing_address.country, ["input", "billingAddress", "country"])
+        errors += data.billing_address.check(["input", "billingAddress"])
     if data.metadata is not None and data.metadata is not UNSET:
         errors += check_metadata(data.metadata, ["input", "metadata"])
     return errors

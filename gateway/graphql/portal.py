@@ -13,7 +13,6 @@ from .arguments import require_uuid, upstream_sorting
 from .context import Context
 from .customers import AddressInput, PageInfo, page_info
 from .errors import UserError, UserErrorCode, bad_input, from_upstream, user_errors_from_upstream
-from .input_rules import check_country
 from .pagination import PageArguments, check_arguments, read_connection
 from .portal_types import CustomerSession, Order, PortalCustomer
 from .types import required_time
@@ -197,7 +196,7 @@ async def update_order(
         body["billing_name"] = data.billing_name
     if data.billing_address is not strawberry.UNSET:
         if data.billing_address is not None:
-            errors = check_country(data.billing_address.country, ["input", "billingAddress", "country"])
+            errors = data.billing_address.check(["input", "billingAddress"])
             if errors:
                 return CustomerPortalOrderUpdatePayload(order=None, user_errors=errors)
         body["billing_address"] = data.billing_address.to_json() if data.billing_address else None
