@@ -21,6 +21,10 @@ from .types import Customer, CustomerType
 
 Info = strawberry.Info[Context, None]
 DEFAULT_PAGE_SIZE = 10
+METADATA_DESCRIPTION = (
+    "At most 50 pairs; keys of 1 to 40 characters; values are strings of 1 to 500 characters, integers within "
+    "signed 64 bits, finite floats or booleans."
+)
 
 
 # Connection --------------------------------------------------------------------------------------
@@ -193,7 +197,7 @@ class CustomerCreateInput:
     billing_address: AddressInput | None = None
     tax_id: str | None = strawberry.field(default=None, description="Validated against the billing address country.")
     locale: str | None = strawberry.field(default=None, description="BCP 47, e.g. en or en-US.")
-    metadata: JSON | None = None
+    metadata: JSON | None = strawberry.field(default=None, description=METADATA_DESCRIPTION)
     owner: CustomerOwnerInput | None = None
 
 
@@ -204,7 +208,7 @@ class CustomerUpdateInput:
     billing_address: AddressInput | None = UNSET
     tax_id: str | None = UNSET
     locale: str | None = UNSET
-    metadata: JSON | None = UNSET
+    metadata: JSON | None = strawberry.field(default=UNSET, description=f"{METADATA_DESCRIPTION} Replaces the map.")
     external_id: str | None = strawberry.field(default=UNSET, description="Can only be set while it is null.")
     type: CustomerType | None = strawberry.field(default=UNSET, description="Only INDIVIDUAL to TEAM.")
 

@@ -3,6 +3,7 @@ CA states, and name length. Each broken rule is a userError with the path of the
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import email_validator
@@ -20,6 +21,13 @@ from ..polar_rules import (
 from .errors import UserError, UserErrorCode, state_message
 
 _SUPPORTED = frozenset(SUPPORTED_COUNTRIES)
+# Integers are kept exact only within signed 64 bits: orjson (here and in most clients) reads larger ones as
+# floats, and JSON stores such as Polar's cannot be relied on past them either.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_INT64_MESSAGE = (
+    f"A metadata integer must fit in 64 bits ({INT64_MIN} to {INT64_MAX}); send a larger number as a string."
+)
+_FINITE_MESSAGE = "A metadata number must be finite: NaN and Infinity are not JSON numbers."
 
 
 def check_email(value: str, path: list[str]) -> list[UserError]:
@@ -67,7 +75,15 @@ def check_metadata(value: Any, path: list[str]) -> list[UserError]:
                         code=UserErrorCode.TOO_LONG,
                     )
                 )
-        elif not isinstance(item, bool | int | float):
+        elif isinstance(item, bool):
+            pass
+        elif isinstance(item, int):
+            if not INT64_MIN <= item <= INT64_MAX:
+                errors.append(UserError(field=where, message=_INT64_MESSAGE, code=UserErrorCode.INVALID))
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                errors.append(UserError(field=where, message=_FINITE_MESSAGE, code=UserErrorCode.INVALID))
+        else:
             errors.append(
                 UserError(
                     field=where,
