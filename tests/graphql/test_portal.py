@@ -24,8 +24,8 @@ fragment OrderFields on Order {
   seats description customerId productId discountId subscriptionId checkoutId nextPaymentAttemptAt
   createdAt modifiedAt
   product { id name description visibility recurringInterval recurringIntervalCount trialInterval
-    trialIntervalCount meterInterval meterIntervalCount isRecurring isArchived organizationId prices medias
-    createdAt modifiedAt
+    trialIntervalCount meterInterval meterIntervalCount isRecurring isArchived organizationId medias
+    prices { ...PriceFields } createdAt modifiedAt
     benefits { id type description selectable deletable isDeleted organizationId properties createdAt modifiedAt }
     organization { id name slug avatarUrl prorationBehavior allowCustomerUpdates
       customerPortalSettings createdAt modifiedAt } }
@@ -36,6 +36,18 @@ fragment OrderFields on Order {
   items { id label amount taxAmount proration productPriceId createdAt modifiedAt }
 }
 """
+PRICE_FIELDS = """
+fragment PriceFields on ProductPrice {
+  __typename id createdAt modifiedAt source amountType priceCurrency taxBehavior isArchived productId
+  ... on ProductPriceFixed { priceAmount legacy recurringInterval }
+  ... on ProductPriceCustom { minimumAmount maximumAmount presetAmount legacy recurringInterval }
+  ... on ProductPriceSeatBased { seatTiers { seatTierType tiers { minSeats maxSeats pricePerSeat } minimumSeats maximumSeats } }
+  ... on ProductPriceMeteredUnit { unitAmount capAmount meterId meter { id name unit customLabel customMultiplier } }
+}
+"""
+ORDER_FIELDS += PRICE_FIELDS
+PRICE_TYPES = {"fixed": "ProductPriceFixed", "custom": "ProductPriceCustom", "seat_based": "ProductPriceSeatBased",
+               "metered_unit": "ProductPriceMeteredUnit"}  # fmt: skip
 _WIRE_ONLY = {"amount", "from_balance_amount", "product_price_id", "units"}
 
 
@@ -108,6 +120,10 @@ def test_the_portal_shows_the_signed_in_customer_and_their_orders(gql: GraphQL, 
         expected["product"]["organization"].pop("organization_features", None)
         for benefit in expected["product"]["benefits"]:
             benefit.setdefault("properties", None)  # GraphQL answers null where the JSON omits the key
+        for price in node["product"]["prices"]:
+            assert price.pop("__typename") == PRICE_TYPES[price["amountType"].lower()]
+            if price.get("legacy") is False:  # current prices: Polar sends neither key
+                del price["legacy"], price["recurringInterval"]
         assert as_polar(node) == expected
 
 
