@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from .observability.logs import configure_logging
 from .sandbox.runner import banner, start_sandbox
 from .sandbox.seed import DEMO_TOKEN
-from .settings import Settings
+from .settings import Settings, with_cursor_secret
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         settings = _settings(args)
         configure_logging(settings.log_level, settings.log_format == "json")
+        settings = with_cursor_secret(settings)  # before any worker starts: they all get this one
         if settings.workers > 1:
             from .workers import run_workers
 

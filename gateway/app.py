@@ -22,7 +22,7 @@ from .graphql.view import POLAR_CLIENT, SCOPES, SETTINGS, GatewayView
 from .observability import metrics, request_id
 from .sandbox.runner import RunningSandbox, start_sandbox
 from .sandbox.seed import DEMO_TOKEN
-from .settings import Settings
+from .settings import Settings, with_cursor_secret
 from .upstream.polar import PolarClient
 from .upstream.slots import FairSlots
 from .upstream.transport import Transport, create_client
@@ -128,6 +128,7 @@ def cors(allowed: list[str]) -> Any:
 
 
 def create_app(settings: Settings) -> web.Application:
+    settings = with_cursor_secret(settings)
     middlewares = [request_context, cors(settings.cors_origins)] if settings.cors_origins else [request_context]
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
     app[SETTINGS] = settings

@@ -72,3 +72,13 @@ US_STATES = frozenset(
 CA_SUBDIVISIONS = frozenset(
     "CA-" + code for code in ["AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"]
 )
+
+SUBDIVISIONS = {"US": US_STATES, "CA": CA_SUBDIVISIONS}  # the countries whose state Polar checks
+
+
+def subdivision(country: str, state: str) -> str | None:
+    """Polar's form of a US state or Canadian province for ``country`` (``CA`` or ``US-CA`` give ``US-CA``),
+    or None when ``state`` is not one; as ``Address.validate_state`` of Polar's ``kit/address.py``, which
+    is case-sensitive. Only for countries in ``SUBDIVISIONS``."""
+    code = state if state.startswith(f"{country}-") else f"{country}-{state}"
+    return code if code in SUBDIVISIONS[country] else None

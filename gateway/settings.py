@@ -5,13 +5,19 @@ Flags win over the environment, which wins over the defaults below. Each limit h
 
 from __future__ import annotations
 
+import logging
+import secrets
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .graphiql import default_assets_dir
+
+CURSOR_SECRET_MIN_CHARS = 32
+log = logging.getLogger("gateway.settings")
 
 
 class Settings(BaseSettings):
@@ -21,7 +27,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     # The Polar API base URL. None: start the embedded sandbox on a free port and use it.
     upstream_url: str | None = None
-    # Where clients reach the gateway (behind a proxy, say); default: the request's own scheme and host.
+    # Where clients reach the gateway (``https://api.example.com``, maybe with a path), for absolute links such
+    # as customersExportUrl. Unset, links are relative: never built from the request's Host header, which the
+    # caller chooses.
     public_url: str | None = None
     # The CSV export streams as it arrives: a stalled upstream ends it after this much silence, a client
     # that takes nothing for export_write_timeout_s is dropped, and no export lasts over export_max_duration_s.
@@ -31,6 +39,9 @@ class Settings(BaseSettings):
     # Exports have their own upstream connections, so slow downloads never hold the API's.
     export_max_connections: int = Field(default=4, ge=1)  # per process
     export_max_per_caller: int = Field(default=1, ge=1)  # concurrent exports of one token
+    # The key that signs pagination cursors (HMAC-SHA-256). Every instance of one deployment needs the same
+    # one; unset, a random key is made at start-up (cursors then die with the process). Never logged.
+    cursor_secret: SecretStr | None = None
     # Demo data of the embedded sandbox.
     sandbox_customers: int = Field(default=250, ge=0)
     sandbox_seed: int = 1
@@ -85,3 +96,36 @@ class Settings(BaseSettings):
 
     # Switch dataloaders and batching off: the naive gateway of the benchmark.
     batching: bool = True
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        url = urlsplit(value)
+        if url.scheme not in {"http", "https"} or not url.netloc or url.query or url.fragment:
+            raise ValueError("must be an absolute http(s) URL without query or fragment, e.g. https://api.example.com")
+        return value.rstrip("/")
+
+    @field_validator("cursor_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < CURSOR_SECRET_MIN_CHARS:
+            raise ValueError(f"must have at least {CURSOR_SECRET_MIN_CHARS} characters (e.g. openssl rand -hex 32)")
+        return value
+
+
+def with_cursor_secret(settings: Settings) -> Settings:
+    """The settings with a cursor secret: the one configured, else a random one made now, with a warning
+    (once, here) unless the gateway runs on its embedded sandbox, whose data dies with the process anyway.
+    ``serve --workers N`` calls this in the parent, which hands the secret to every worker."""
+    if settings.cursor_secret is not None:
+        return settings
+    if settings.upstream_url is not None:
+        log.warning(
+            "cursor_secret is not set: cursors are signed with a random key made at start-up, so they stop "
+            "working when this process restarts and are refused by every other instance. Set "
+            "GATEWAY_CURSOR_SECRET (at least %d characters, the same on every instance).",
+            CURSOR_SECRET_MIN_CHARS,
+        )
+    return settings.model_copy(update={"cursor_secret": SecretStr(secrets.token_hex(32))})

@@ -23,6 +23,8 @@ import threading
 import time
 from types import FrameType
 
+from pydantic import SecretStr
+
 from .observability.metrics import MULTIPROCESS_DIR
 from .settings import Settings
 
@@ -43,6 +45,9 @@ def worker_environment(settings: Settings, port: int, upstream_url: str, metrics
     for name, value in settings.model_dump(mode="json").items():
         if value is not None:
             env[f"GATEWAY_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
+    for name in type(settings).model_fields:  # a secret dumps as '**********': hand over the value itself
+        if isinstance(secret := getattr(settings, name), SecretStr):
+            env[f"GATEWAY_{name.upper()}"] = secret.get_secret_value()
     env.update({
         "GATEWAY_PORT": str(port), "GATEWAY_UPSTREAM_URL": upstream_url, "GATEWAY_WORKERS": "1",
         "GATEWAY_REUSE_PORT": "true", MULTIPROCESS_DIR: metrics_dir, "PYTHONUNBUFFERED": "1",

@@ -10,6 +10,7 @@ from ..upstream.polar import PolarClient
 from .errors import ErrorCode, gateway_error, unauthenticated
 from .limits import Spent
 from .loaders import Loaders
+from .pagination import Cursors, cursors_for
 from .scopes import ScopeMemory
 
 SESSION_PREFIXES = ("polar_cst_", "polar_mst_")
@@ -21,7 +22,7 @@ class Context:
     settings: Settings
     scopes: ScopeMemory
     bearer: str | None = field(repr=False)  # never printed: a credential
-    base_url: str = ""  # where clients reach this gateway, for links such as the CSV export
+    base_url: str = ""  # ``public_url``, for links such as the CSV export; "" makes them relative
     from_router: bool = False  # the request carries the router_secret (see federation._service)
     spent: Spent = field(default_factory=Spent)  # what this request's operations have cost (a batch shares it)
 
@@ -55,6 +56,14 @@ class Context:
                 ErrorCode.FORBIDDEN,
             )
         return token
+
+    @property
+    def cursors(self) -> Cursors:
+        """Signs and reads this deployment's cursors (``cursor_secret``, set at start-up when not configured)."""
+        secret = self.settings.cursor_secret
+        if secret is None:  # pragma: no cover - create_app always sets one
+            raise RuntimeError("no cursor secret: build the app with create_app")
+        return cursors_for(secret.get_secret_value())
 
     @cached_property
     def loaders(self) -> Loaders:

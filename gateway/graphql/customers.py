@@ -15,12 +15,16 @@ from ..upstream.transport import QueryParams
 from .arguments import require_uuid, upstream_sorting
 from .context import Context
 from .errors import UserError, UserErrorCode, bad_input, from_upstream, user_errors_from_upstream
-from .input_rules import check_country, check_email, check_metadata, check_name
-from .pagination import PageArguments, Slice, check_arguments, encode_cursor, read_connection
+from .input_rules import check_address, check_email, check_metadata, check_name, state_code
+from .pagination import PageArguments, Slice, check_arguments, read_connection
 from .types import Customer, CustomerType
 
 Info = strawberry.Info[Context, None]
 DEFAULT_PAGE_SIZE = 10
+METADATA_DESCRIPTION = (
+    "At most 50 pairs; keys of 1 to 40 characters; values are strings of 1 to 500 characters, integers within "
+    "signed 64 bits, finite floats or booleans."
+)
 
 
 # Connection --------------------------------------------------------------------------------------
@@ -120,11 +124,11 @@ async def resolve_customers(
 
     listed = loaders.listing_started()
     try:
-        window, print_ = await read_connection(
-            fetch, filters, upstream_sorting(sort_key.value if sort_key else None, reverse), args, DEFAULT_PAGE_SIZE
-        )
+        sorting = upstream_sorting(sort_key.value if sort_key else None, reverse)
+        cursors = context.cursors
+        window, print_ = await read_connection(fetch, filters, sorting, args, DEFAULT_PAGE_SIZE, cursors)
         edges = [
-            CustomerEdge(cursor=encode_cursor(window.start + index, print_), node=loaders.prime(item))
+            CustomerEdge(cursor=cursors.encode(window.start + index, print_), node=loaders.prime(item))
             for index, item in enumerate(window.items)
         ]
     finally:
@@ -163,12 +167,18 @@ class AddressInput:
     line2: str | None = None
     postal_code: str | None = None
     city: str | None = None
-    state: str | None = strawberry.field(default=None, description="For US and CA: 'CA' or 'US-CA' both work.")
+    state: str | None = strawberry.field(
+        default=None, description="For US and CA the state's code: 'CA', 'ca' or 'US-CA' all give 'US-CA'."
+    )
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 code.")
 
     def to_json(self) -> dict[str, Any]:
+        state = state_code(self.country, self.state)
         return {"line1": self.line1, "line2": self.line2, "postal_code": self.postal_code, "city": self.city,
-                "state": self.state, "country": self.country}  # fmt: skip
+                "state": state, "country": self.country}  # fmt: skip
+
+    def check(self, path: list[str]) -> list[UserError]:
+        return check_address(self.country, self.state, path)
 
 
 @strawberry.input(description="The owner member of a team customer without an email.")
@@ -187,7 +197,7 @@ class CustomerCreateInput:
     billing_address: AddressInput | None = None
     tax_id: str | None = strawberry.field(default=None, description="Validated against the billing address country.")
     locale: str | None = strawberry.field(default=None, description="BCP 47, e.g. en or en-US.")
-    metadata: JSON | None = None
+    metadata: JSON | None = strawberry.field(default=None, description=METADATA_DESCRIPTION)
     owner: CustomerOwnerInput | None = None
 
 
@@ -198,7 +208,7 @@ class CustomerUpdateInput:
     billing_address: AddressInput | None = UNSET
     tax_id: str | None = UNSET
     locale: str | None = UNSET
-    metadata: JSON | None = UNSET
+    metadata: JSON | None = strawberry.field(default=UNSET, description=f"{METADATA_DESCRIPTION} Replaces the map.")
     external_id: str | None = strawberry.field(default=UNSET, description="Can only be set while it is null.")
     type: CustomerType | None = strawberry.field(default=UNSET, description="Only INDIVIDUAL to TEAM.")
 
@@ -228,7 +238,7 @@ def _common_checks(data: CustomerCreateInput | CustomerUpdateInput) -> list[User
     if isinstance(data.name, str):
         errors += check_name(data.name, ["input", "name"])
     if isinstance(data.billing_address, AddressInput):
-        errors += check_country(data.billing_address.country, ["input", "billingAddress", "country"])
+        errors += data.billing_address.check(["input", "billingAddress"])
     if data.metadata is not None and data.metadata is not UNSET:
         errors += check_metadata(data.metadata, ["input", "metadata"])
     return errors

@@ -131,6 +131,8 @@ def _camel(name: str) -> str:
 
 
 _UNION_TAGS = re.compile(r"^(constrained-str|int|float|bool|str|\[key\])$")
+_BODY_TAGS = frozenset({"individual", "team"})  # Polar's create body is a union on ``type``: its tag leads loc
+_STATE = {"Value error, Invalid US state": "US", "Value error, Invalid CA subdivision": "CA"}
 
 
 def user_errors_from_upstream(details: list[dict[str, Any]], root: str | None = "input") -> list[UserError]:
@@ -142,15 +144,33 @@ def user_errors_from_upstream(details: list[dict[str, Any]], root: str | None = 
         loc = [str(part) for part in detail.get("loc", []) if not isinstance(part, int)]
         if loc and loc[0] == "body":
             loc = loc[1:]
+        if loc and loc[0] in _BODY_TAGS:
+            loc = loc[1:]
         prefix = [root] if root else []
         path = [*prefix, *[_camel(part) for part in loc if not _UNION_TAGS.match(part)]] or ["input"]
         message = str(detail.get("msg", "Invalid value."))
+        if (country := _STATE.get(message)) is not None:  # Polar names the address; the state is what is wrong
+            address = detail.get("input")
+            path, message = [*path, "state"], state_message(country, _state_of(address))
         key = (tuple(path), message)
         if key in seen:
             continue
         seen.add(key)
         errors.append(UserError(field=path, message=message, code=_code(detail)))
     return errors
+
+
+_REGION = {"US": ("a US state", "NY"), "CA": ("a Canadian province or territory", "QC")}
+
+
+def state_message(country: str, state: object) -> str:
+    """Why ``state`` is refused for ``country`` (US or CA), and what to send instead."""
+    region, example = _REGION[country]
+    return f"'{state}' is not {region}: send its two-letter code, such as {example} or {country}-{example}."
+
+
+def _state_of(address: object) -> object:
+    return address.get("state") if isinstance(address, dict) else None
 
 
 def _code(detail: dict[str, Any]) -> UserErrorCode:

@@ -4,6 +4,9 @@ Polar has no cursors, so a cursor holds an absolute position in the listing plus
 the filter and sort it belongs to. A window of up to 100 positions is read with the page size that
 puts it in one upstream page when one exists, else in two pages fetched concurrently. ``last``
 without ``before`` reads the listing in reverse order: one request, no need to know its length.
+
+Cursors are signed with the deployment's secret (``cursor_secret``), so a position is only ever one this
+gateway issued: a forged or tampered cursor, or one from another deployment, is refused before any call.
 """
 
 from __future__ import annotations
@@ -12,14 +15,19 @@ import asyncio
 import base64
 import binascii
 import hashlib
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..upstream.polar import Json, Page
 from ..upstream.transport import QueryParams
 from .errors import bad_input
 
-CURSOR_PREFIX = "pos1"
+CURSOR_PREFIX = "pos2"
+MAX_POSITION = 10_000_000  # the deepest position a cursor may hold: 100,000 of Polar's largest pages
+MAC_BYTES = 16  # HMAC-SHA-256 truncated to 128 bits
+MAX_CURSOR_CHARS = 128  # a cursor this gateway issues has about 60
 FetchPage = Callable[[QueryParams], Awaitable[Page]]
 
 
@@ -45,24 +53,58 @@ def fingerprint(params: QueryParams) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-def encode_cursor(position: int, print_: str) -> str:
-    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}:{print_}:{position}".encode()).decode()
+class Cursors:
+    """Issues cursors and reads them back: ``pos2:<fingerprint>:<position>``, a dot and its HMAC-SHA-256 with
+    the deployment's secret (first 128 bits), in URL-safe base64. Only a cursor this deployment signed is
+    read; its position must then be ASCII digits (``int`` would take Arabic-Indic ones) within
+    ``MAX_POSITION``, so no cursor can send Polar to an absurd page."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._mac = hmac.new(secret, digestmod=hashlib.sha256)
+
+    def _sign(self, payload: bytes) -> bytes:
+        mac = self._mac.copy()
+        mac.update(payload)
+        return mac.digest()[:MAC_BYTES]
+
+    def encode(self, position: int, print_: str) -> str:
+        payload = f"{CURSOR_PREFIX}:{print_}:{position}".encode()
+        return base64.urlsafe_b64encode(payload + b"." + self._sign(payload)).decode()
+
+    def decode(self, cursor: str, print_: str, argument: str) -> int:
+        """The position a cursor holds; BAD_USER_INPUT naming the argument when it is not one this
+        deployment issued, belongs to another listing, or points beyond ``MAX_POSITION``."""
+        foreign = bad_input(f"'{argument}' is not a cursor this API issued.", argument)
+        if len(cursor) > MAX_CURSOR_CHARS:
+            raise foreign
+        try:
+            raw = base64.b64decode(cursor.encode("ascii"), altchars=b"-_", validate=True)
+        except (ValueError, binascii.Error):  # UnicodeEncodeError is a ValueError
+            raise foreign from None
+        payload, dot, mac = raw[: -MAC_BYTES - 1], raw[-MAC_BYTES - 1 : -MAC_BYTES], raw[-MAC_BYTES:]
+        if dot != b"." or not hmac.compare_digest(self._sign(payload), mac):
+            raise foreign
+        parts = payload.decode("ascii", "replace").split(":")
+        if len(parts) != 3:
+            raise foreign
+        prefix, cursor_print, position = parts
+        if prefix != CURSOR_PREFIX or not position.isascii() or not position.isdigit():
+            raise foreign
+        if cursor_print != print_:
+            raise bad_input(
+                f"'{argument}' belongs to a listing with another filter or sort; start again without it.", argument
+            )
+        value = int(position)  # at most MAX_CURSOR_CHARS digits: cheap
+        if value > MAX_POSITION:
+            deepest = f"'{argument}' points past position {MAX_POSITION:,}, the deepest this API pages to."
+            raise bad_input(deepest, argument)
+        return value
 
 
-def decode_cursor(cursor: str, print_: str, argument: str) -> int:
-    """The position a cursor holds; a clear error when it is malformed or from another listing."""
-    try:
-        prefix, cursor_print, position = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
-        value = int(position)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise bad_input(f"'{argument}' is not a cursor this API issued.", argument) from None
-    if prefix != CURSOR_PREFIX or value < 0:
-        raise bad_input(f"'{argument}' is not a cursor this API issued.", argument)
-    if cursor_print != print_:
-        raise bad_input(
-            f"'{argument}' belongs to a listing with another filter or sort; start again without it.", argument
-        )
-    return value
+@lru_cache(maxsize=4)
+def cursors_for(secret: str) -> Cursors:
+    """One ``Cursors`` per secret, made once: the HMAC key is prepared a single time."""
+    return Cursors(secret.encode())
 
 
 def page_size_for(start: int, count: int, maximum: int = 100) -> int:
@@ -125,17 +167,18 @@ def flip(sorting: str) -> str:
 
 
 async def read_connection(
-    fetch: FetchPage, filters: QueryParams, sorting: str, args: PageArguments, default_page: int
+    fetch: FetchPage, filters: QueryParams, sorting: str, args: PageArguments, default_page: int, cursors: Cursors
 ) -> tuple[Slice, str]:
-    """The window the arguments ask for, and the fingerprint its cursors carry."""
+    """The window the arguments ask for, and the fingerprint its cursors carry; cursors are read before any
+    call, so a refused one costs nothing upstream."""
     params: QueryParams = [*filters, ("sorting", sorting)]
     print_ = fingerprint(params)
     if args.last is not None or args.before is not None:
         count = args.last if args.last is not None else default_page
         if args.before is None:
             return await read_tail(fetch, [*filters, ("sorting", flip(sorting))], count), print_
-        end = decode_cursor(args.before, print_, "before")
+        end = cursors.decode(args.before, print_, "before")
         start = max(0, end - count)
         return await read_window(fetch, params, start, end - start), print_
-    start = decode_cursor(args.after, print_, "after") + 1 if args.after is not None else 0
+    start = cursors.decode(args.after, print_, "after") + 1 if args.after is not None else 0
     return await read_window(fetch, params, start, args.first if args.first is not None else default_page), print_

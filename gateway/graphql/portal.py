@@ -13,8 +13,7 @@ from .arguments import require_uuid, upstream_sorting
 from .context import Context
 from .customers import AddressInput, PageInfo, page_info
 from .errors import UserError, UserErrorCode, bad_input, from_upstream, user_errors_from_upstream
-from .input_rules import check_country
-from .pagination import PageArguments, check_arguments, encode_cursor, read_connection
+from .pagination import PageArguments, check_arguments, read_connection
 from .portal_types import CustomerSession, Order, PortalCustomer
 from .types import required_time
 
@@ -154,9 +153,10 @@ class CustomerPortal:
             except UpstreamError as error:
                 raise from_upstream(error) from error
 
-        window, print_ = await read_connection(fetch, _order_filters(filter), sorting, args, DEFAULT_PAGE_SIZE)
+        cursors = context.cursors
+        window, print_ = await read_connection(fetch, _order_filters(filter), sorting, args, DEFAULT_PAGE_SIZE, cursors)
         edges = [
-            OrderEdge(cursor=encode_cursor(window.start + index, print_), node=Order.from_json(item))
+            OrderEdge(cursor=cursors.encode(window.start + index, print_), node=Order.from_json(item))
             for index, item in enumerate(window.items)
         ]
         return OrderConnection(edges=edges, page_info=page_info(edges, window), total_count=window.total)
@@ -196,7 +196,7 @@ async def update_order(
         body["billing_name"] = data.billing_name
     if data.billing_address is not strawberry.UNSET:
         if data.billing_address is not None:
-            errors = check_country(data.billing_address.country, ["input", "billingAddress", "country"])
+            errors = data.billing_address.check(["input", "billingAddress"])
             if errors:
                 return CustomerPortalOrderUpdatePayload(order=None, user_errors=errors)
         body["billing_address"] = data.billing_address.to_json() if data.billing_address else None
@@ -225,7 +225,11 @@ class PortalQueries:
         info.context.session_token  # FORBIDDEN here, before any call, for an organization token  # noqa: B018
         return CustomerPortal()
 
-    @strawberry.field(description="Where to download all customers as CSV, with the same organization token.")
+    @strawberry.field(
+        description="Where to download all customers as CSV, with the same organization token: under the "
+        "gateway's public_url when it is set, else relative to the GraphQL endpoint's origin "
+        "(`/export/customers.csv`)."
+    )
     def customers_export_url(self, info: Info) -> str:
         info.context.organization_token  # noqa: B018
         return f"{info.context.base_url}/export/customers.csv"

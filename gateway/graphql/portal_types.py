@@ -10,6 +10,8 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
+from ..upstream.prices import prices_from_json
+from .prices import ProductPrice, product_price
 from .types import (
     Address,
     BenefitType,
@@ -156,7 +158,7 @@ class OrderProduct:
     is_recurring: bool
     is_archived: bool
     organization_id: strawberry.ID
-    prices: JSON = strawberry.field(description="Polar's price objects (fixed, custom, seat-based, metered).")
+    prices: list[ProductPrice] = strawberry.field(description="Fixed, pay-what-you-want, seat-based or metered.")
     medias: JSON
     benefits: list[OrderBenefit]
     organization: OrderOrganization
@@ -305,7 +307,7 @@ def _product(data: Json) -> OrderProduct:
         is_recurring=data["is_recurring"],
         is_archived=data["is_archived"],
         organization_id=data["organization_id"],
-        prices=data.get("prices", []),
+        prices=[product_price(price) for price in prices_from_json(data.get("prices", []))],
         medias=data.get("medias", []),
         benefits=[
             OrderBenefit(

@@ -27,6 +27,7 @@ from .limits import Limits
 from .masking import MaskErrorsAndSuggestions, MaskUnexpectedErrors
 from .observe import ObserveOperation
 from .portal import PortalMutations, PortalQueries
+from .prices import PRICE_TYPES
 
 log = logging.getLogger("gateway.graphql")
 
@@ -91,7 +92,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # cache is the schema's, shared by every request; the limits are computed once, from the schema.
     documents = DocumentCache(settings.document_cache_bytes)
     execution_context, plans = lean_execution_context(documents)
-    schema = GatewaySchema(query=Query, mutation=Mutation, config=config, execution_context_class=execution_context)
+    schema = GatewaySchema(
+        query=Query, mutation=Mutation, types=PRICE_TYPES, config=config, execution_context_class=execution_context
+    )
     schema.max_entities = settings.max_entities
     schema.documents = documents
     limits = Limits.of(settings, DEFAULT_PAGE_SIZE, schema._schema)  # introspection is weighed by this schema

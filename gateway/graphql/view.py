@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from typing import TypeGuard
 
 import orjson
@@ -37,6 +38,11 @@ _SHAPE = (
     "string 'operationName' (or a list of such objects for a batch)."
 )
 _REQUEST_ERROR = "graphql_request_error"
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
+def _not_json(constant: str) -> object:
+    raise json.JSONDecodeError(f"{constant} is not a JSON value", constant, 0)
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -104,7 +110,7 @@ class GatewayView(GraphQLView[Context, None]):
             settings=app[SETTINGS],
             scopes=app[SCOPES],
             bearer=bearer_token(request.headers.get("Authorization")),
-            base_url=app[SETTINGS].public_url or str(request.url.origin()),
+            base_url=app[SETTINGS].public_url or "",  # never the request's Host: callers choose that header
             from_router=_from_router(request, settings.router_secret),
         )
 
@@ -201,16 +207,24 @@ class GatewayView(GraphQLView[Context, None]):
         return self.create_response(response_data, sub_response)
 
     def decode_json(self, data: str | bytes) -> object:
-        """orjson for speed; what it refuses goes through the standard library, which says precisely why
-        (or accepts what orjson does not, such as integers over 64 bits)."""
+        """orjson for speed. It reads an integer past 64 bits as a float, silently (``2**64`` arrived as
+        ``1.8446744073709552e+19``), so JSON with a run of 19 digits or more (``2**63`` has 19) goes through
+        the standard library, which keeps every integer exact for the rules to judge; so does what orjson
+        refuses, to accept or refuse it precisely. ``NaN`` and ``Infinity``, which the standard library
+        would take, are not JSON and are refused."""
+        if not _LONG_DIGITS.search(data if isinstance(data, bytes) else data.encode()):
+            try:
+                return orjson.loads(data)
+            except orjson.JSONDecodeError:
+                pass
         try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError:
-            pass
-        try:
-            return json.loads(data)
+            return json.loads(data, parse_constant=_not_json)
         except UnicodeDecodeError as error:
             raise HTTPException(400, "The request body is not valid UTF-8.") from error
+        except json.JSONDecodeError:
+            raise
+        except ValueError as error:  # an integer over Python's 4,300 digits
+            raise json.JSONDecodeError(str(error), "", 0) from error
 
     def is_websocket_request(self, request: web.Request) -> TypeGuard[web.Request]:
         """Strawberry builds a WebSocketResponse per request to find out; an HTTP request has no Upgrade."""

@@ -4,10 +4,12 @@ middlewares and FastAPI's router do around every API request."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from yarl import URL
 
 from . import billing, controls, customers, portal
 from .auth import authenticate
@@ -32,6 +34,8 @@ def route_key(request: web.Request) -> str:
 async def polar_api(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith(CONTROL_PREFIX):
         return await handler(request)
+    target = request.raw_path  # as it came on the wire, before any rerouting
+    request, handler = await _route_as_starlette(request, handler)
     state = request.app[STATE]
     route = route_key(request)
     state.stats[route] += 1
@@ -39,7 +43,27 @@ async def polar_api(request: web.Request, handler: Handler) -> web.StreamRespons
     try:
         return await _handle(request, handler, state, route)
     finally:
-        state.timeline.append((route, started, time.monotonic(), request.headers.get("X-Request-Id")))
+        state.timeline.append((route, started, time.monotonic(), request.headers.get("X-Request-Id"), target))
+
+
+_ENCODED_SLASH = re.compile(r"%2[fF]")
+
+
+async def _route_as_starlette(request: web.Request, handler: Handler) -> tuple[web.Request, Handler]:
+    """The route Polar's server would pick. uvicorn percent-decodes the whole path and Starlette routes on
+    that, so an encoded slash (``%2F``) separates segments there, where aiohttp keeps it inside one. Every
+    other escape decodes alike in both (aiohttp unquotes ``%25`` in the matched values), and neither
+    resolves dot segments."""
+    raw_path, _, raw_query = request.raw_path.partition("?")
+    if not _ENCODED_SLASH.search(raw_path):
+        return request, handler
+    url = URL.build(path=_ENCODED_SLASH.sub("/", raw_path), query_string=raw_query, encoded=True)
+    rerouted = request.clone(rel_url=url)
+    match_info = await request.app.router.resolve(rerouted)
+    match_info.add_app(request.app)
+    match_info.freeze()
+    rerouted._match_info = match_info  # what aiohttp's own dispatch sets; there is no public setter
+    return rerouted, match_info.handler
 
 
 async def _handle(request: web.Request, handler: Handler, state: SandboxState, route: str) -> web.StreamResponse:

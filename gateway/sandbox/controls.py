@@ -38,11 +38,11 @@ async def stats(request: web.Request) -> web.Response:
 
 
 async def timeline(request: web.Request) -> web.Response:
-    """Recent API requests, oldest first: route, start and end (monotonic seconds), and the caller's
-    ``X-Request-Id`` (null without one)."""
+    """Recent API requests, oldest first: route, start and end (monotonic seconds), the caller's
+    ``X-Request-Id`` (null without one), and the target (path and query) exactly as it came on the wire."""
     entries = [
-        {"route": route, "start": round(start, 6), "end": round(end, 6), "request_id": rid}
-        for route, start, end, rid in sandbox(request).timeline
+        {"route": route, "start": round(start, 6), "end": round(end, 6), "request_id": rid, "target": target}
+        for route, start, end, rid, target in sandbox(request).timeline
     ]
     return json_response({"requests": entries})
 

@@ -75,13 +75,31 @@ class Benefit:
     metadata: Metadata = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SeatTier:
+    min_seats: int
+    max_seats: int | None
+    price_per_seat: int
+
+
 @dataclass
 class Price:
+    """One of Polar's price kinds (``amount_type``); the fields of the other kinds stay None."""
+
     id: str
     product_id: str
-    amount: int
+    amount: int  # fixed: the price; the others: what a subscription to it starts at
     currency: str
     created_at: datetime
+    amount_type: str = "fixed"  # fixed, custom, seat_based or metered_unit
+    minimum_amount: int | None = None  # custom (pay what you want)
+    maximum_amount: int | None = None
+    preset_amount: int | None = None
+    seat_tiers: list[SeatTier] | None = None  # seat_based
+    seat_tier_type: str = "volume"
+    unit_amount: str | None = None  # metered_unit: cents per unit, a decimal string
+    cap_amount: int | None = None
+    meter_id: str | None = None
 
 
 @dataclass

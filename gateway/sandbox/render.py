@@ -210,22 +210,37 @@ def benefit(record: Benefit) -> Json:
     }
 
 
-def price(record: Price) -> Json:
-    return {
+def price(store: Store, record: Price) -> Json:
+    """``ProductPrice`` of the OpenAPI: the common keys, then those of its ``amount_type``."""
+    common = {
         "created_at": iso(record.created_at),
         "modified_at": None,
         "id": record.id,
         "source": "catalog",
-        "amount_type": "fixed",
+        "amount_type": record.amount_type,
         "price_currency": record.currency,
         "tax_behavior": None,
         "is_archived": False,
         "product_id": record.product_id,
-        "price_amount": record.amount,
     }
+    if record.amount_type == "custom":
+        return {**common, "minimum_amount": record.minimum_amount, "maximum_amount": record.maximum_amount,
+                "preset_amount": record.preset_amount}  # fmt: skip
+    if record.amount_type == "seat_based":
+        tiers = record.seat_tiers or []
+        rendered = [{"min_seats": t.min_seats, "max_seats": t.max_seats, "price_per_seat": t.price_per_seat}
+                    for t in tiers]  # fmt: skip
+        return {**common, "seat_tiers": {"seat_tier_type": record.seat_tier_type, "tiers": rendered,
+                "minimum_seats": tiers[0].min_seats, "maximum_seats": tiers[-1].max_seats}}  # fmt: skip
+    if record.amount_type == "metered_unit":
+        meter_record = store.meters[str(record.meter_id)]
+        return {**common, "unit_amount": record.unit_amount, "cap_amount": record.cap_amount,
+                "meter_id": meter_record.id, "meter": {"id": meter_record.id, "name": meter_record.name,
+                "unit": "scalar", "custom_label": None, "custom_multiplier": None}}  # fmt: skip
+    return {**common, "price_amount": record.amount}
 
 
-def _product_base(record: Product) -> Json:
+def _product_base(store: Store, record: Product) -> Json:
     return {
         "id": record.id,
         "created_at": iso(record.created_at),
@@ -242,14 +257,14 @@ def _product_base(record: Product) -> Json:
         "is_recurring": record.recurring_interval is not None,
         "is_archived": False,
         "organization_id": record.organization_id,
-        "prices": [price(p) for p in record.prices],
+        "prices": [price(store, p) for p in record.prices],
         "medias": [],
     }
 
 
 def product(store: Store, record: Product) -> Json:
     return {
-        **_product_base(record),
+        **_product_base(store, record),
         "metadata": {},
         "benefits": [benefit(store.benefits[b]) for b in record.benefit_ids],
         "attached_custom_fields": [],
@@ -323,7 +338,7 @@ def subscription(store: Store, record: Subscription) -> Json:
         "customer": customer(store.customers[record.customer_id]),
         "product": product(store, store.products[record.product_id]),
         "discount": None,
-        "prices": [price(store.prices[record.price_id])],
+        "prices": [price(store, store.prices[record.price_id])],
         "meters": [{**_usage(usage), "meter": meter(store.meters[usage.meter_id])} for usage in record.meters],
         "pending_update": None,
     }
@@ -412,7 +427,7 @@ def order(store: Store, record: Order) -> Json:
     subscription_record = store.subscriptions.get(record.subscription_id or "")
     total = record.net_amount + record.tax_amount
     order_product: dict[str, Any] = {
-        **_product_base(product_record),
+        **_product_base(store, product_record),
         "benefits": [benefit_public(store.benefits[b]) for b in product_record.benefit_ids],
         "organization": organization(store.organization_of_product(product_record.id)),
     }

@@ -24,6 +24,7 @@ from .model import (
     Organization,
     Price,
     Product,
+    SeatTier,
     Subscription,
     SubscriptionMeterUsage,
     Token,
@@ -264,6 +265,7 @@ def _populate(store: Store, org: Organization, count: int, rng: random.Random, n
         ),
         _product(store, new_id, org, "Lifetime", "One payment, forever", None, 19900, [benefits[2]], catalog_time),
     ]
+    _more_prices(store, products, meters[0])
     recurring = products[:3]
     moment = BASE_TIME
     for index in range(count):
@@ -296,6 +298,25 @@ def _product(
     store.products[product.id] = product
     store.prices[price.id] = price
     return product
+
+
+def _more_prices(store: Store, products: list[Product], api_calls: Meter) -> None:
+    """A price of each other kind after each product's fixed one (which subscriptions and orders use): a
+    metered API price on Pro, seats on Team, pay-what-you-want on Lifetime. Their ids come from a generator
+    of their own, so adding them changed no other id of the seed."""
+    _starter, pro, team, lifetime = products
+    new_id = _Ids(random.Random(f"prices of {pro.id}"))
+    extra = [
+        Price(new_id(), pro.id, 0, "usd", pro.created_at, "metered_unit", unit_amount="0.5", cap_amount=50_000,
+              meter_id=api_calls.id),
+        Price(new_id(), team.id, 1500, "usd", team.created_at, "seat_based",
+              seat_tiers=[SeatTier(1, 10, 1500), SeatTier(11, None, 1200)]),
+        Price(new_id(), lifetime.id, 19900, "usd", lifetime.created_at, "custom", minimum_amount=19900,
+              preset_amount=24900),
+    ]  # fmt: skip
+    for price in extra:
+        store.products[price.product_id].prices.append(price)
+        store.prices[price.id] = price
 
 
 def _customer(org: Organization, index: int, at: datetime, rng: random.Random, new_id: _Ids) -> Customer:

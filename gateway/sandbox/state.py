@@ -27,8 +27,11 @@ class SandboxState:
     limiter: RateLimiter = field(default_factory=RateLimiter)
     stats: Counter[str] = field(default_factory=Counter)
     injected: Counter[str] = field(default_factory=Counter)  # faults given, by route, since the last reset
-    # (route, start, end) of recent API requests, monotonic seconds: how a benchmark sees round trips.
-    timeline: deque[tuple[str, float, float, str | None]] = field(default_factory=lambda: deque(maxlen=TIMELINE_SIZE))
+    # (route, start, end, request id, target) of recent API requests, monotonic seconds: how a benchmark sees
+    # round trips, and the path and query exactly as they came on the wire.
+    timeline: deque[tuple[str, float, float, str | None, str]] = field(
+        default_factory=lambda: deque(maxlen=TIMELINE_SIZE)
+    )
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
     def __post_init__(self) -> None:

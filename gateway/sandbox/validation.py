@@ -16,12 +16,12 @@ from stdnum import get_cc_module
 from stdnum.exceptions import ValidationError as StdnumError
 
 from ..polar_rules import (
-    CA_SUBDIVISIONS,
     METADATA_KEY_MAX_LENGTH,
     METADATA_MAX_KEYS,
     METADATA_VALUE_MAX_LENGTH,
+    SUBDIVISIONS,
     SUPPORTED_COUNTRIES,
-    US_STATES,
+    subdivision,
 )
 from .errors import detail
 from .model import Json, Metadata
@@ -259,15 +259,13 @@ def check_address(value: Any, loc: list[Any], problems: Problems) -> dict[str, s
     if len(problems) > before:
         return None
     state, country_code = address.get("state"), address["country"]
-    if state is not None and country_code in {"US", "CA"}:
-        if not state.startswith(f"{country_code}-"):
-            state = f"{country_code}-{state}"
-        valid = US_STATES if country_code == "US" else CA_SUBDIVISIONS
-        if state not in valid:
+    if state is not None and country_code in SUBDIVISIONS:
+        code = subdivision(country_code, state)
+        if code is None:
             message = "Invalid US state" if country_code == "US" else "Invalid CA subdivision"
             problems.add("value_error", loc, f"Value error, {message}", value, {"error": {}})
             return None
-        address["state"] = state
+        address["state"] = code
     return {key: address.get(key) for key in ("line1", "line2", "postal_code", "city", "state", "country")}
 
 

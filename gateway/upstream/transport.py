@@ -18,7 +18,6 @@ from typing import Any
 import aiohttp
 import httpx
 import orjson
-from httpx_aiohttp import AiohttpTransport
 from opentelemetry.trace import SpanKind
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 from tenacity.stop import stop_base
@@ -48,6 +47,7 @@ from .errors import (
     UpstreamUnavailable,
     UpstreamValidation,
 )
+from .exact_urls import ExactUrlTransport
 from .slots import FairSlots
 from .trust import TokenTrust
 
@@ -68,7 +68,7 @@ def create_client(base_url: str, settings: Settings, max_connections: int | None
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     timeout = httpx.Timeout(settings.upstream_read_timeout_s, connect=settings.upstream_connect_timeout_s)
     pool = (
-        AiohttpTransport(limits=limits)
+        ExactUrlTransport(limits=limits)
         if settings.upstream_transport == "aiohttp"
         else httpx.AsyncHTTPTransport(limits=limits)
     )

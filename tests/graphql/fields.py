@@ -25,7 +25,8 @@ fragment StateFields on CustomerState {
   activeMeters { id createdAt modifiedAt meterId consumedUnits creditedUnits balance }
 }
 """
-_ENUM_FIELDS = {"type", "status", "recurring_interval", "benefit_type", "billing_reason"}
+_ENUM_FIELDS = {"type", "status", "recurring_interval", "benefit_type", "billing_reason", "source", "amount_type",
+                "tax_behavior", "seat_tier_type", "unit"}  # fmt: skip
 _TIME_SUFFIXES = ("_at", "_start", "_end")
 
 

@@ -72,3 +72,21 @@ def test_memory_stays_flat_exporting_100000_customers() -> None:
     growth = peak - baseline
     print(f"export of {size / 2**20:.1f} MB: gateway RSS {baseline / 2**20:.1f} MB -> peak {peak / 2**20:.1f} MB")
     assert growth < 10 * 2**20, f"grew {growth / 2**20:.1f} MB for a {size / 2**20:.1f} MB export"
+
+
+@pytest.mark.parametrize("public_url", ["https://api.example.com", "https://example.com/gateway/"])
+def test_the_export_url_uses_public_url_not_the_host_header(
+    sandbox_server: SandboxProcess, sandbox: SandboxProcess, public_url: str
+) -> None:
+    with gateway_process(sandbox_server.url, env={"GATEWAY_PUBLIC_URL": public_url}) as gateway:
+        for host in (None, "evil.example.com"):
+            headers = {"Authorization": f"Bearer {DEMO_TOKEN}", **({"Host": host} if host else {})}
+            body = httpx.post(gateway.graphql_url, json={"query": "{ customersExportUrl }"}, headers=headers).json()
+            assert body == {"data": {"customersExportUrl": public_url.rstrip("/") + "/export/customers.csv"}}
+
+
+@pytest.mark.parametrize("public_url", ["api.example.com", "ftp://example.com", "https://", "https://x.example?a=1"])
+def test_a_public_url_that_is_not_an_absolute_http_url_is_refused_at_start(public_url: str) -> None:
+    starting = gateway_process("http://127.0.0.1:9", env={"GATEWAY_PUBLIC_URL": public_url}, timeout=20)
+    with pytest.raises(RuntimeError, match="public_url: Value error, must be an absolute http"), starting:
+        pass

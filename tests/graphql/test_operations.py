@@ -111,7 +111,8 @@ def test_logs_are_json_lines_with_level_logger_and_request_id(
 
 
 def test_the_log_level_setting_silences_info(sandbox: SandboxProcess) -> None:
-    with gateway_process(sandbox.url, env={"GATEWAY_LOG_LEVEL": "WARNING"}) as gateway:
+    quiet = {"GATEWAY_LOG_LEVEL": "WARNING", "GATEWAY_CURSOR_SECRET": "s" * 32}  # a set secret: no start-up warning
+    with gateway_process(sandbox.url, env=quiet) as gateway:
         _post(gateway, '{ customer(id: "not-a-uuid") { id } }')
         _post(gateway, "{ customers(first: 2) { nodes { id } } }")
         assert _json_lines(gateway) == []
@@ -256,6 +257,23 @@ def test_two_workers_share_the_port_the_sandbox_and_the_metrics() -> None:
         samples = _samples(gateway)
         probe = (("operation", "WorkerProbe"), ("outcome", "ok"), ("type", "query"))
         assert samples[("gateway_graphql_operations_total", probe)] == 20  # whichever worker answered the scrape
+        cursor = _post(gateway, "{ customers(first: 3) { pageInfo { endCursor } } }").json()["data"]["customers"]
+        after = f'{{ customers(first: 3, after: "{cursor["pageInfo"]["endCursor"]}") {{ nodes {{ id }} }} }}'
+        pages = [_post(gateway, after).json() for _ in range(20)]  # the parent made one secret for all workers
+        assert all(len(page["data"]["customers"]["nodes"]) == 3 for page in pages), pages
+        assert not any("cursor_secret is not set" in line for line in gateway.output)  # embedded sandbox: no warning
+
+
+def test_workers_on_a_real_upstream_share_one_generated_cursor_secret(sandbox_server: SandboxProcess) -> None:
+    """Without ``cursor_secret`` the parent makes one, warns once, and hands it to every worker."""
+    with gateway_process(sandbox_server.url, env={"GATEWAY_WORKERS": "2"}) as gateway:
+        first = _post(gateway, "{ customers(first: 3) { pageInfo { endCursor } } }").json()["data"]["customers"]
+        after = f'{{ customers(first: 3, after: "{first["pageInfo"]["endCursor"]}") {{ nodes {{ id }} }} }}'
+        pids = {httpx.get(f"{gateway.url}/healthz").json()["pid"] for _ in range(40)}
+        pages = [_post(gateway, after).json() for _ in range(20)]
+        assert len(pids) == 2
+        assert all(len(page["data"]["customers"]["nodes"]) == 3 for page in pages), pages
+        assert sum("cursor_secret is not set" in line for line in gateway.output) == 1
 
 
 def test_a_worker_that_dies_is_replaced() -> None:

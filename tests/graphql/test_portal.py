@@ -24,8 +24,8 @@ fragment OrderFields on Order {
   seats description customerId productId discountId subscriptionId checkoutId nextPaymentAttemptAt
   createdAt modifiedAt
   product { id name description visibility recurringInterval recurringIntervalCount trialInterval
-    trialIntervalCount meterInterval meterIntervalCount isRecurring isArchived organizationId prices medias
-    createdAt modifiedAt
+    trialIntervalCount meterInterval meterIntervalCount isRecurring isArchived organizationId medias
+    prices { ...PriceFields } createdAt modifiedAt
     benefits { id type description selectable deletable isDeleted organizationId properties createdAt modifiedAt }
     organization { id name slug avatarUrl prorationBehavior allowCustomerUpdates
       customerPortalSettings createdAt modifiedAt } }
@@ -36,6 +36,18 @@ fragment OrderFields on Order {
   items { id label amount taxAmount proration productPriceId createdAt modifiedAt }
 }
 """
+PRICE_FIELDS = """
+fragment PriceFields on ProductPrice {
+  __typename id createdAt modifiedAt source amountType priceCurrency taxBehavior isArchived productId
+  ... on ProductPriceFixed { priceAmount legacy recurringInterval }
+  ... on ProductPriceCustom { minimumAmount maximumAmount presetAmount legacy recurringInterval }
+  ... on ProductPriceSeatBased { seatTiers { seatTierType tiers { minSeats maxSeats pricePerSeat } minimumSeats maximumSeats } }
+  ... on ProductPriceMeteredUnit { unitAmount capAmount meterId meter { id name unit customLabel customMultiplier } }
+}
+"""
+ORDER_FIELDS += PRICE_FIELDS
+PRICE_TYPES = {"fixed": "ProductPriceFixed", "custom": "ProductPriceCustom", "seat_based": "ProductPriceSeatBased",
+               "metered_unit": "ProductPriceMeteredUnit"}  # fmt: skip
 _WIRE_ONLY = {"amount", "from_balance_amount", "product_price_id", "units"}
 
 
@@ -108,6 +120,10 @@ def test_the_portal_shows_the_signed_in_customer_and_their_orders(gql: GraphQL, 
         expected["product"]["organization"].pop("organization_features", None)
         for benefit in expected["product"]["benefits"]:
             benefit.setdefault("properties", None)  # GraphQL answers null where the JSON omits the key
+        for price in node["product"]["prices"]:
+            assert price.pop("__typename") == PRICE_TYPES[price["amountType"].lower()]
+            if price.get("legacy") is False:  # current prices: Polar sends neither key
+                del price["legacy"], price["recurringInterval"]
         assert as_polar(node) == expected
 
 
@@ -186,6 +202,11 @@ def test_an_expired_session_is_unauthenticated(gql: GraphQL, demo: httpx.Client,
     assert error_codes(expired) == ["UNAUTHENTICATED"]
 
 
-def test_the_export_url_points_at_the_gateway(gql: GraphQL) -> None:
-    url = gql.data("{ customersExportUrl }")["customersExportUrl"]
-    assert url == gql.url.removesuffix("/graphql") + "/export/customers.csv"
+@pytest.mark.parametrize("host", [None, "evil.example.com", "evil.example.com:8443", "127.0.0.1:1"])
+def test_the_export_url_is_relative_whatever_the_host_header(gql: GraphQL, host: str | None) -> None:
+    """Without ``public_url`` the link is relative to the origin the client called: never the Host header's."""
+    headers = {"Authorization": f"Bearer {gql.token}", **({"Host": host} if host else {})}
+    response = gql.http.post(gql.url, json={"query": "{ customersExportUrl }"}, headers=headers)
+    assert response.json() == {"data": {"customersExportUrl": "/export/customers.csv"}}
+    served = httpx.get(gql.url.removesuffix("/graphql") + "/export/customers.csv", headers={"Authorization": f"Bearer {gql.token}"})
+    assert served.status_code == 200  # where the relative link leads, from the GraphQL endpoint's origin
