@@ -18,6 +18,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from ..graphiql import render_page
+from ..http.tokens import credentials
 from ..settings import Settings
 from ..upstream import deadline
 from ..upstream.polar import PolarClient
@@ -34,17 +35,6 @@ _SHAPE = (
     "string 'operationName' (or a list of such objects for a batch)."
 )
 _REQUEST_ERROR = "graphql_request_error"
-
-
-def bearer_token(header: str | None) -> str | None:
-    """The token of ``Authorization: Bearer <token>``; None when missing or malformed."""
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or " " in token or not token.isprintable():
-        return None
-    return token
 
 
 def _wants_graphql_response(request: web.Request) -> bool:
@@ -91,7 +81,7 @@ class GatewayView(GraphQLView[Context, None]):
             polar_client=app[POLAR_CLIENT],
             settings=app[SETTINGS],
             scopes=app[SCOPES],
-            bearer=bearer_token(request.headers.get("Authorization")),
+            credentials=credentials(request.headers),
             base_url=app[SETTINGS].public_url or str(request.url.origin()),
         )
 
