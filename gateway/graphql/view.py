@@ -18,6 +18,8 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from ..graphiql import render_page
+from ..http import bodies
+from ..http.answers import GRAPHQL_RESPONSE, error_response, wants_graphql_response
 from ..http.tokens import credentials
 from ..settings import Settings
 from ..upstream import deadline
@@ -25,7 +27,6 @@ from ..upstream.polar import PolarClient
 from .context import Context
 from .scopes import ScopeMemory
 
-GRAPHQL_RESPONSE = "application/graphql-response+json"
 POLAR_CLIENT = web.AppKey("polar_client", PolarClient)
 SETTINGS = web.AppKey("settings", Settings)
 SCOPES = web.AppKey("scopes", ScopeMemory)
@@ -35,17 +36,6 @@ _SHAPE = (
     "string 'operationName' (or a list of such objects for a batch)."
 )
 _REQUEST_ERROR = "graphql_request_error"
-
-
-def _wants_graphql_response(request: web.Request) -> bool:
-    return GRAPHQL_RESPONSE in request.headers.get("Accept", "")
-
-
-def _error(request: web.Request, status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    """A request-level failure as a GraphQL response body, in the media type the client accepts."""
-    content_type = GRAPHQL_RESPONSE if _wants_graphql_response(request) else "application/json"
-    body = json.dumps({"errors": [{"message": message}]})
-    return web.Response(body=body, status=status, content_type=content_type, headers=headers or {})
 
 
 _OVER_POST = OperationType.from_http("POST")
@@ -102,7 +92,7 @@ class GatewayView(GraphQLView[Context, None]):
     ) -> web.Response:
         request: web.Request = sub_response[_REQUEST]
         sub_response.body = self.encode_json(response_data)
-        if _wants_graphql_response(request):
+        if wants_graphql_response(request):
             sub_response.content_type = GRAPHQL_RESPONSE
             if request.get(_REQUEST_ERROR):
                 sub_response.set_status(400)
@@ -137,7 +127,7 @@ class GatewayView(GraphQLView[Context, None]):
                     return plain
             return await self.run(request=request)
         except web.HTTPRequestEntityTooLarge:
-            return _error(
+            return error_response(
                 request, 413, f"The request body is over {settings.max_body_bytes} bytes (setting max_body_bytes)."
             )
         except HTTPException as error:
@@ -146,7 +136,7 @@ class GatewayView(GraphQLView[Context, None]):
                 limit = settings.max_batch_operations
                 reason = f"Too many operations in one batch: at most {limit} (setting max_batch_operations)."
             headers = {"Allow": "POST"} if error.status_code == 405 and request.method == "GET" else {}
-            return _error(request, error.status_code, reason, headers)
+            return error_response(request, error.status_code, reason, headers)
 
     async def _run_plain_post(self, request: web.Request) -> web.Response | None:
         """Most requests are one operation POSTed as JSON. Strawberry's general ``run`` also handles
@@ -178,16 +168,17 @@ class GatewayView(GraphQLView[Context, None]):
         return self.create_response(response_data, sub_response)
 
     def decode_json(self, data: str | bytes) -> object:
-        """orjson for speed; what it refuses goes through the standard library, which says precisely why
-        (or accepts what orjson does not, such as integers over 64 bits)."""
+        """orjson for speed, within the bounds of ``gateway.http.bodies`` (nesting, 64-bit integers)."""
+        return bodies.decode_json(data)
+
+    def parse_json(self, data: str | bytes) -> object:
+        """Strawberry's, except that a body over a bound says which one instead of "Unable to parse"."""
         try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError:
-            pass
-        try:
-            return json.loads(data)
-        except UnicodeDecodeError as error:
-            raise HTTPException(400, "The request body is not valid UTF-8.") from error
+            return bodies.decode_json(data)
+        except bodies.JsonRefused as error:
+            raise HTTPException(400, error.reason) from error
+        except json.JSONDecodeError as error:
+            raise HTTPException(400, "Unable to parse request body as JSON") from error
 
     def is_websocket_request(self, request: web.Request) -> TypeGuard[web.Request]:
         """Strawberry builds a WebSocketResponse per request to find out; an HTTP request has no Upgrade."""

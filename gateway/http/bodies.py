@@ -1,0 +1,61 @@
+"""Request bodies from the open internet, decoded as JSON within bounds.
+
+JSON is decoded by orjson, which refuses nesting over 1024 levels. The standard library decodes what orjson
+refuses (to say precisely why, or to accept what JSON's grammar allows and orjson does not, such as NaN);
+it is guarded against its own failures: a ``RecursionError`` past Python's recursion limit (about 900
+levels), a ``ValueError`` on integers of over 4,300 digits. Integers must fit in 64 bits, signed: orjson
+would turn a wider one into an approximate float, and the standard library into an arbitrarily large one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import orjson
+
+_INT64 = range(-(2**63), 2**63)
+# Only a body with a run of 19 digits can hold an integer over 64 bits; such bodies are decoded again with
+# the standard library, which shows each integer literal (not string, not float) to ``parse_int``.
+_LONG_DIGITS_BYTES = re.compile(rb"[0-9]{19}")
+_LONG_DIGITS_TEXT = re.compile(r"[0-9]{19}")
+
+TOO_DEEP = "The JSON body is nested too deeply."
+TOO_WIDE = "The JSON body has an integer out of range: integers must fit in 64 bits."
+NOT_UTF8 = "The request body is not valid UTF-8."
+
+
+class JsonRefused(json.JSONDecodeError):
+    """JSON that is well formed but over a limit. A ``JSONDecodeError``, so that every caller of
+    ``decode_json`` (Strawberry's, for WebSocket messages too) treats it as undecodable."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, "", 0)
+        self.reason = reason
+
+
+def decode_json(data: str | bytes) -> object:
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        if error.msg.startswith("depth limit exceeded"):
+            raise JsonRefused(TOO_DEEP) from None
+        return _standard(data)  # says precisely why, or accepts what orjson does not (NaN, say)
+    long_digits = _LONG_DIGITS_BYTES.search(data) if isinstance(data, bytes) else _LONG_DIGITS_TEXT.search(data)
+    return _standard(data) if long_digits else value
+
+
+def _standard(data: str | bytes) -> object:
+    try:
+        return json.loads(data, parse_int=_int64)
+    except RecursionError:
+        raise JsonRefused(TOO_DEEP) from None
+    except UnicodeDecodeError:
+        raise JsonRefused(NOT_UTF8) from None
+
+
+def _int64(literal: str) -> int:
+    """Refuses by length before converting: ``int()`` of thousands of digits is slow, or refused."""
+    if len(literal) > 20 or (number := int(literal)) not in _INT64:
+        raise JsonRefused(TOO_WIDE)
+    return number
