@@ -56,11 +56,12 @@ def _freeze_startup_objects() -> None:
 
 async def _serve(settings: Settings) -> None:
     from .app import UPSTREAM_URL, create_app
+    from .http.connections import edge_runner
     from .observability import tracing
 
     tracing.configure_tracing(settings.tracing, settings.service_name)
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
+    runner = edge_runner(app, settings)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.reuse_port or None)

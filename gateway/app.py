@@ -19,6 +19,7 @@ from .export import export_customers_csv
 from .graphql.schema import build_schema
 from .graphql.scopes import ScopeMemory
 from .graphql.view import POLAR_CLIENT, SCOPES, SETTINGS, GatewayView
+from .http.bodies import body_timeout
 from .observability import metrics, request_id
 from .sandbox.runner import RunningSandbox, start_sandbox
 from .sandbox.seed import DEMO_TOKEN
@@ -128,6 +129,7 @@ def cors(allowed: list[str]) -> Any:
 
 def create_app(settings: Settings) -> web.Application:
     middlewares = [request_context, cors(settings.cors_origins)] if settings.cors_origins else [request_context]
+    middlewares.append(body_timeout(settings.body_timeout_s, settings.max_body_bytes))
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
     app[SETTINGS] = settings
     app[SCOPES] = ScopeMemory(settings.scope_memory_s)
