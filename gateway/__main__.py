@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import logging
 import os
+import signal
 import sys
 from typing import Any
 
@@ -17,6 +19,8 @@ from .observability.logs import configure_logging
 from .sandbox.runner import banner, start_sandbox
 from .sandbox.seed import DEMO_TOKEN
 from .settings import Settings
+
+log = logging.getLogger("gateway")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,10 +59,18 @@ def _freeze_startup_objects() -> None:
 
 
 async def _serve(settings: Settings) -> None:
+    """Serves until SIGTERM or SIGINT, then stops gracefully: no new connections, requests in flight
+    finish (for up to ``shutdown_grace_s``), and the process exits 0. The handlers are installed before
+    the port opens, so they are in place whenever a signal can matter; with them, python as PID 1 (in a
+    container) stops on SIGTERM too, where it would otherwise ignore it."""
     from .app import UPSTREAM_URL, create_app
     from .http.connections import edge_runner
     from .observability import tracing
 
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     tracing.configure_tracing(settings.tracing, settings.service_name)
     app = create_app(settings)
     runner = edge_runner(app, settings)
@@ -76,9 +88,11 @@ async def _serve(settings: Settings) -> None:
             if settings.upstream_url is None:
                 print(f"  upstream: embedded Polar sandbox at {app[UPSTREAM_URL]}", flush=True)
                 print(f"  demo token: {DEMO_TOKEN}  (send 'Authorization: Bearer {DEMO_TOKEN}')", flush=True)
-        await asyncio.Event().wait()
+        await stop.wait()
+        log.info("stopping: no new connections; requests in flight have %gs to finish (setting shutdown_grace_s)",
+                 settings.shutdown_grace_s)  # fmt: skip
     finally:
-        await runner.cleanup()
+        await runner.cleanup()  # stops listening, then waits for requests in flight
         tracing.shutdown()
 
 

@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     body_timeout_s: float = Field(default=10.0, gt=0)  # a whole request body; then 408 and the connection closed
     keepalive_timeout_s: float = Field(default=15.0, gt=0)  # an idle connection between requests
     max_connections: int = Field(default=1000, ge=1)  # open per process; more are closed at once
+    shutdown_grace_s: float = Field(default=20.0, ge=0)  # on SIGTERM, in-flight requests may finish this long
 
     # Switch dataloaders and batching off: the naive gateway of the benchmark.
     batching: bool = True

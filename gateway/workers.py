@@ -5,6 +5,9 @@ connections over the workers (``SO_REUSEPORT``), and the parent holds the port f
 worker binds the same one, even when it was 0 (any free port). With the embedded sandbox, the parent runs
 one sandbox for all workers, so they share its data. Metrics go to a shared directory, so ``/metrics`` from
 any worker counts every worker's requests.
+
+On SIGTERM or SIGINT the parent passes SIGTERM to the workers, which stop accepting and let requests in
+flight finish, and waits for them (``shutdown_grace_s`` and a margin) before it stops the sandbox they use.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ READY = re.compile(r"gateway worker (\d+) ready")
 SANDBOX_LISTENING = re.compile(r"sandbox listening on (http://\S+)")
 START_TIMEOUT_S = 60.0
 RESTART_DELAY_S = 1.0
+STOP_MARGIN_S = 5.0  # beyond shutdown_grace_s, for a worker's own cleanup
+SANDBOX_STOP_S = 10.0
 log = logging.getLogger("gateway.workers")
 
 
@@ -58,9 +63,13 @@ def _reserve_port(host: str, port: int) -> socket.socket:
     return reservation
 
 
-def _start(command: list[str], env: dict[str, str] | None, ready: re.Pattern[str]) -> tuple[subprocess.Popen[str], str]:
-    """Starts a child, forwards its output to ours, and returns once it printed its ready line."""
-    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def _start(
+    command: list[str], env: dict[str, str] | None, ready: re.Pattern[str], own_group: bool = False
+) -> tuple[subprocess.Popen[str], str]:
+    """Starts a child, forwards its output to ours, and returns once it printed its ready line. A child in
+    its own process group does not get a terminal's Ctrl-C: the parent stops it when it is no longer used."""
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             process_group=0 if own_group else None)  # fmt: skip
     assert child.stdout is not None
     deadline = time.monotonic() + START_TIMEOUT_S
     for line in child.stdout:
@@ -81,19 +90,30 @@ def _forward(child: subprocess.Popen[str]) -> None:
         sys.stdout.flush()
 
 
-def _stop(children: list[subprocess.Popen[str]]) -> None:
+def _stop(children: list[subprocess.Popen[str]], timeout_s: float) -> bool:
+    """SIGTERM to each child, then waits for all of them until ``timeout_s``; kills those still running.
+    True when none had to be killed."""
     for child in children:
         if child.poll() is None:
             child.terminate()
+    deadline = time.monotonic() + timeout_s
+    clean = True
     for child in children:
         try:
-            child.wait(timeout=10)
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             child.kill()
+            child.wait()
+            clean = False
+    return clean
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise Stop
+
+
+def _stopping(signum: int, frame: FrameType | None) -> None:
+    """Another SIGTERM or SIGINT while the workers drain: they have it already; the wait goes on."""
 
 
 def run_workers(settings: Settings) -> None:
@@ -113,7 +133,7 @@ def run_workers(settings: Settings) -> None:
         if upstream_url is None:
             data = ["--customers", str(settings.sandbox_customers), "--seed", str(settings.sandbox_seed)]
             command = [python, "-m", "gateway", "sandbox", "--port", "0", *data]
-            sandbox, upstream_url = _start(command, None, SANDBOX_LISTENING)
+            sandbox, upstream_url = _start(command, None, SANDBOX_LISTENING, own_group=True)
             children.append(sandbox)
         env = worker_environment(settings, port, upstream_url, metrics_dir)
         for _ in range(settings.workers):
@@ -126,9 +146,14 @@ def run_workers(settings: Settings) -> None:
     except Stop:
         pass
     finally:
-        _stop([*workers, *children])
+        signal.signal(signal.SIGTERM, _stopping)
+        signal.signal(signal.SIGINT, _stopping)
+        drained = _stop(workers, settings.shutdown_grace_s + STOP_MARGIN_S)  # the sandbox serves them till then
+        _stop(children, SANDBOX_STOP_S)
         reservation.close()
         shutil.rmtree(metrics_dir, ignore_errors=True)
+    if not drained:
+        raise SystemExit("workers still running after shutdown_grace_s were killed")
 
 
 def _supervise(workers: list[subprocess.Popen[str]], env: dict[str, str], metrics_dir: str) -> None:

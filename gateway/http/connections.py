@@ -155,10 +155,12 @@ class EdgeAppRunner(web.AppRunner):
 
 
 def edge_runner(app: web.Application, settings: Settings) -> EdgeAppRunner:
-    """A runner with every limit of the edge from ``settings``."""
+    """A runner with every limit of the edge from ``settings``; its ``cleanup()`` is the graceful stop: it
+    stops listening, then lets requests in flight finish for up to ``shutdown_grace_s``."""
     return EdgeAppRunner(
         app,
         EdgeLimits(settings.header_timeout_s, settings.max_connections),
         access_log=None,
         keepalive_timeout=settings.keepalive_timeout_s,
+        shutdown_timeout=settings.shutdown_grace_s,
     )
