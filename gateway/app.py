@@ -127,6 +127,13 @@ def cors(allowed: list[str]) -> Any:
     return middleware
 
 
+def create_metrics_app() -> web.Application:
+    """``/metrics`` alone, for ``metrics_port``: metrics need not face the open internet with the API."""
+    app = web.Application()
+    app.router.add_get("/metrics", metrics_endpoint)
+    return app
+
+
 def create_app(settings: Settings) -> web.Application:
     middlewares = [request_context, cors(settings.cors_origins)] if settings.cors_origins else [request_context]
     middlewares.append(body_timeout(settings.body_timeout_s, settings.max_body_bytes))
@@ -161,6 +168,6 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/export/customers.csv", export_customers_csv)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    if settings.metrics:
+    if settings.metrics and settings.metrics_port is None:
         app.router.add_get("/metrics", metrics_endpoint)
     return app

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     service_name: str = "customer-gateway"  # the service.name of spans
     workers: int = Field(default=1, ge=1, le=64)  # processes sharing the port (SO_REUSEPORT)
     reuse_port: bool = False  # set for each worker by `serve --workers N`
+    # None: /metrics on the main port. A port: /metrics only there (same host), and 404 on the main port.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
 
     # The edge, facing the open internet (see README's Security section).
     # A request line and headers, from the connection's opening (kept alive: from the next request's first byte).

@@ -4,7 +4,7 @@ The gateway keeps no state between requests, so any process can answer any reque
 connections over the workers (``SO_REUSEPORT``), and the parent holds the port from the start so that every
 worker binds the same one, even when it was 0 (any free port). With the embedded sandbox, the parent runs
 one sandbox for all workers, so they share its data. Metrics go to a shared directory, so ``/metrics`` from
-any worker counts every worker's requests.
+any worker counts every worker's requests (on ``metrics_port`` too, which the parent holds the same way).
 
 On SIGTERM or SIGINT the parent passes SIGTERM to the workers, which stop accepting and let requests in
 flight finish, and waits for them (``shutdown_grace_s`` and a margin) before it stops the sandbox they use.
@@ -42,7 +42,9 @@ class Stop(Exception):
     """SIGTERM or SIGINT: stop the workers and leave."""
 
 
-def worker_environment(settings: Settings, port: int, upstream_url: str, metrics_dir: str) -> dict[str, str]:
+def worker_environment(
+    settings: Settings, port: int, upstream_url: str, metrics_dir: str, metrics_port: int | None = None
+) -> dict[str, str]:
     """The parent's settings (from flags and environment alike) as ``GATEWAY_*`` variables for one worker."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY_")}
     for name, value in settings.model_dump(mode="json").items():
@@ -52,6 +54,8 @@ def worker_environment(settings: Settings, port: int, upstream_url: str, metrics
         "GATEWAY_PORT": str(port), "GATEWAY_UPSTREAM_URL": upstream_url, "GATEWAY_WORKERS": "1",
         "GATEWAY_REUSE_PORT": "true", MULTIPROCESS_DIR: metrics_dir, "PYTHONUNBUFFERED": "1",
     })  # fmt: skip
+    if metrics_port is not None:
+        env["GATEWAY_METRICS_PORT"] = str(metrics_port)
     return env
 
 
@@ -119,11 +123,16 @@ def _stopping(signum: int, frame: FrameType | None) -> None:
 def run_workers(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    try:
-        reservation = _reserve_port(settings.host, settings.port)
-    except OSError as error:
-        raise SystemExit(f"cannot listen on {settings.host}:{settings.port}: {error.strerror or error}") from None
-    port = reservation.getsockname()[1]
+    reservations = []
+    for wanted in (settings.port, settings.metrics_port if settings.metrics else None):
+        if wanted is None:
+            continue
+        try:
+            reservations.append(_reserve_port(settings.host, wanted))
+        except OSError as error:
+            raise SystemExit(f"cannot listen on {settings.host}:{wanted}: {error.strerror or error}") from None
+    port = reservations[0].getsockname()[1]
+    metrics_port = reservations[1].getsockname()[1] if len(reservations) > 1 else None
     metrics_dir = tempfile.mkdtemp(prefix="gateway-metrics-")
     children: list[subprocess.Popen[str]] = []  # the sandbox, when the parent runs one
     workers: list[subprocess.Popen[str]] = []
@@ -135,13 +144,15 @@ def run_workers(settings: Settings) -> None:
             command = [python, "-m", "gateway", "sandbox", "--port", "0", *data]
             sandbox, upstream_url = _start(command, None, SANDBOX_LISTENING, own_group=True)
             children.append(sandbox)
-        env = worker_environment(settings, port, upstream_url, metrics_dir)
+        env = worker_environment(settings, port, upstream_url, metrics_dir, metrics_port)
         for _ in range(settings.workers):
             workers.append(_start([python, "-m", "gateway", "serve"], env, READY)[0])
         print(
             f"GraphQL gateway listening on http://{settings.host}:{port}/graphql ({settings.workers} workers)",
             flush=True,
         )
+        if metrics_port is not None:
+            print(f"  metrics: http://{settings.host}:{metrics_port}/metrics", flush=True)
         _supervise(workers, env, metrics_dir)
     except Stop:
         pass
@@ -150,7 +161,8 @@ def run_workers(settings: Settings) -> None:
         signal.signal(signal.SIGINT, _stopping)
         drained = _stop(workers, settings.shutdown_grace_s + STOP_MARGIN_S)  # the sandbox serves them till then
         _stop(children, SANDBOX_STOP_S)
-        reservation.close()
+        for reservation in reservations:
+            reservation.close()
         shutil.rmtree(metrics_dir, ignore_errors=True)
     if not drained:
         raise SystemExit("workers still running after shutdown_grace_s were killed")

@@ -1,8 +1,10 @@
 """The edge against slow and greedy clients, on a real gateway: unfinished or trickled request heads,
-idle kept-alive connections, bodies that never finish, more connections than the cap."""
+idle kept-alive connections, bodies that never finish, more connections than the cap; and ``/metrics``
+kept off the main port when ``metrics_port`` is set."""
 
 from __future__ import annotations
 
+import re
 import select
 import selectors
 import socket
@@ -223,3 +225,46 @@ def test_connections_over_max_connections_are_closed_at_once_and_the_rest_are_se
                 connection.close()
         _assert_clean_output(gateway)
         assert "closed 1 connections at once: 20 are open (setting max_connections)" in "".join(gateway.output)
+
+
+# /metrics ---------------------------------------------------------------------------------------------
+
+
+def test_metrics_are_on_the_main_port_by_default(quick: GatewayProcess) -> None:
+    response = httpx.get(f"{quick.url}/metrics", timeout=5)
+    assert response.status_code == 200
+    assert "gateway_http_connections_closed_total" in response.text
+
+
+def _metrics_url(gateway: GatewayProcess) -> str:
+    """The metrics address the gateway printed after its listening line."""
+    deadline = time.monotonic() + 10
+    while not (found := re.search(r"metrics: (http://127\.0\.0\.1:\d+)/metrics", "".join(gateway.output))):
+        assert time.monotonic() < deadline, gateway.output
+        time.sleep(0.1)
+    return found.group(1)
+
+
+def test_with_metrics_port_metrics_are_served_only_there(sandbox_server: SandboxProcess) -> None:
+    with gateway_process(sandbox_server.url, env={"GATEWAY_METRICS_PORT": "0"}) as gateway:
+        metrics_url = _metrics_url(gateway)
+        assert metrics_url != gateway.url
+        assert httpx.get(f"{gateway.url}/metrics", timeout=5).status_code == 404
+        assert httpx.post(gateway.graphql_url, json={"query": "query Probe { __typename }"}).status_code == 200
+        scraped = httpx.get(f"{metrics_url}/metrics", timeout=5)
+        assert scraped.status_code == 200
+        assert 'gateway_graphql_operations_total{operation="Probe",outcome="ok",type="query"} 1.0' in scraped.text
+        assert httpx.get(f"{metrics_url}/healthz", timeout=5).status_code == 404  # nothing else there
+        assert httpx.post(f"{metrics_url}/graphql", json={"query": "{ __typename }"}, timeout=5).status_code == 404
+
+
+def test_workers_share_the_metrics_port(sandbox_server: SandboxProcess) -> None:
+    env = {"GATEWAY_METRICS_PORT": "0", "GATEWAY_WORKERS": "2"}
+    with gateway_process(sandbox_server.url, env=env) as gateway:
+        metrics_url = _metrics_url(gateway)
+        for _ in range(10):
+            assert httpx.post(gateway.graphql_url, json={"query": "query Probe { __typename }"}).status_code == 200
+        for _ in range(6):  # whichever worker answers counts both
+            scraped = httpx.get(f"{metrics_url}/metrics", timeout=5).text
+            assert 'gateway_graphql_operations_total{operation="Probe",outcome="ok",type="query"} 10.0' in scraped
+            assert httpx.get(f"{gateway.url}/metrics", timeout=5).status_code == 404
