@@ -35,4 +35,11 @@ USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8000')}/healthz\", timeout=2)"]
+# Stopping: python is PID 1 (exec form, no shell, no init). PID 1 ignores every signal it has no handler
+# for, so the gateway installs its own for SIGTERM and SIGINT (gateway/__main__.py, gateway/workers.py):
+# on `docker stop` it stops accepting, lets requests in flight finish for up to GATEWAY_SHUTDOWN_GRACE_S
+# (20 s) and exits 0. Docker sends SIGKILL after 10 s unless told otherwise: give it more (`docker stop
+# -t 30`, compose `stop_grace_period: 30s`; Kubernetes waits 30 s by default). With --workers N, PID 1 is
+# the parent, which waits for (and so reaps) its workers and its sandbox; no init is needed for that.
+STOPSIGNAL SIGTERM
 CMD ["python", "-m", "gateway", "serve"]

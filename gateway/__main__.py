@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import logging
 import os
+import signal
 import sys
 from typing import Any
 
@@ -17,6 +19,8 @@ from .observability.logs import configure_logging
 from .sandbox.runner import banner, start_sandbox
 from .sandbox.seed import DEMO_TOKEN
 from .settings import Settings, with_cursor_secret
+
+log = logging.getLogger("gateway")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,16 +59,33 @@ def _freeze_startup_objects() -> None:
 
 
 async def _serve(settings: Settings) -> None:
-    from .app import UPSTREAM_URL, create_app
+    """Serves until SIGTERM or SIGINT, then stops gracefully: no new connections, requests in flight
+    finish (for up to ``shutdown_grace_s``), and the process exits 0. The handlers are installed before
+    the port opens, so they are in place whenever a signal can matter; with them, python as PID 1 (in a
+    container) stops on SIGTERM too, where it would otherwise ignore it."""
+    from .app import UPSTREAM_URL, create_app, create_metrics_app
+    from .http.connections import edge_runner
     from .observability import tracing
 
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     tracing.configure_tracing(settings.tracing, settings.service_name)
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
+    runner = edge_runner(app, settings)
     await runner.setup()
+    runners = [runner]
+    reuse_port = settings.reuse_port or None
     try:
-        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.reuse_port or None)
-        await site.start()
+        await web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port).start()
+        metrics_port = None
+        if settings.metrics and settings.metrics_port is not None:
+            metrics_runner = edge_runner(create_metrics_app(), settings)
+            await metrics_runner.setup()
+            runners.append(metrics_runner)
+            await web.TCPSite(metrics_runner, settings.host, settings.metrics_port, reuse_port=reuse_port).start()
+            metrics_port = metrics_runner.addresses[0][1]
         _freeze_startup_objects()
         port = runner.addresses[0][1]
         if settings.reuse_port:  # a worker of `serve --workers N`: the parent prints the address
@@ -72,12 +93,17 @@ async def _serve(settings: Settings) -> None:
         else:
             address = f"http://{settings.host}:{port}/graphql"
             print(f"GraphQL gateway listening on {address} (GraphiQL: open it in a browser)", flush=True)
+            if metrics_port is not None:
+                print(f"  metrics: http://{settings.host}:{metrics_port}/metrics", flush=True)
             if settings.upstream_url is None:
                 print(f"  upstream: embedded Polar sandbox at {app[UPSTREAM_URL]}", flush=True)
                 print(f"  demo token: {DEMO_TOKEN}  (send 'Authorization: Bearer {DEMO_TOKEN}')", flush=True)
-        await asyncio.Event().wait()
+        await stop.wait()
+        log.info("stopping: no new connections; requests in flight have %gs to finish (setting shutdown_grace_s)",
+                 settings.shutdown_grace_s)  # fmt: skip
     finally:
-        await runner.cleanup()
+        for each in runners:
+            await each.cleanup()  # stops listening, then waits for requests in flight
         tracing.shutdown()
 
 

@@ -19,6 +19,7 @@ from .export import export_customers_csv
 from .graphql.schema import build_schema
 from .graphql.scopes import ScopeMemory
 from .graphql.view import POLAR_CLIENT, SCOPES, SETTINGS, GatewayView
+from .http.bodies import body_timeout
 from .observability import metrics, request_id
 from .sandbox.runner import RunningSandbox, start_sandbox
 from .sandbox.seed import DEMO_TOKEN
@@ -127,9 +128,17 @@ def cors(allowed: list[str]) -> Any:
     return middleware
 
 
+def create_metrics_app() -> web.Application:
+    """``/metrics`` alone, for ``metrics_port``: metrics need not face the open internet with the API."""
+    app = web.Application()
+    app.router.add_get("/metrics", metrics_endpoint)
+    return app
+
+
 def create_app(settings: Settings) -> web.Application:
     settings = with_cursor_secret(settings)
     middlewares = [request_context, cors(settings.cors_origins)] if settings.cors_origins else [request_context]
+    middlewares.append(body_timeout(settings.body_timeout_s, settings.max_body_bytes))
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
     app[SETTINGS] = settings
     app[SCOPES] = ScopeMemory(settings.scope_memory_s)
@@ -165,6 +174,6 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/export/customers.csv", export_customers_csv)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    if settings.metrics:
+    if settings.metrics and settings.metrics_port is None:
         app.router.add_get("/metrics", metrics_endpoint)
     return app

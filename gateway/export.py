@@ -17,9 +17,9 @@ import struct
 import httpx
 from aiohttp import web
 
-from .graphql.context import SESSION_PREFIXES
 from .graphql.errors import failure_of
-from .graphql.view import POLAR_CLIENT, SETTINGS, bearer_token
+from .graphql.view import POLAR_CLIENT, SETTINGS
+from .http.tokens import TokenKind, credentials, token_kind
 from .upstream.errors import UpstreamBusy, UpstreamError, UpstreamRateLimited, UpstreamTimeout, UpstreamUnauthorized
 
 log = logging.getLogger("gateway.export")
@@ -49,11 +49,12 @@ def _upstream_refusal(error: UpstreamError) -> web.Response:
 
 
 async def export_customers_csv(request: web.Request) -> web.StreamResponse:
-    token = bearer_token(request.headers.get("Authorization"))
+    caller = credentials(request.headers)
+    token = caller.token
     if token is None:
-        return _refusal(401, "UNAUTHENTICATED", "Send 'Authorization: Bearer <organization access token>'.",
-                        {"WWW-Authenticate": "Bearer"})  # fmt: skip
-    if token.startswith(SESSION_PREFIXES):
+        message = caller.problem or "Send 'Authorization: Bearer <organization access token>'."
+        return _refusal(401, "UNAUTHENTICATED", message, {"WWW-Authenticate": "Bearer"})
+    if token_kind(token) is TokenKind.CUSTOMER_SESSION:
         return _refusal(403, "FORBIDDEN", "The export needs an organization access token, not a customer session.")
     settings = request.app[SETTINGS]
     response: web.StreamResponse | None = None

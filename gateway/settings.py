@@ -93,6 +93,16 @@ class Settings(BaseSettings):
     service_name: str = "customer-gateway"  # the service.name of spans
     workers: int = Field(default=1, ge=1, le=64)  # processes sharing the port (SO_REUSEPORT)
     reuse_port: bool = False  # set for each worker by `serve --workers N`
+    # None: /metrics on the main port. A port: /metrics only there (same host), and 404 on the main port.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+
+    # The edge, facing the open internet (see README's Security section).
+    # A request line and headers, from the connection's opening (kept alive: from the next request's first byte).
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    body_timeout_s: float = Field(default=10.0, gt=0)  # a whole request body; then 408 and the connection closed
+    keepalive_timeout_s: float = Field(default=15.0, gt=0)  # an idle connection between requests
+    max_connections: int = Field(default=1000, ge=1)  # open per process; more are closed at once
+    shutdown_grace_s: float = Field(default=20.0, ge=0)  # on SIGTERM, in-flight requests may finish this long
 
     # Switch dataloaders and batching off: the naive gateway of the benchmark.
     batching: bool = True

@@ -4,7 +4,10 @@ The gateway keeps no state between requests, so any process can answer any reque
 connections over the workers (``SO_REUSEPORT``), and the parent holds the port from the start so that every
 worker binds the same one, even when it was 0 (any free port). With the embedded sandbox, the parent runs
 one sandbox for all workers, so they share its data. Metrics go to a shared directory, so ``/metrics`` from
-any worker counts every worker's requests.
+any worker counts every worker's requests (on ``metrics_port`` too, which the parent holds the same way).
+
+On SIGTERM or SIGINT the parent passes SIGTERM to the workers, which stop accepting and let requests in
+flight finish, and waits for them (``shutdown_grace_s`` and a margin) before it stops the sandbox they use.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ READY = re.compile(r"gateway worker (\d+) ready")
 SANDBOX_LISTENING = re.compile(r"sandbox listening on (http://\S+)")
 START_TIMEOUT_S = 60.0
 RESTART_DELAY_S = 1.0
+STOP_MARGIN_S = 5.0  # beyond shutdown_grace_s, for a worker's own cleanup
+SANDBOX_STOP_S = 10.0
 log = logging.getLogger("gateway.workers")
 
 
@@ -39,7 +44,9 @@ class Stop(Exception):
     """SIGTERM or SIGINT: stop the workers and leave."""
 
 
-def worker_environment(settings: Settings, port: int, upstream_url: str, metrics_dir: str) -> dict[str, str]:
+def worker_environment(
+    settings: Settings, port: int, upstream_url: str, metrics_dir: str, metrics_port: int | None = None
+) -> dict[str, str]:
     """The parent's settings (from flags and environment alike) as ``GATEWAY_*`` variables for one worker."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY_")}
     for name, value in settings.model_dump(mode="json").items():
@@ -52,6 +59,8 @@ def worker_environment(settings: Settings, port: int, upstream_url: str, metrics
         "GATEWAY_PORT": str(port), "GATEWAY_UPSTREAM_URL": upstream_url, "GATEWAY_WORKERS": "1",
         "GATEWAY_REUSE_PORT": "true", MULTIPROCESS_DIR: metrics_dir, "PYTHONUNBUFFERED": "1",
     })  # fmt: skip
+    if metrics_port is not None:
+        env["GATEWAY_METRICS_PORT"] = str(metrics_port)
     return env
 
 
@@ -63,9 +72,13 @@ def _reserve_port(host: str, port: int) -> socket.socket:
     return reservation
 
 
-def _start(command: list[str], env: dict[str, str] | None, ready: re.Pattern[str]) -> tuple[subprocess.Popen[str], str]:
-    """Starts a child, forwards its output to ours, and returns once it printed its ready line."""
-    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def _start(
+    command: list[str], env: dict[str, str] | None, ready: re.Pattern[str], own_group: bool = False
+) -> tuple[subprocess.Popen[str], str]:
+    """Starts a child, forwards its output to ours, and returns once it printed its ready line. A child in
+    its own process group does not get a terminal's Ctrl-C: the parent stops it when it is no longer used."""
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             process_group=0 if own_group else None)  # fmt: skip
     assert child.stdout is not None
     deadline = time.monotonic() + START_TIMEOUT_S
     for line in child.stdout:
@@ -86,29 +99,45 @@ def _forward(child: subprocess.Popen[str]) -> None:
         sys.stdout.flush()
 
 
-def _stop(children: list[subprocess.Popen[str]]) -> None:
+def _stop(children: list[subprocess.Popen[str]], timeout_s: float) -> bool:
+    """SIGTERM to each child, then waits for all of them until ``timeout_s``; kills those still running.
+    True when none had to be killed."""
     for child in children:
         if child.poll() is None:
             child.terminate()
+    deadline = time.monotonic() + timeout_s
+    clean = True
     for child in children:
         try:
-            child.wait(timeout=10)
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             child.kill()
+            child.wait()
+            clean = False
+    return clean
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise Stop
 
 
+def _stopping(signum: int, frame: FrameType | None) -> None:
+    """Another SIGTERM or SIGINT while the workers drain: they have it already; the wait goes on."""
+
+
 def run_workers(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    try:
-        reservation = _reserve_port(settings.host, settings.port)
-    except OSError as error:
-        raise SystemExit(f"cannot listen on {settings.host}:{settings.port}: {error.strerror or error}") from None
-    port = reservation.getsockname()[1]
+    reservations = []
+    for wanted in (settings.port, settings.metrics_port if settings.metrics else None):
+        if wanted is None:
+            continue
+        try:
+            reservations.append(_reserve_port(settings.host, wanted))
+        except OSError as error:
+            raise SystemExit(f"cannot listen on {settings.host}:{wanted}: {error.strerror or error}") from None
+    port = reservations[0].getsockname()[1]
+    metrics_port = reservations[1].getsockname()[1] if len(reservations) > 1 else None
     metrics_dir = tempfile.mkdtemp(prefix="gateway-metrics-")
     children: list[subprocess.Popen[str]] = []  # the sandbox, when the parent runs one
     workers: list[subprocess.Popen[str]] = []
@@ -118,22 +147,30 @@ def run_workers(settings: Settings) -> None:
         if upstream_url is None:
             data = ["--customers", str(settings.sandbox_customers), "--seed", str(settings.sandbox_seed)]
             command = [python, "-m", "gateway", "sandbox", "--port", "0", *data]
-            sandbox, upstream_url = _start(command, None, SANDBOX_LISTENING)
+            sandbox, upstream_url = _start(command, None, SANDBOX_LISTENING, own_group=True)
             children.append(sandbox)
-        env = worker_environment(settings, port, upstream_url, metrics_dir)
+        env = worker_environment(settings, port, upstream_url, metrics_dir, metrics_port)
         for _ in range(settings.workers):
             workers.append(_start([python, "-m", "gateway", "serve"], env, READY)[0])
         print(
             f"GraphQL gateway listening on http://{settings.host}:{port}/graphql ({settings.workers} workers)",
             flush=True,
         )
+        if metrics_port is not None:
+            print(f"  metrics: http://{settings.host}:{metrics_port}/metrics", flush=True)
         _supervise(workers, env, metrics_dir)
     except Stop:
         pass
     finally:
-        _stop([*workers, *children])
-        reservation.close()
+        signal.signal(signal.SIGTERM, _stopping)
+        signal.signal(signal.SIGINT, _stopping)
+        drained = _stop(workers, settings.shutdown_grace_s + STOP_MARGIN_S)  # the sandbox serves them till then
+        _stop(children, SANDBOX_STOP_S)
+        for reservation in reservations:
+            reservation.close()
         shutil.rmtree(metrics_dir, ignore_errors=True)
+    if not drained:
+        raise SystemExit("workers still running after shutdown_grace_s were killed")
 
 
 def _supervise(workers: list[subprocess.Popen[str]], env: dict[str, str], metrics_dir: str) -> None:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -89,13 +89,14 @@ def sandbox_process(customers: int = 250, seed: int = 1, timeout: float = 30) ->
 
 @contextmanager
 def gateway_process(
-    upstream_url: str | None, timeout: float = 30, env: dict[str, str] | None = None
+    upstream_url: str | None, timeout: float = 30, env: dict[str, str] | None = None, wrapper: Sequence[str] = ()
 ) -> Iterator[GatewayProcess]:
-    """``python -m gateway serve --port 0``, on ``upstream_url`` or, with None, its embedded sandbox."""
+    """``python -m gateway serve --port 0``, on ``upstream_url`` or, with None, its embedded sandbox; run by
+    ``wrapper`` when given (such as ``unshare --pid --fork``)."""
     command = ["serve", "--port", "0"]
     if upstream_url is not None:
         command += ["--upstream-url", upstream_url]
-    with _process(command, _GATEWAY_LISTENING, timeout, env) as (url, process, output):
+    with _process(command, _GATEWAY_LISTENING, timeout, env, wrapper=wrapper) as (url, process, output):
         yield GatewayProcess(url, process, output)
 
 
@@ -114,9 +115,10 @@ def _process(
     timeout: float,
     env: dict[str, str] | None = None,
     module: str = "gateway",
+    wrapper: Sequence[str] = (),
 ) -> Iterator[tuple[str, subprocess.Popen[str], list[str]]]:
     process = subprocess.Popen(
-        [sys.executable, "-m", module, *arguments],
+        [*wrapper, sys.executable, "-m", module, *arguments],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -49,6 +49,15 @@ def test_it_is_multi_stage_and_the_runtime_is_slim_and_unprivileged() -> None:
     assert "GATEWAY_GRAPHIQL_ASSETS_DIR=/app/graphiql" in final["ENV"]
 
 
+def test_python_is_pid_1_and_stops_on_sigterm() -> None:
+    """Exec form, no shell or init in between: python is PID 1 and gets SIGTERM from ``docker stop``; the
+    gateway handles it (tests/test_shutdown.py runs it as PID 1 of a PID namespace)."""
+    final = dict(_final_stage())
+    assert final["STOPSIGNAL"] == "SIGTERM"
+    assert "ENTRYPOINT" not in final
+    assert json.loads(final["CMD"])[0] == "python"
+
+
 def test_everything_it_copies_from_the_context_exists_and_is_not_ignored() -> None:
     sources = []
     for name, args in _instructions():

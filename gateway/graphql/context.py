@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from ..http.tokens import Credentials, TokenKind, token_kind
 from ..settings import Settings
 from ..upstream.polar import PolarClient
 from .errors import ErrorCode, gateway_error, unauthenticated
@@ -13,31 +14,30 @@ from .loaders import Loaders
 from .pagination import Cursors, cursors_for
 from .scopes import ScopeMemory
 
-SESSION_PREFIXES = ("polar_cst_", "polar_mst_")
-
 
 @dataclass
 class Context:
     polar_client: PolarClient
     settings: Settings
     scopes: ScopeMemory
-    bearer: str | None = field(repr=False)  # never printed: a credential
+    credentials: Credentials  # the caller's token (never printed), or why there is none
     base_url: str = ""  # ``public_url``, for links such as the CSV export; "" makes them relative
     from_router: bool = False  # the request carries the router_secret (see federation._service)
     spent: Spent = field(default_factory=Spent)  # what this request's operations have cost (a batch shares it)
 
     @property
     def token(self) -> str:
-        """The caller's token; a GraphQL UNAUTHENTICATED error before any upstream call without one."""
-        if not self.bearer:
-            raise unauthenticated()
-        return self.bearer
+        """The caller's token; a GraphQL UNAUTHENTICATED error (saying why) before any upstream call without one."""
+        token = self.credentials.token
+        if not token:
+            raise unauthenticated(self.credentials.problem)
+        return token
 
     @property
     def organization_token(self) -> str:
         """For the organization's fields; a customer session token is FORBIDDEN here, without a call."""
         token = self.token
-        if token.startswith(SESSION_PREFIXES):
+        if token_kind(token) is TokenKind.CUSTOMER_SESSION:
             raise gateway_error(
                 "A customer session token reaches only customerPortal fields; this field needs an "
                 "organization access token.",
@@ -49,7 +49,7 @@ class Context:
     def session_token(self) -> str:
         """For customerPortal; an organization token is FORBIDDEN here, without a call."""
         token = self.token
-        if not token.startswith(SESSION_PREFIXES):
+        if token_kind(token) is not TokenKind.CUSTOMER_SESSION:
             raise gateway_error(
                 "customerPortal acts as one customer: send a customer session token (polar_cst_...), "
                 "which customerSessionCreate returns.",

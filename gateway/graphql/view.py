@@ -21,6 +21,9 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from ..graphiql import render_page
+from ..http import bodies
+from ..http.answers import GRAPHQL_RESPONSE, error_response, wants_graphql_response
+from ..http.tokens import credentials
 from ..settings import Settings
 from ..upstream import budget
 from ..upstream.polar import PolarClient
@@ -28,7 +31,6 @@ from .context import Context
 from .federation import ROUTER_SECRET_HEADER
 from .scopes import ScopeMemory
 
-GRAPHQL_RESPONSE = "application/graphql-response+json"
 POLAR_CLIENT = web.AppKey("polar_client", PolarClient)
 SETTINGS = web.AppKey("settings", Settings)
 SCOPES = web.AppKey("scopes", ScopeMemory)
@@ -45,34 +47,12 @@ def _not_json(constant: str) -> object:
     raise json.JSONDecodeError(f"{constant} is not a JSON value", constant, 0)
 
 
-def bearer_token(header: str | None) -> str | None:
-    """The token of ``Authorization: Bearer <token>``; None when missing or malformed."""
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or " " in token or not token.isprintable():
-        return None
-    return token
-
-
 def _from_router(request: web.Request, secret: SecretStr | None) -> bool:
     """Whether the request carries the federation router's shared secret (compared in constant time)."""
     sent = request.headers.get(ROUTER_SECRET_HEADER)
     if secret is None or sent is None:
         return False
     return hmac.compare_digest(sent.encode(), secret.get_secret_value().encode())
-
-
-def _wants_graphql_response(request: web.Request) -> bool:
-    return GRAPHQL_RESPONSE in request.headers.get("Accept", "")
-
-
-def _error(request: web.Request, status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    """A request-level failure as a GraphQL response body, in the media type the client accepts."""
-    content_type = GRAPHQL_RESPONSE if _wants_graphql_response(request) else "application/json"
-    body = json.dumps({"errors": [{"message": message}]})
-    return web.Response(body=body, status=status, content_type=content_type, headers=headers or {})
 
 
 _OVER_POST = OperationType.from_http("POST")
@@ -109,7 +89,7 @@ class GatewayView(GraphQLView[Context, None]):
             polar_client=app[POLAR_CLIENT],
             settings=app[SETTINGS],
             scopes=app[SCOPES],
-            bearer=bearer_token(request.headers.get("Authorization")),
+            credentials=credentials(request.headers),
             base_url=app[SETTINGS].public_url or "",  # never the request's Host: callers choose that header
             from_router=_from_router(request, settings.router_secret),
         )
@@ -131,7 +111,7 @@ class GatewayView(GraphQLView[Context, None]):
     ) -> web.Response:
         request: web.Request = sub_response[_REQUEST]
         sub_response.body = self.encode_json(response_data)
-        if _wants_graphql_response(request):
+        if wants_graphql_response(request):
             sub_response.content_type = GRAPHQL_RESPONSE
             if request.get(_REQUEST_ERROR):
                 sub_response.set_status(400)
@@ -166,7 +146,7 @@ class GatewayView(GraphQLView[Context, None]):
                     return plain
             return await self.run(request=request)
         except web.HTTPRequestEntityTooLarge:
-            return _error(
+            return error_response(
                 request, 413, f"The request body is over {settings.max_body_bytes} bytes (setting max_body_bytes)."
             )
         except HTTPException as error:
@@ -175,7 +155,7 @@ class GatewayView(GraphQLView[Context, None]):
                 limit = settings.max_batch_operations
                 reason = f"Too many operations in one batch: at most {limit} (setting max_batch_operations)."
             headers = {"Allow": "POST"} if error.status_code == 405 and request.method == "GET" else {}
-            return _error(request, error.status_code, reason, headers)
+            return error_response(request, error.status_code, reason, headers)
 
     async def _run_plain_post(self, request: web.Request) -> web.Response | None:
         """Most requests are one operation POSTed as JSON. Strawberry's general ``run`` also handles
@@ -207,24 +187,17 @@ class GatewayView(GraphQLView[Context, None]):
         return self.create_response(response_data, sub_response)
 
     def decode_json(self, data: str | bytes) -> object:
-        """orjson for speed. It reads an integer past 64 bits as a float, silently (``2**64`` arrived as
-        ``1.8446744073709552e+19``), so JSON with a run of 19 digits or more (``2**63`` has 19) goes through
-        the standard library, which keeps every integer exact for the rules to judge; so does what orjson
-        refuses, to accept or refuse it precisely. ``NaN`` and ``Infinity``, which the standard library
-        would take, are not JSON and are refused."""
-        if not _LONG_DIGITS.search(data if isinstance(data, bytes) else data.encode()):
-            try:
-                return orjson.loads(data)
-            except orjson.JSONDecodeError:
-                pass
+        """orjson for speed, within the bounds of ``gateway.http.bodies`` (nesting, 64-bit integers)."""
+        return bodies.decode_json(data)
+
+    def parse_json(self, data: str | bytes) -> object:
+        """Strawberry's, except that a body over a bound says which one instead of "Unable to parse"."""
         try:
-            return json.loads(data, parse_constant=_not_json)
-        except UnicodeDecodeError as error:
-            raise HTTPException(400, "The request body is not valid UTF-8.") from error
-        except json.JSONDecodeError:
-            raise
-        except ValueError as error:  # an integer over Python's 4,300 digits
-            raise json.JSONDecodeError(str(error), "", 0) from error
+            return bodies.decode_json(data)
+        except bodies.JsonRefused as error:
+            raise HTTPException(400, error.reason) from error
+        except json.JSONDecodeError as error:
+            raise HTTPException(400, "Unable to parse request body as JSON") from error
 
     def is_websocket_request(self, request: web.Request) -> TypeGuard[web.Request]:
         """Strawberry builds a WebSocketResponse per request to find out; an HTTP request has no Upgrade."""

@@ -46,6 +46,10 @@ DOCUMENT_CACHE_BYTES = Gauge(
 DOCUMENT_CACHE_ENTRIES = Gauge(
     "gateway_document_cache_entries", "Documents (or verdicts on refused ones) held.", multiprocess_mode="livesum"
 )
+EDGE_CLOSED = Counter(
+    "gateway_http_connections_closed", "Connections the edge closed: over max_connections, a request head not "
+    "complete within header_timeout_s, a body not complete within body_timeout_s.", ["reason"],
+)  # fmt: skip
 LOADER_BATCH_SIZE = Histogram(
     "gateway_dataloader_batch_size", "Keys per dataloader batch.", ["loader"], buckets=BATCH_BUCKETS
 )
