@@ -53,8 +53,9 @@ def test_no_2kb_shape_costs_much_more_than_a_benign_document(
 def test_doubling_fragments_cost_time_linear_in_their_length(
     gateway_server: GatewayProcess, client: httpx.Client
 ) -> None:
-    """Twice as many levels would take 2^n times as long if each spread were walked again; here it takes
-    about twice as long, and the error names the limit."""
+    """Four times as many levels would take 2^300 times as long if each spread were walked again; here it
+    takes about four times as long (the bound leaves room for a noisy machine), and the error names the
+    limit."""
     response = client.post(gateway_server.graphql_url, json={"query": doubling_fragments(1)})
     message = response.json()["errors"][0]["message"]
     assert re.search(r"expands to \d+ fields, over the limit of \d+ \(setting max_cost\)", message), message
@@ -67,8 +68,8 @@ def test_doubling_fragments_cost_time_linear_in_their_length(
         return document
 
     short = _cpu_per_document(gateway_server, client, levels(100))
-    long = _cpu_per_document(gateway_server, client, levels(200))
-    assert long <= 3 * max(short, 0.001), (short, long)
+    long = _cpu_per_document(gateway_server, client, levels(400))
+    assert long <= 8 * max(short, 0.001), (short, long)
 
 
 @pytest.mark.parametrize(
