@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     keepalive_timeout_s: float = Field(default=15.0, gt=0)  # an idle connection between requests
     max_connections: int = Field(default=1000, ge=1)  # open per process; more are closed at once
     shutdown_grace_s: float = Field(default=20.0, ge=0)  # on SIGTERM, in-flight requests may finish this long
+    # The head timeout, the connection cap and the fixed answer to a malformed head subclass aiohttp's server
+    # and read its private attributes (gateway/http/connections.py). Off: aiohttp's stock server, to compare
+    # against after an aiohttp upgrade (tests/test_edge_switch.py does).
+    edge_guards: bool = True
 
     # Switch dataloaders and batching off: the naive gateway of the benchmark.
     batching: bool = True

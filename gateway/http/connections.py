@@ -154,13 +154,14 @@ class EdgeAppRunner(web.AppRunner):
         return EdgeServer(await super()._make_server(), self._limits)
 
 
-def edge_runner(app: web.Application, settings: Settings) -> EdgeAppRunner:
+def edge_runner(app: web.Application, settings: Settings) -> web.AppRunner:
     """A runner with every limit of the edge from ``settings``; its ``cleanup()`` is the graceful stop: it
-    stops listening, then lets requests in flight finish for up to ``shutdown_grace_s``."""
-    return EdgeAppRunner(
-        app,
-        EdgeLimits(settings.header_timeout_s, settings.max_connections),
-        access_log=None,
-        keepalive_timeout=settings.keepalive_timeout_s,
-        shutdown_timeout=settings.shutdown_grace_s,
-    )
+    stops listening, then lets requests in flight finish for up to ``shutdown_grace_s``. With ``edge_guards``
+    off, aiohttp's stock runner with its own options only."""
+    options: dict[str, Any] = {
+        "access_log": None, "keepalive_timeout": settings.keepalive_timeout_s,
+        "shutdown_timeout": settings.shutdown_grace_s,
+    }  # fmt: skip
+    if not settings.edge_guards:
+        return web.AppRunner(app, **options)
+    return EdgeAppRunner(app, EdgeLimits(settings.header_timeout_s, settings.max_connections), **options)
