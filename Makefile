@@ -45,9 +45,11 @@ lint: install
 test: lint $(NODE_TOOLS) chromium
 	$(BIN)/pytest
 
-# 64 concurrent clients for 60 s, mixed queries and mutations, faults on; prints its report (JSON).
+# 64 concurrent clients for 60 s, mixed queries and mutations, faults on; then 100 operations a second for
+# 60 s without and then beside the attacker mix (tests/attackers.py). Prints the reports (JSON).
 soak: install
 	$(BIN)/python -m tests.soak --duration 60 --clients 64
+	$(BIN)/python -m tests.soak --duration 60 --clients 32 --rate 100 --attackers
 
 # The gateway beside the floor and the naive gateway, at 0 and 20 ms upstream latency; prints a table
 # and writes artifacts/bench.json. Takes several minutes; asserts nothing about time.

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     max_cost: int = Field(default=20000, ge=1)  # fields, multiplied under list fields by what they may hold
     max_repeated_field: int = Field(default=30, ge=1)  # selections of one response key merged into one set
     document_cache_bytes: int = Field(default=32 * 2**20, ge=0)  # parsed and validated documents, as weighed
+    # Documents not seen before cost about 1 ms of CPU per KB to parse and validate: requests may bring this
+    # many bytes of them a second (and save up to the burst); more get 503 with Retry-After. Seen ones pass.
+    new_document_bytes_per_s: int = Field(default=32 * 1024, ge=1)
+    new_document_burst_bytes: int = Field(default=256 * 1024, ge=1)
     max_body_bytes: int = Field(default=100_000, ge=1024)
     max_batch_operations: int = Field(default=10, ge=1)  # operations in one batched (JSON list) request
     max_entities: int = Field(default=250, ge=1)  # _entities representations in one request (a batch is one)

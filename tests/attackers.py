@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import multiprocessing
+import resource
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -89,6 +92,32 @@ MIX: dict[str, tuple[Attack, float]] = {
     "introspection_batch": (introspection_batch, 1.0),
     "stalled_export": (stalled_export, 0.5),
 }
+
+
+@contextmanager
+def attacking(url: str, duration: float) -> Iterator[Counter[str]]:
+    """The mix for ``duration`` seconds from a process of its own (none when 0); the counts are filled in
+    when the block ends."""
+    counts: Counter[str] = Counter()
+    if duration <= 0:
+        yield counts
+        return
+    results: multiprocessing.Queue[dict[str, int]] = multiprocessing.Queue()
+    process = multiprocessing.Process(target=_attack_process, args=(url, duration, results), daemon=True)
+    process.start()
+    try:
+        yield counts
+    finally:
+        counts.update(results.get(timeout=duration + 120))
+        process.join(timeout=10)
+
+
+def _attack_process(url: str, duration: float, results: multiprocessing.Queue[dict[str, int]]) -> None:
+    counts: Counter[str] = Counter()
+    asyncio.run(attack(url, time.monotonic() + duration, counts))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    counts["attacker process CPU ms"] = round((usage.ru_utime + usage.ru_stime) * 1000)
+    results.put(dict(counts))
 
 
 async def attack(url: str, stop_at: float, counts: Counter[str]) -> None:

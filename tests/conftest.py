@@ -54,10 +54,14 @@ def anonymous(sandbox: SandboxProcess) -> Iterator[httpx.Client]:
         yield client
 
 
+MANY_NEW_DOCUMENTS = {"GATEWAY_NEW_DOCUMENT_BYTES_PER_S": str(2**30), "GATEWAY_NEW_DOCUMENT_BURST_BYTES": str(2**30)}
+
+
 @pytest.fixture(scope="session")
 def gateway_server(sandbox_server: SandboxProcess) -> Iterator[GatewayProcess]:
-    """One gateway for the session, on the session's sandbox."""
-    with gateway_process(sandbox_server.url) as server:
+    """One gateway for the session, on the session's sandbox. The tests send thousands of distinct
+    documents in minutes, far more than a deployment's budget for new ones (``test_limits`` tests it)."""
+    with gateway_process(sandbox_server.url, env=MANY_NEW_DOCUMENTS) as server:
         yield server
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from gateway.sandbox.seed import DEMO_TOKEN
-from tests.attackers import attack
+from tests.attackers import attacking
 from tests.servers import gateway_process, sandbox_process
 
 READ_PAGE = (
@@ -95,13 +95,20 @@ class SoakReport:
         }
 
 
-async def _client(number: int, url: str, stop_at: float, report: SoakReport, known: list[str]) -> None:
+async def _client(
+    number: int, url: str, stop_at: float, report: SoakReport, known: list[str], interval: float
+) -> None:
+    """One client's operations back to back, or one every ``interval`` seconds when it is over 0."""
     rng = random.Random(number)
     mine: list[str] = []
     sequence = 0
     headers = {"Authorization": f"Bearer {DEMO_TOKEN}", "Accept": "application/graphql-response+json"}
+    next_at = time.monotonic() + rng.random() * interval
     async with httpx.AsyncClient(timeout=30, headers=headers) as http:
         while time.monotonic() < stop_at:
+            if interval:
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+                next_at += interval
             roll = rng.random()
             variables: dict[str, Any] = {}
             if roll < 0.45:
@@ -165,13 +172,12 @@ def _verify_writes(sandbox_url: str, report: SoakReport) -> None:
 
 
 async def _soak(
-    url: str, duration: float, clients: int, report: SoakReport, known: list[str], rss: Any, attackers: bool
+    url: str, duration: float, clients: int, report: SoakReport, known: list[str], rss: Any, rate: float
 ) -> None:
     started = time.monotonic()
     stop_at = started + duration
-    tasks = [asyncio.create_task(_client(n, url, stop_at, report, known)) for n in range(clients)]
-    if attackers:
-        tasks.append(asyncio.create_task(attack(url, stop_at, report.attacks)))
+    interval = clients / rate if rate else 0.0
+    tasks = [asyncio.create_task(_client(n, url, stop_at, report, known, interval)) for n in range(clients)]
     await asyncio.sleep(min(duration / 6, 10))
     report.rss_start_bytes = rss()
     await asyncio.gather(*tasks)
@@ -179,15 +185,29 @@ async def _soak(
     report.rss_end_bytes = rss()
 
 
-def run_soak(duration: float, clients: int, attackers: bool = False) -> SoakReport:
+def _warm(url: str) -> None:
+    """Each of the clients' documents once, as a deployed app's have been long before anyone attacks: the
+    gateway takes documents it has seen at any time, and new ones within a budget that a flood spends."""
+    with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as http:
+        for query in (READ_PAGE, LOOKUP, UPDATE, DELETE):
+            http.post(url, json={"query": query, "variables": {"ext": "none"}}).raise_for_status()
+        http.post(url, json={"query": CREATE, "variables": {}}).raise_for_status()
+
+
+def run_soak(duration: float, clients: int, attackers: bool = False, rate: float = 0.0) -> SoakReport:
+    """``rate``: operations a second of all clients together (0: each client back to back). The attackers
+    run in a process of their own, so that making their requests does not slow the normal clients'."""
     report = SoakReport(duration_s=duration, clients=clients)
     with sandbox_process() as sandbox, gateway_process(sandbox.url) as gateway:
         with httpx.Client(base_url=sandbox.url, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as rest:
             known = [c["external_id"] for c in rest.get("/v1/customers/", params={"limit": 100}).json()["items"]
                      if c["external_id"]]  # fmt: skip
+        _warm(gateway.graphql_url)
         with sandbox.control() as control:
             control.post("/__sandbox/faults", json=FAULTS).raise_for_status()
-        asyncio.run(_soak(gateway.graphql_url, duration, clients, report, known, gateway.rss_bytes, attackers))
+        with attacking(gateway.graphql_url, duration if attackers else 0) as attacks:
+            asyncio.run(_soak(gateway.graphql_url, duration, clients, report, known, gateway.rss_bytes, rate))
+        report.attacks.update(attacks)
         with sandbox.control() as control:
             stats = control.get("/__sandbox/stats").json()
             control.post("/__sandbox/faults", json={"latency_ms": 0, "jitter_ms": 0, "error_rate": 0.0,
@@ -205,11 +225,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--rate", type=float, default=0.0, help="operations/s of all clients (0: back to back)")
     parser.add_argument("--attackers", action="store_true", help="also run the same soak beside the attacker mix")
     args = parser.parse_args()
-    reports = {"without_attackers": run_soak(args.duration, args.clients)}
+    reports = {"without_attackers": run_soak(args.duration, args.clients, rate=args.rate)}
     if args.attackers:
-        reports["with_attackers"] = run_soak(args.duration, args.clients, attackers=True)
+        reports["with_attackers"] = run_soak(args.duration, args.clients, attackers=True, rate=args.rate)
     print(json.dumps({name: report.summary() for name, report in reports.items()}, indent=2))
     problems = any(r.write_violations or r.leaks or r.http_statuses.get(500) for r in reports.values())
     raise SystemExit(1 if problems else 0)

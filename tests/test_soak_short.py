@@ -23,3 +23,18 @@ def test_short_soak_loses_and_duplicates_nothing() -> None:
     other_faults = report.injected_faults["total"] - failed_creates
     assert other_errors * 3 <= other_faults
     assert report.rss_end_bytes - report.rss_start_bytes < 50 * 2**20
+
+
+def test_the_attacker_mix_leaves_normal_clients_as_they_were() -> None:
+    """The same paced soak twice, the second beside every class of attack: the normal clients get the
+    same kinds of answers (only the faults the sandbox injects), nothing is lost, and their median latency
+    stays within twice what it was (a ratio, on a machine the attackers share)."""
+    calm = run_soak(duration=8, clients=16, rate=60)
+    attacked = run_soak(duration=8, clients=16, rate=60, attackers=True)
+    for report in (calm, attacked):
+        assert set(report.http_statuses) == {200}
+        assert set(report.errors) <= PLANNED
+        assert report.write_violations == []
+        assert report.leaks == []
+    assert sum(attacked.attacks.values()) > 50
+    assert attacked.latency_ms(0.5) <= 2 * calm.latency_ms(0.5)

@@ -16,21 +16,31 @@ document, the schema and the rules, which are fixed for a schema, so the text is
 
 from __future__ import annotations
 
+import asyncio
+import sys
+import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
+import orjson
 from graphql import (
     DocumentNode,
+    FieldNode,
     GraphQLError,
+    GraphQLSchema,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
     TokenKind,
     parse,
     validate,
 )
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.execution.collect_fields import CollectedFields
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
@@ -64,17 +74,66 @@ class Entry:
     subfields: dict[int, dict[SubfieldKey, CollectedFields]] | None = field(default=None)
 
 
-class DocumentCache:
-    """Least recently used documents, at most ``max_bytes`` of them as weighed."""
+class ByteBudget:
+    """A token bucket of bytes: ``per_s`` a second, up to ``burst`` saved."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, per_s: float, burst: float) -> None:
+        self.per_s = per_s
+        self.burst = burst
+        self.level = burst
+        self.updated = time.monotonic()
+
+    def take(self, size: int) -> bool:
+        self._refill()
+        if size > self.level:
+            return False
+        self.level -= size
+        return True
+
+    def spend(self, size: int) -> None:
+        """Takes ``size`` whatever is left (the level may go below zero): work found out after admission."""
+        self._refill()
+        self.level -= size
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self.level = min(self.burst, self.level + (now - self.updated) * self.per_s)
+        self.updated = now
+
+
+class DocumentCache:
+    """Least recently used documents, at most ``max_bytes`` of them as weighed; and a budget of the bytes
+    of documents it has not seen that requests may bring in (``admit``)."""
+
+    def __init__(self, max_bytes: int, new_bytes: ByteBudget | None = None) -> None:
         self.max_bytes = max_bytes
+        self.new_bytes = new_bytes
         self.size = 0
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._by_operation: dict[int, Entry] = {}
+        # Answers of operations that select introspection only, which are the same for every caller:
+        # GraphiQL and code generators send the same introspection again and again (25 ms of CPU each).
+        self.introspection_answers: OrderedDict[tuple[str, str | None, bytes], dict[str, Any]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def admit(self, query: str) -> bool:
+        """Whether a request may bring this document: one already here, always; a new one, while the budget
+        of new bytes lasts. Floods of distinct documents (about 150 ms of CPU for each of 100 KB) then cost a
+        bounded share of the process, and documents already seen are never refused."""
+        return query in self._entries or self.new_bytes is None or self.new_bytes.take(len(query))
+
+    def introspection_answer(self, key: tuple[str, str | None, bytes]) -> dict[str, Any] | None:
+        answer = self.introspection_answers.get(key)
+        if answer is not None:
+            self.introspection_answers.move_to_end(key)
+        return answer
+
+    def keep_introspection_answer(self, key: tuple[str, str | None, bytes], data: dict[str, Any]) -> None:
+        self.introspection_answers[key] = data
+        if len(self.introspection_answers) > MAX_INTROSPECTION_ANSWERS:
+            self.introspection_answers.popitem(last=False)
 
     def get(self, query: str) -> Entry | None:
         entry = self._entries.get(query)
@@ -165,22 +224,73 @@ def _chosen(document: DocumentNode, operation_name: str | None) -> OperationDefi
     return None
 
 
+# A new document longer than this is parsed and validated on a worker thread: the 150 ms a 100 KB one takes
+# would otherwise stall every request on the event loop (the thread yields the interpreter every 5 ms).
+OFF_LOOP_CHARACTERS = 1_024
+SWITCH_INTERVAL_S = 0.0005
+MAX_INTROSPECTION_ANSWERS = 8  # about 100 KB of JSON each for this schema
+T = TypeVar("T")
+
+
+def judge(
+    schema: GraphQLSchema, document: DocumentNode, limits: Limits, rules: Sequence[type[ASTValidationRule]]
+) -> tuple[int, list[GraphQLError], dict[str | None, OperationWeight]]:
+    """A new document's tokens, errors and operation weights: the limits first, graphql-core's rules only
+    when they pass. Reads nothing but its arguments, so it may run on a worker thread."""
+    tokens, long_integer = scan_tokens(document)
+    if long_integer is not None:
+        return tokens, [long_integer], {}
+    errors, costs = check_limits(schema, document, limits)
+    if not errors:
+        errors = validate(schema, document, rules, max_errors=MAX_VALIDATION_ERRORS)
+    return tokens, errors, costs
+
+
+def _introspection_key(
+    query: str | None, document: DocumentNode | None, operation_name: str | None, variables: Any
+) -> tuple[str, str | None, bytes] | None:
+    """The answer cache's key for an operation whose every root field is introspection; else None."""
+    if query is None or document is None:
+        return None
+    operation = _chosen(document, operation_name)
+    if operation is None or operation.operation is not OperationType.QUERY:
+        return None
+    roots = operation.selection_set.selections
+    if not roots or not all(isinstance(s, FieldNode) and s.name.value.startswith("__") for s in roots):
+        return None
+    try:
+        arguments = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+    return query, operation_name, arguments
+
+
 def cached_documents(
     cache: DocumentCache, max_tokens: int, limits: Limits, rules: Sequence[type[ASTValidationRule]]
 ) -> Callable[[], SchemaExtension]:
     """Parsing refuses a document of more than ``max_tokens`` lexical tokens while it reads it; the
     limits are checked before Strawberry's validation rules and ``rules``, which only run when they pass."""
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="new-documents")
+    # While the worker parses, the event loop waits for the interpreter at each wake-up: at most this long,
+    # not the default 5 ms (a request wakes the loop four to six times). With one thread runnable, as almost
+    # always, the interval changes nothing.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+
+    async def off_loop(size: int, work: Callable[[], T]) -> T:
+        if size <= OFF_LOOP_CHARACTERS:
+            return work()
+        return await asyncio.get_running_loop().run_in_executor(worker, work)
 
     class CachedDocuments(SchemaExtension):
         entry: Entry | None = None
 
-        def on_parse(self) -> Iterator[None]:
+        async def on_parse(self) -> AsyncIterator[None]:
             context = self.execution_context
             query = context.query
             if query is not None:
                 self.entry = cache.get(query)
                 if self.entry is None:
-                    context.graphql_document = parse(query, max_tokens=max_tokens)
+                    context.graphql_document = await off_loop(len(query), partial(parse, query, max_tokens=max_tokens))
                 else:
                     context.graphql_document = self.entry.document
                     if self.entry.errors:
@@ -189,13 +299,13 @@ def cached_documents(
                     context.pre_execution_errors = [error]
             yield
 
-        def on_validate(self) -> Iterator[None]:
+        async def on_validate(self) -> AsyncIterator[None]:
             context = self.execution_context
             document = context.graphql_document
             if context.pre_execution_errors is not None or document is None:
                 yield
                 return
-            entry = self.entry or self._validated(context.query, document)
+            entry = self.entry or await self._validated(context.query, document)
             errors = entry.errors
             operation = _chosen(document, context.operation_name)
             weight = entry.costs.get(operation.name.value if operation and operation.name else None)
@@ -207,13 +317,25 @@ def cached_documents(
             context.pre_execution_errors = errors
             yield
 
-        def _validated(self, query: str | None, document: DocumentNode) -> Entry:
+        def on_execute(self) -> Iterator[None]:
+            """An operation of introspection only is answered from the cache when it has run before with the
+            same text, name and variables."""
+            context = self.execution_context
+            key = _introspection_key(context.query, context.graphql_document, context.operation_name, context.variables)
+            if key is not None and (data := cache.introspection_answer(key)) is not None:
+                context.result = GraphQLExecutionResult(data=data, errors=None)
+            yield
+            result = context.result
+            if key is not None and isinstance(result, GraphQLExecutionResult) and not result.errors and result.data:
+                cache.keep_introspection_answer(key, result.data)
+
+        async def _validated(self, query: str | None, document: DocumentNode) -> Entry:
             schema = self.execution_context.schema._schema
-            tokens, long_integer = scan_tokens(document)
-            errors, costs = check_limits(schema, document, limits) if long_integer is None else ([long_integer], {})
-            if not errors:
-                all_rules = (*self.execution_context.validation_rules, *STRAWBERRY_RULES, *rules)
-                errors = validate(schema, document, all_rules, max_errors=MAX_VALIDATION_ERRORS)
+            all_rules = (*self.execution_context.validation_rules, *STRAWBERRY_RULES, *rules)
+            work = partial(judge, schema, document, limits, all_rules)
+            tokens, errors, costs = await off_loop(len(query or ""), work)
+            if cache.new_bytes is not None:  # an introspection costs ~1 ms per 1,000 of its weight, as 1 KB does
+                cache.new_bytes.spend(sum(weight.introspection for weight in costs.values()))
             if errors:
                 if query is not None:
                     cache.put(query, refused(document, errors))

@@ -20,7 +20,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from ..settings import Settings
 from .customers import DEFAULT_PAGE_SIZE, CustomerMutations, CustomerQueries
-from .document_cache import SENT_OPERATION_NAME, DocumentCache, cached_documents
+from .document_cache import SENT_OPERATION_NAME, ByteBudget, DocumentCache, cached_documents
 from .execution import lean_execution_context, plan_fields
 from .federation import FederationQueries, check_representations, settle_entities
 from .limits import Limits
@@ -90,7 +90,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     )
     # Factories: one extension per request (they hold the request's execution context). The document
     # cache is the schema's, shared by every request; the limits are computed once, from the schema.
-    documents = DocumentCache(settings.document_cache_bytes)
+    new_bytes = ByteBudget(settings.new_document_bytes_per_s, settings.new_document_burst_bytes)
+    documents = DocumentCache(settings.document_cache_bytes, new_bytes)
     execution_context, plans = lean_execution_context(documents)
     schema = GatewaySchema(
         query=Query, mutation=Mutation, types=PRICE_TYPES, config=config, execution_context_class=execution_context

@@ -28,6 +28,7 @@ from ..settings import Settings
 from ..upstream import budget
 from ..upstream.polar import PolarClient
 from .context import Context
+from .document_cache import DocumentCache
 from .federation import ROUTER_SECRET_HEADER
 from .scopes import ScopeMemory
 
@@ -40,6 +41,10 @@ _SHAPE = (
     "string 'operationName' (or a list of such objects for a batch)."
 )
 _REQUEST_ERROR = "graphql_request_error"
+NEW_DOCUMENTS_BUSY = (
+    "The gateway is reading as many new documents as it will for now (settings new_document_bytes_per_s and "
+    "new_document_burst_bytes); retry in a moment, or send a document it has seen."
+)
 _LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
@@ -128,6 +133,7 @@ class GatewayView(GraphQLView[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        self._admit(request_data.query)
         try:
             return await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
@@ -136,6 +142,14 @@ class GatewayView(GraphQLView[Context, None]):
             if isinstance(error.__cause__, InvalidOperationTypeError):
                 raise HTTPException(405, "Mutations are not allowed over GET; send them with POST.") from error
             raise
+
+    def _admit(self, query: object) -> None:
+        """A document this process has not seen costs about a millisecond of CPU per kilobyte to parse and
+        validate; the bytes of such documents come out of a budget (``DocumentCache.admit``). Documents
+        already seen, as every app's queries are after their first use, always pass."""
+        documents = getattr(self.schema, "documents", None)
+        if isinstance(query, str) and isinstance(documents, DocumentCache) and not documents.admit(query):
+            raise HTTPException(503, NEW_DOCUMENTS_BUSY)
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         settings = request.app[SETTINGS]
@@ -155,6 +169,8 @@ class GatewayView(GraphQLView[Context, None]):
                 limit = settings.max_batch_operations
                 reason = f"Too many operations in one batch: at most {limit} (setting max_batch_operations)."
             headers = {"Allow": "POST"} if error.status_code == 405 and request.method == "GET" else {}
+            if error.status_code == 503:
+                headers["Retry-After"] = "1"
             return error_response(request, error.status_code, reason, headers)
 
     async def _run_plain_post(self, request: web.Request) -> web.Response | None:
@@ -168,6 +184,7 @@ class GatewayView(GraphQLView[Context, None]):
             data.get("query"), data.get("variables"), data.get("operationName"), data.get("extensions")
         ):
             return None
+        self._admit(data.get("query"))
         sub_response = await self.get_sub_response(request)
         context = await self.get_context(request, response=sub_response)
         try:

@@ -8,11 +8,13 @@ parsed documents are bounded in bytes whatever is sent. The bounds are ratios an
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
+from tests.conftest import MANY_NEW_DOCUMENTS
 from tests.hostile import SHAPES, benign, doubling_fragments
 from tests.servers import GatewayProcess, SandboxProcess, gateway_process
 
@@ -116,7 +118,8 @@ def test_distinct_maximal_documents_stay_within_the_cache_bound(sandbox: Sandbox
     """570 such documents took a gateway from 68 MB to 2.16 GB when its caches counted entries; now the
     cache holds what its setting says, and the process stays within 100 MB of where it started."""
     budget = 8 * 2**20
-    with gateway_process(sandbox.url, env={"GATEWAY_DOCUMENT_CACHE_BYTES": str(budget)}) as gateway, httpx.Client(
+    env = {"GATEWAY_DOCUMENT_CACHE_BYTES": str(budget), **MANY_NEW_DOCUMENTS}
+    with gateway_process(sandbox.url, env=env) as gateway, httpx.Client(
         timeout=60
     ) as client:
         for variant in range(3):  # warm: allocator arenas and imports
@@ -132,3 +135,22 @@ def test_distinct_maximal_documents_stay_within_the_cache_bound(sandbox: Sandbox
         grown = gateway.rss_bytes() - started
         print(f"RSS grew {grown / 2**20:.1f} MB; the cache holds {held / 2**20:.1f} MB")
         assert grown < 100 * 2**20
+
+
+def test_new_documents_come_out_of_a_budget_and_seen_ones_always_pass(sandbox: SandboxProcess) -> None:
+    """A flood of distinct documents gets 503 once the budget of new bytes is spent; a document the gateway
+    has seen is answered all the while, and the budget fills again with time."""
+    env = {"GATEWAY_NEW_DOCUMENT_BYTES_PER_S": "4000", "GATEWAY_NEW_DOCUMENT_BURST_BYTES": "20000"}
+    with gateway_process(sandbox.url, env=env) as gateway, httpx.Client(timeout=30) as client:
+        seen = {"query": benign(1)}
+        assert client.post(gateway.graphql_url, json=seen).status_code == 200
+        statuses = [client.post(gateway.graphql_url, json={"query": benign(n)}).status_code for n in range(2, 30)]
+        assert statuses[:8] == [200] * 8  # 20 KB of 2 KB documents, less the first
+        refused = client.post(gateway.graphql_url, json={"query": benign(99)})
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "1"
+        assert "new_document_bytes_per_s" in refused.json()["errors"][0]["message"]
+        assert statuses.count(200) < 12
+        assert client.post(gateway.graphql_url, json=seen).status_code == 200
+        time.sleep(1.5)  # 6 KB more
+        assert client.post(gateway.graphql_url, json={"query": benign(100)}).status_code == 200
