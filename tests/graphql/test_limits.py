@@ -193,3 +193,16 @@ def test_unexpected_errors_are_masked_as_internal() -> None:
     assert error.message == "Internal error."
     assert error.extensions == {"code": "INTERNAL"}
     assert "secret" not in json.dumps(error.formatted)
+
+
+def test_a_document_of_several_operations_needs_an_operation_name(gql: GraphQL) -> None:
+    """Without operationName the first operation used to run, here a mutation; the spec makes it an error."""
+    document = 'mutation Wipe { customerDelete(externalId: "usr_demo_00248") { deletedCustomerId } } query Read { __typename }'
+    message = _refused(gql, document)
+    assert message == "Must provide operation name if query contains multiple operations."
+    assert gql.upstream_calls() == {}
+    named = gql.http.post(
+        gql.url, json={"query": document, "operationName": "Read"}, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}
+    )
+    assert named.json() == {"data": {"__typename": "Query"}}
+    assert gql.upstream_calls() == {}
