@@ -155,7 +155,9 @@ def create_app(settings: Settings) -> web.Application:
         transport = Transport(client, settings)
         export_client = create_client(url, settings, settings.export_max_connections)
         export_slots = FairSlots(settings.export_max_connections, settings.export_max_per_caller)
-        exports = Transport(export_client, settings, breaker=transport.breaker, slots=export_slots)
+        exports = Transport(
+            export_client, settings, breaker=transport.breaker, slots=export_slots, trust=transport.trust
+        )
         app[TRANSPORT] = transport
         app[POLAR_CLIENT] = PolarClient(transport, exports)
         yield

@@ -57,11 +57,13 @@ async def export_customers_csv(request: web.Request) -> web.StreamResponse:
     if token_kind(token) is TokenKind.CUSTOMER_SESSION:
         return _refusal(403, "FORBIDDEN", "The export needs an organization access token, not a customer session.")
     settings = request.app[SETTINGS]
+    polar = request.app[POLAR_CLIENT]
     response: web.StreamResponse | None = None
     try:
+        await polar.prove_token(token)
         async with (
             asyncio.timeout(settings.export_max_duration_s),
-            request.app[POLAR_CLIENT].open_customer_export(token, settings.export_read_timeout_s) as upstream,
+            polar.open_customer_export(token, settings.export_read_timeout_s) as upstream,
         ):
             response = web.StreamResponse(headers={
                 "Content-Type": upstream.headers.get("content-type", DEFAULT_TYPE),

@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=5000, ge=10)
     max_cost: int = Field(default=20000, ge=1)  # fields, multiplied under list fields by what they may hold
     max_repeated_field: int = Field(default=30, ge=1)  # selections of one response key merged into one set
+    max_fragments: int = Field(default=100, ge=0)  # fragment definitions in one document
     document_cache_bytes: int = Field(default=32 * 2**20, ge=0)  # parsed and validated documents, as weighed
     # Documents not seen before cost about 1 ms of CPU per KB to parse and validate: requests may bring this
     # many bytes of them a second (and save up to the burst); more get 503 with Retry-After. Seen ones pass.

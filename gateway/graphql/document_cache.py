@@ -17,6 +17,7 @@ document, the schema and the rules, which are fixed for a schema, so the text is
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sys
 import time
 from collections import OrderedDict
@@ -33,6 +34,7 @@ from graphql import (
     FieldNode,
     GraphQLError,
     GraphQLSchema,
+    NameNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -111,6 +113,7 @@ class DocumentCache:
         self.size = 0
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._by_operation: dict[int, Entry] = {}
+        self._seen: OrderedDict[bytes, None] = OrderedDict()  # digests of documents admitted lately
         # Answers of operations that select introspection only, which are the same for every caller:
         # GraphiQL and code generators send the same introspection again and again (25 ms of CPU each).
         self.introspection_answers: OrderedDict[tuple[str, str | None, bytes], dict[str, Any]] = OrderedDict()
@@ -119,10 +122,26 @@ class DocumentCache:
         return len(self._entries)
 
     def admit(self, query: str) -> bool:
-        """Whether a request may bring this document: one already here, always; a new one, while the budget
-        of new bytes lasts. Floods of distinct documents (about 150 ms of CPU for each of 100 KB) then cost a
-        bounded share of the process, and documents already seen are never refused."""
-        return query in self._entries or self.new_bytes is None or self.new_bytes.take(len(query))
+        """Whether a request may bring this document: one seen lately (cached, or evicted but among the last
+        ``SEEN_REMEMBERED``), always; a new one, while the budget lasts. Floods of distinct documents then
+        cost a bounded share of the process, and an app's documents are never refused."""
+        if query in self._entries or self.new_bytes is None:
+            return True
+        digest = hashlib.blake2b(query.encode(), digest_size=16).digest()
+        if digest in self._seen:
+            self._seen.move_to_end(digest)
+            return True
+        if not self.new_bytes.take(len(query)):
+            return False
+        self._seen[digest] = None
+        if len(self._seen) > SEEN_REMEMBERED:
+            self._seen.popitem(last=False)
+        return True
+
+    def spend(self, cpu_s: float) -> None:
+        """Charges work found out after admission: CPU beyond what the document's size paid for."""
+        if self.new_bytes is not None:
+            self.new_bytes.spend(int(cpu_s * BYTES_PER_CPU_SECOND))
 
     def introspection_answer(self, key: tuple[str, str | None, bytes]) -> dict[str, Any] | None:
         answer = self.introspection_answers.get(key)
@@ -171,19 +190,25 @@ def _operations(document: DocumentNode) -> Iterator[OperationDefinitionNode]:
 
 
 def scan_tokens(document: DocumentNode) -> tuple[int, GraphQLError | None]:
-    """How many lexical tokens the document has (they stay linked from its locations, so they are
-    its weight), and an error for an integer too long to be one this API takes: every integer here fits
-    in 64 bits, and Python refuses to convert one of over 4,300 digits at all."""
+    """How many lexical tokens the document has, and an error for an integer too long to be one this API
+    takes (every integer here fits in 64 bits, and Python refuses to convert one of over 4,300 digits).
+
+    The tokens are unlinked as they are counted: nothing reads the chain once the document is parsed, yet it
+    kept every token alive from any node's location (refused documents kept all of theirs through their
+    operation names), and a chain of links is garbage only the cycle collector can free."""
     count = 0
+    too_long: GraphQLError | None = None
     token = document.loc.start_token if document.loc is not None else None
     while token is not None:
         count += 1
-        if token.kind is TokenKind.INT and token.value is not None and len(token.value) > MAX_INTEGER_CHARACTERS:
+        if too_long is None and token.kind is TokenKind.INT and len(token.value or "") > MAX_INTEGER_CHARACTERS:
             source = document.loc.source if document.loc is not None else None
-            message = f"An integer of {len(token.value)} digits is over 64 bits; no argument here takes one."
-            return count, GraphQLError(message, source=source, positions=[token.start])
-        token = token.next
-    return count, None
+            message = f"An integer of {len(token.value or '')} digits is over 64 bits; no argument here takes one."
+            too_long = GraphQLError(message, source=source, positions=[token.start])
+        following = token.next
+        token.prev = token.next = None
+        token = following
+    return count, too_long
 
 
 def _detached(error: GraphQLError) -> GraphQLError:
@@ -198,16 +223,18 @@ def _skeleton(document: DocumentNode) -> DocumentNode:
     empty = SelectionSetNode(selections=())
     operations = tuple(
         OperationDefinitionNode(
-            operation=o.operation, name=o.name, variable_definitions=(), directives=(), selection_set=empty
+            operation=o.operation, name=NameNode(value=o.name.value) if o.name else None,  # no location kept
+            variable_definitions=(), directives=(), selection_set=empty,
         )
         for o in _operations(document)
     )
     return DocumentNode(definitions=operations)
 
 
-def refused(document: DocumentNode, errors: list[GraphQLError]) -> Entry:
+def refused(query: str, document: DocumentNode, errors: list[GraphQLError]) -> Entry:
+    """The verdict on a refused document, weighed with its text, which is the cache's key."""
     errors = [_detached(error) for error in errors]
-    size = VERDICT_BYTES * (1 + len(document.definitions)) + sum(len(e.message) for e in errors)
+    size = VERDICT_BYTES * (1 + len(document.definitions)) + sum(len(e.message) for e in errors) + len(query)
     return Entry(_skeleton(document), errors, {}, size)
 
 
@@ -228,6 +255,11 @@ def _chosen(document: DocumentNode, operation_name: str | None) -> OperationDefi
 # would otherwise stall every request on the event loop (the thread yields the interpreter every 5 ms).
 OFF_LOOP_CHARACTERS = 1_024
 SWITCH_INTERVAL_S = 0.0005
+SEEN_REMEMBERED = 20_000  # digests of admitted documents (16 bytes each, about 2 MB with the table)
+# The budget of new documents is in bytes because a document's size is known before it is parsed; what it
+# really costs is CPU, about 1 ms per KB for ordinary documents but up to 25 for some shapes, so the CPU its
+# parsing and validation took, beyond that rate, is charged after.
+BYTES_PER_CPU_SECOND = 1_000_000
 MAX_INTROSPECTION_ANSWERS = 8  # about 100 KB of JSON each for this schema
 T = TypeVar("T")
 
@@ -258,11 +290,23 @@ def _introspection_key(
     roots = operation.selection_set.selections
     if not roots or not all(isinstance(s, FieldNode) and s.name.value.startswith("__") for s in roots):
         return None
+    declared = {definition.variable.name.value for definition in operation.variable_definitions or ()}
+    used = {name: value for name, value in (variables or {}).items() if name in declared}  # others change nothing
     try:
-        arguments = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
+        arguments = orjson.dumps(used, option=orjson.OPT_SORT_KEYS)
     except TypeError:
         return None
     return query, operation_name, arguments
+
+
+def _timed(work: Callable[[], T]) -> tuple[T | BaseException, float]:
+    """The work's result, or what it raised, and the CPU time its thread spent on it."""
+    started = time.thread_time()
+    try:
+        outcome: T | BaseException = work()
+    except Exception as error:  # charged, then raised again by the caller
+        outcome = error
+    return outcome, time.thread_time() - started
 
 
 def cached_documents(
@@ -276,10 +320,18 @@ def cached_documents(
     # always, the interval changes nothing.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
 
-    async def off_loop(size: int, work: Callable[[], T]) -> T:
+    async def off_loop(size: int, work: Callable[[], T], paid: int = 0) -> T:
+        """``work``, on the worker thread when the document is long; its CPU beyond what ``paid`` bytes of the
+        budget of new documents stood for is charged to it."""
+        measured = partial(_timed, work)
         if size <= OFF_LOOP_CHARACTERS:
-            return work()
-        return await asyncio.get_running_loop().run_in_executor(worker, work)
+            outcome, cpu_s = measured()
+        else:
+            outcome, cpu_s = await asyncio.get_running_loop().run_in_executor(worker, measured)
+        cache.spend(max(0.0, cpu_s - paid / BYTES_PER_CPU_SECOND))
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
     class CachedDocuments(SchemaExtension):
         entry: Entry | None = None
@@ -290,7 +342,9 @@ def cached_documents(
             if query is not None:
                 self.entry = cache.get(query)
                 if self.entry is None:
-                    context.graphql_document = await off_loop(len(query), partial(parse, query, max_tokens=max_tokens))
+                    context.graphql_document = await off_loop(
+                        len(query), partial(parse, query, max_tokens=max_tokens), paid=len(query)
+                    )
                 else:
                     context.graphql_document = self.entry.document
                     if self.entry.errors:
@@ -338,7 +392,7 @@ def cached_documents(
                 cache.new_bytes.spend(sum(weight.introspection for weight in costs.values()))
             if errors:
                 if query is not None:
-                    cache.put(query, refused(document, errors))
+                    cache.put(query, refused(query, document, errors))
                 return Entry(document, errors, costs, 0)  # this request answers with the original errors
             subfields: dict[int, dict[SubfieldKey, CollectedFields]] | None = None
             if query is not None and "@" not in query:

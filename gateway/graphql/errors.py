@@ -17,6 +17,7 @@ from ..upstream.errors import (
     UpstreamCircuitOpen,
     UpstreamError,
     UpstreamForbidden,
+    UpstreamLookupTooBroad,
     UpstreamNotFound,
     UpstreamRateLimited,
     UpstreamTimeout,
@@ -67,6 +68,9 @@ FAILURES: tuple[tuple[type[UpstreamError], Failure], ...] = (
     (UpstreamCallLimit, Failure(ErrorCode.LIMIT_EXCEEDED, 400, (
         "This request needs more upstream calls than one request may make (setting max_upstream_calls); ask for "
         "fewer customers or representations at once."))),
+    (UpstreamLookupTooBroad, Failure(ErrorCode.LIMIT_EXCEEDED, 400, (
+        "An external id with '/' is found through Polar's search, which matched over 500 customers for this "
+        "one; look the customer up by id."))),
     (UpstreamBusy, Failure(ErrorCode.GATEWAY_BUSY, 503, (
         "Every slot for this kind of request is taken (a limit of this gateway); retry shortly."))),
     (UpstreamUnauthorized, Failure(ErrorCode.UNAUTHENTICATED, 401,

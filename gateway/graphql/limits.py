@@ -68,6 +68,7 @@ class Limits:
     max_aliases: int
     max_cost: int
     max_repeated_field: int
+    max_fragments: int
     max_page: int
     default_page: int
     max_entities: int
@@ -88,6 +89,7 @@ class Limits:
             max_aliases=settings.max_aliases,
             max_cost=settings.max_cost,
             max_repeated_field=settings.max_repeated_field,
+            max_fragments=settings.max_fragments,
             max_page=settings.max_page_size,
             default_page=default_page,
             max_entities=settings.max_entities,
@@ -143,17 +145,19 @@ class Weight:
     by_variables: bool = False  # the cost depends on the variables' values
     keys: Counter[str] = field(default_factory=Counter)  # response keys merged at its top level
 
-    def include(self, other: Weight) -> None:
-        """Adds a part merged into this selection set (an inline fragment or a spread)."""
-        self.fields += other.fields
-        self.cost += other.cost
+    def include(self, other: Weight, times: int = 1) -> None:
+        """Adds a part merged into this selection set (an inline fragment, or ``times`` spreads of one
+        fragment: merged once, however often it is spread here)."""
+        self.fields += other.fields * times
+        self.cost += other.cost * times
         self.depth = max(self.depth, other.depth)
-        self.aliases += other.aliases
-        self.schemas += other.schemas
-        self.introspection += other.introspection
-        self.representations += other.representations
+        self.aliases += other.aliases * times
+        self.schemas += other.schemas * times
+        self.introspection += other.introspection * times
+        self.representations += other.representations * times
         self.by_variables |= other.by_variables
-        self.keys.update(other.keys)
+        for key, count in other.keys.items():
+            self.keys[key] += count * times
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,7 @@ class Weigher:
     def _merged(self, selections: SelectionSetNode, parent: GraphQLNamedType | None) -> Weight:
         """The selection set and what inline fragments and spreads merge into it."""
         weight = Weight()
+        spreads: Counter[str] = Counter()
         for selection in selections.selections:
             if isinstance(selection, FieldNode):
                 self._field(selection, parent, weight)
@@ -222,7 +227,9 @@ class Weigher:
                     condition = self.schema.get_type(selection.type_condition.name.value)
                 weight.include(self._merged(selection.selection_set, condition))
             elif isinstance(selection, FragmentSpreadNode):
-                weight.include(self.fragment(selection.name.value))
+                spreads[selection.name.value] += 1
+        for name, times in spreads.items():
+            weight.include(self.fragment(name), times)
         return weight
 
     def _field(self, node: FieldNode, parent: GraphQLNamedType | None, weight: Weight) -> None:
@@ -269,8 +276,12 @@ class Weigher:
             number = int(value.value) if len(value.value) <= MAX_INT_DIGITS else maximum
         elif isinstance(value, VariableNode):
             number = self._variable(value, maximum)
-        if not isinstance(number, int) or isinstance(number, bool):
+        if number is None:  # null: the default page
             return self.limits.default_page
+        if isinstance(number, float) and number.is_integer():
+            number = int(number)  # graphql-core takes 100.0 for an Int
+        if not isinstance(number, int) or isinstance(number, bool):
+            return maximum  # refused when the variable is coerced; until then, the most it could be
         return max(1, min(number, maximum))
 
     def _length(self, value: ValueNode) -> int:
@@ -356,6 +367,10 @@ def check_limits(
     """The limits the document's definitions are over (the first ``MAX_ERRORS``), and each operation's
     weight with its variables at their maxima (charged per request, by ``charge``)."""
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    if len(fragments) > limits.max_fragments:  # graphql-core compares the fragments of a selection pairwise
+        message = (f"The document defines {len(fragments)} fragments, over the limit of {limits.max_fragments} "
+                   "(setting max_fragments).")  # fmt: skip
+        return [GraphQLError(message)], {}
     weigher = Weigher(schema, fragments, limits)
     problems: list[tuple[str, Node]] = []
     costs: dict[str | None, OperationWeight] = {}

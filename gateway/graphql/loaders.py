@@ -24,6 +24,7 @@ from ..upstream.errors import (
     UpstreamError,
     UpstreamForbidden,
     UpstreamNotFound,
+    UpstreamRequestEnded,
     UpstreamUnauthorized,
     UpstreamValidation,
 )
@@ -71,7 +72,7 @@ async def fan_out(
                 continue
             try:
                 answers[key] = await fetch(key)
-            except (UpstreamUnauthorized, UpstreamCallLimit) as error:
+            except (UpstreamUnauthorized, UpstreamCallLimit, UpstreamRequestEnded) as error:
                 answers[key] = ended = error
             except Exception as error:
                 answers[key] = error

@@ -30,7 +30,6 @@ def unexpected(error: GraphQLError) -> bool:
 
 
 def masked(error: GraphQLError) -> GraphQLError:
-    log.error("internal error at %s: %s", error.path, type(error.original_error).__name__)
     return GraphQLError(
         MESSAGE, nodes=error.nodes, source=error.source, positions=error.positions, path=error.path,
         extensions={"code": ErrorCode.INTERNAL.value},
@@ -59,6 +58,10 @@ class MaskUnexpectedErrors(SchemaExtension):
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if errors:
+            internal = [error for error in errors if unexpected(error)]
+            if internal:  # one line per operation, however many fields failed alike
+                kinds = sorted({type(error.original_error).__name__ for error in internal})
+                log.error("%d internal errors, first at %s: %s", len(internal), internal[0].path, ", ".join(kinds))
             errors = [masked(error) if unexpected(error) else error for error in errors]
             if not self.suggestions:
                 errors = [without_suggestion(error) for error in errors]

@@ -82,7 +82,7 @@ class NamesConvertedOnce(NameConverter):
         return _camel_case(name) if self.auto_camel_case else name
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
+def build_schema(settings: Settings) -> GatewaySchema:
     config = StrawberryConfig(
         name_converter=NamesConvertedOnce(),
         disable_field_suggestions=not settings.introspection,

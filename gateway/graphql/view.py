@@ -4,10 +4,11 @@ mutation over GET is 405), ``application/graphql-response+json`` when the client
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import re
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 import orjson
 from aiohttp import web
@@ -133,7 +134,6 @@ class GatewayView(GraphQLView[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        self._admit(request_data.query)
         try:
             return await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
@@ -141,6 +141,39 @@ class GatewayView(GraphQLView[Context, None]):
         except HTTPException as error:
             if isinstance(error.__cause__, InvalidOperationTypeError):
                 raise HTTPException(405, "Mutations are not allowed over GET; send them with POST.") from error
+            raise
+
+    async def execute_operation(
+        self,
+        request: web.Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: web.Response,
+    ) -> Any:
+        """Strawberry's, with every operation of a batch admitted before any starts, and the others cancelled
+        when one fails the whole request: Strawberry gathers them, so a batch answered 400 at once for its
+        second operation went on making the first one's upstream calls for seconds."""
+        batch = request_data if isinstance(request_data, list) else [request_data]
+        for data in batch:
+            self._admit(data.query)
+        if not isinstance(request_data, list):
+            return await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+        operations = [
+            asyncio.ensure_future(
+                self.execute_single(request, request_adapter, sub_response, context, root_value, data)
+            )
+            for data in request_data
+        ]
+        try:
+            return list(await asyncio.gather(*operations))
+        except BaseException:
+            for operation in operations:
+                operation.cancel()
+            await asyncio.gather(*operations, return_exceptions=True)
             raise
 
     def _admit(self, query: object) -> None:
@@ -152,6 +185,12 @@ class GatewayView(GraphQLView[Context, None]):
             raise HTTPException(503, NEW_DOCUMENTS_BUSY)
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._answer(request)
+        finally:
+            budget.end()  # whatever the request left running (a dataloader's batch task) calls no more
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         settings = request.app[SETTINGS]
         try:
             if _is_plain_post(request):
@@ -217,10 +256,10 @@ class GatewayView(GraphQLView[Context, None]):
             raise HTTPException(400, "Unable to parse request body as JSON") from error
 
     def is_websocket_request(self, request: web.Request) -> TypeGuard[web.Request]:
-        """Strawberry builds a WebSocketResponse per request to find out; an HTTP request has no Upgrade."""
-        if "upgrade" not in request.headers.get("Connection", "").lower():
-            return False
-        return super().is_websocket_request(request)
+        """None is: the schema has no subscription, and Strawberry's WebSocket protocols would run any
+        operation over a socket, around the HTTP path's limits (the budget of new documents, the body size,
+        a deadline and a budget per request). An upgrade is answered as a plain GET."""
+        return False
 
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData | list[GraphQLRequestData]:
         """Strawberry's parsing, plus the checks of shape it leaves to chance."""

@@ -34,6 +34,7 @@ _LONG_DIGITS_TEXT = re.compile(r"[0-9]{19}")
 TOO_DEEP = "The JSON body is nested too deeply."
 TOO_WIDE = "The JSON body has an integer out of range: integers must fit in 64 bits."
 NOT_UTF8 = "The request body is not valid UTF-8."
+LONE_SURROGATE = "The JSON body has a string with a lone surrogate (\\ud800 to \\udfff unpaired), which is not Unicode."
 
 
 class JsonRefused(json.JSONDecodeError):
@@ -51,6 +52,9 @@ def decode_json(data: str | bytes) -> object:
     except orjson.JSONDecodeError as error:
         if error.msg.startswith("depth limit exceeded"):
             raise JsonRefused(TOO_DEEP) from None
+        if "surrogate in string" in error.msg:  # an escaped lone one: the standard library would take it,
+            # and then nothing could encode it again (httpx failed on it, with the breaker waiting on the call)
+            raise JsonRefused(LONE_SURROGATE) from None
         return _standard(data)  # says precisely why, or accepts what orjson does not (NaN, say)
     long_digits = _LONG_DIGITS_BYTES.search(data) if isinstance(data, bytes) else _LONG_DIGITS_TEXT.search(data)
     return _standard(data) if long_digits else value

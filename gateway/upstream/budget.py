@@ -29,12 +29,22 @@ class RequestBudget:
     ends_at: float  # time.monotonic()
     calls_left: int | None  # None: no limit
     refused: set[str] = field(default_factory=set)  # callers (caller_key) Polar answered 401 in this request
+    # The request has been answered, refused or cancelled: work it left behind (a dataloader's batch runs in
+    # a task of its own, which cancelling the request does not reach) makes no more calls.
+    ended: bool = False
 
 
 def start(seconds: float, max_calls: int | None = None) -> RequestBudget:
     budget = RequestBudget(time.monotonic() + seconds, max_calls)
     _current.set(budget)
     return budget
+
+
+def end() -> None:
+    """Marks the current request's budget spent for good (see ``RequestBudget.ended``)."""
+    budget = _current.get()
+    if budget is not None:
+        budget.ended = True
 
 
 def current() -> RequestBudget | None:

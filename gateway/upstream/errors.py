@@ -61,3 +61,11 @@ class UpstreamCallLimit(UpstreamError):
 
 class UpstreamBusy(UpstreamError):
     """Not sent: every slot this kind of call may use is taken (a local limit, not the upstream's state)."""
+
+
+class UpstreamLookupTooBroad(UpstreamError):
+    """Not found within the pages a lookup may read: the search it needs matched too many customers."""
+
+
+class UpstreamRequestEnded(UpstreamError):
+    """Not sent: the GraphQL request this call was for has already ended."""

@@ -42,6 +42,7 @@ from .errors import (
     UpstreamForbidden,
     UpstreamNotFound,
     UpstreamRateLimited,
+    UpstreamRequestEnded,
     UpstreamTimeout,
     UpstreamUnauthorized,
     UpstreamUnavailable,
@@ -52,6 +53,7 @@ from .slots import FairSlots
 from .trust import TokenTrust
 
 QueryParams = list[tuple[str, str | int | float | bool | None]]
+UNPROVEN = "unproven"  # the slots' caller for every token Polar has not accepted lately
 RETRYABLE = (UpstreamUnavailable, UpstreamTimeout, UpstreamRateLimited)
 
 
@@ -100,6 +102,7 @@ class Transport:
         settings: Settings,
         breaker: CircuitBreaker | None = None,
         slots: FairSlots | None = None,
+        trust: TokenTrust | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
@@ -110,7 +113,7 @@ class Transport:
         # a local wait that looks like a slow upstream (and would count in the breaker).
         total = min(settings.upstream_max_concurrency, settings.upstream_max_connections)
         self.slots = slots or FairSlots(total, settings.upstream_max_concurrency_per_caller)
-        self.trust = TokenTrust(settings.token_trust_s)
+        self.trust = trust or TokenTrust(settings.token_trust_s)
         self._backoff = wait_random_exponential(multiplier=settings.retry_backoff_s, max=settings.retry_backoff_max_s)
 
     async def request(
@@ -234,21 +237,26 @@ class Transport:
         for a slot counts against the deadline but is local: running out of time there sends nothing and
         says nothing about the upstream's health (the breaker is not told)."""
         self._spend(caller)
+        # Tokens Polar has not accepted share one caller's share of the slots: a thousand made-up tokens would
+        # otherwise be a thousand callers, each owed its turn.
+        holder = caller if self.trust.accepted(caller) else UNPROVEN
         try:
             async with asyncio.timeout(_time_left(method, path)):
-                await self.slots.acquire(caller)
+                await self.slots.acquire(holder)
         except TimeoutError:
             raise _waited_too_long(method, path) from None
         try:
             return await self._send(method, path, token, params, json)
         finally:
-            self.slots.release(caller)
+            self.slots.release(holder)
 
     def _spend(self, caller: str) -> None:
         """One call of the request's budget; none with a token Polar has refused in this request."""
         current = budget.current()
         if current is None:
             return
+        if current.ended:
+            raise UpstreamRequestEnded("the request has ended")
         if caller in current.refused:
             raise UpstreamUnauthorized("the upstream refused the credentials earlier in this request")
         if current.calls_left is not None:
@@ -281,9 +289,6 @@ class Transport:
                     self.breaker.abandoned()
                 late = UpstreamTimeout(f"upstream {method} {path} did not answer within the deadline")
                 raise _unknown(late) from error
-            except asyncio.CancelledError:
-                self.breaker.abandoned()
-                raise
             except httpx.TransportError as error:
                 self.breaker.failed()
                 if _is_timeout(error):
@@ -291,6 +296,11 @@ class Transport:
                     raise _unknown(UpstreamTimeout(f"upstream {method} {path} timed out")) from error
                 failure = UpstreamUnavailable(f"upstream {method} {path} failed: {type(error).__name__}")
                 raise (failure if _never_sent(error) else _unknown(failure)) from error
+            except BaseException:
+                # Cancelled, or failed before anything was sent (a body httpx cannot encode): no verdict on
+                # the upstream, and a probe the breaker let through must not leave it waiting for one forever.
+                self.breaker.abandoned()
+                raise
             finally:
                 UPSTREAM_REQUESTS.labels(method, route, status).inc()
                 UPSTREAM_SECONDS.labels(method, route).observe(time.perf_counter() - started)
@@ -303,12 +313,14 @@ class Transport:
                 raise
             except UpstreamError as refusal:
                 self.breaker.succeeded()  # a 4xx is an answer: the upstream is up (and a probe is done)
-                if not isinstance(refusal, UpstreamUnauthorized):
-                    self.trust.accept(budget.caller_key(token))
-                elif (current := budget.current()) is not None:
-                    current.refused.add(budget.caller_key(token))
+                if isinstance(refusal, UpstreamUnauthorized):
+                    caller = budget.caller_key(token)
+                    self.trust.forget(caller)
+                    if (current := budget.current()) is not None:
+                        current.refused.add(caller)
                 raise
             self.breaker.succeeded()
+            # Only a success proves the token: a 400, 414 or 429 can come from a proxy before Polar looks at it.
             self.trust.accept(budget.caller_key(token))
             return answer
 

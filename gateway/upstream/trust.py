@@ -31,8 +31,12 @@ class TokenTrust:
             return False
         return True
 
+    def forget(self, caller: str) -> None:
+        """Polar refused the token (401): revoked, say."""
+        self._accepted.pop(caller, None)
+
     def accept(self, caller: str) -> None:
-        """Polar answered a call with this token as a token it knows (anything but 401)."""
+        """Polar answered a call with this token with a success."""
         self._accepted[caller] = time.monotonic() + self.remember_s
         self._accepted.move_to_end(caller)
         if len(self._accepted) > MAX_REMEMBERED:

@@ -246,3 +246,75 @@ def test_a_second_export_of_one_token_waits_its_turn(gateway_server: GatewayProc
     assert again.status_code == 503
     assert "export_max_per_caller" in again.json()["errors"][0]["message"]
     assert other.status_code == 200
+
+
+def _slow_sandbox(sandbox: SandboxProcess, latency_ms: int) -> None:
+    with sandbox.control() as control:
+        control.post("/__sandbox/faults", json={"latency_ms": latency_ms}).raise_for_status()
+
+
+def test_a_batch_refused_for_one_operation_stops_the_others(
+    gateway_server: GatewayProcess, sandbox: SandboxProcess
+) -> None:
+    """The batch was answered 400 at once for its second operation while the first went on making its
+    upstream calls for seconds."""
+    _slow_sandbox(sandbox, 200)
+    heavy, variables = _flood(1, 250)
+    batch = [{"query": heavy, "variables": variables}, {"query": "{ __typename }", "operationName": "nope"}]
+    headers = {"Authorization": f"Bearer {DEMO_TOKEN}"}
+    response = httpx.post(gateway_server.graphql_url, json=batch, headers=headers, timeout=30)
+    assert response.status_code == 400
+    time.sleep(1.5)  # what is still running would be calling now
+    assert _calls(sandbox, BY_EXTERNAL_ID) <= 2 * 32  # what was in flight when the batch was refused
+
+
+def test_a_request_whose_client_goes_away_stops(gateway_server: GatewayProcess, sandbox: SandboxProcess) -> None:
+    _slow_sandbox(sandbox, 200)
+    heavy, variables = _flood(1, 250)
+    body = json.dumps({"query": heavy, "variables": variables}).encode()
+    for _ in range(3):
+        with socket.create_connection(tuple(gateway_server.url.removeprefix("http://").split(":")), timeout=5) as raw:  # type: ignore[arg-type]
+            raw.sendall(
+                b"POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+                + f"Authorization: Bearer {DEMO_TOKEN}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            time.sleep(0.3)
+    time.sleep(1.5)
+    assert _calls(sandbox, BY_EXTERNAL_ID) <= 3 * 2 * 32  # 750 before: every request ran to its end
+
+
+def test_made_up_tokens_take_none_of_the_exports_connections(
+    gateway_server: GatewayProcess, sandbox: SandboxProcess
+) -> None:
+    """Eight downloads with random tokens took every export connection while Polar took its time to refuse
+    them, and a real export got 503 fifteen times out of fifteen."""
+    _slow_sandbox(sandbox, 200)
+    url = f"{gateway_server.url}/export/customers.csv"
+    outcomes: list[int] = []
+
+    def made_up(n: int) -> None:
+        outcomes.append(httpx.get(url, headers={"Authorization": f"Bearer polar_oat_{uuid.uuid4().hex}"}).status_code)
+
+    attackers = [threading.Thread(target=made_up, args=(n,)) for n in range(8)]
+    for thread in attackers:
+        thread.start()
+    time.sleep(0.1)
+    real = httpx.get(url, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}, timeout=30)
+    for thread in attackers:
+        thread.join()
+    assert real.status_code == 200
+    assert outcomes == [401] * 8
+
+
+def test_no_websocket_is_accepted(gateway_server: GatewayProcess) -> None:
+    """The schema has no subscription; a socket ran any operation around the HTTP path's limits."""
+    host, port = gateway_server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        raw.sendall(
+            b"GET /graphql HTTP/1.1\r\nHost: gateway\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+        )
+        status_line = raw.recv(4096).split(b"\r\n", 1)[0]
+    assert b" 101 " not in status_line

@@ -59,3 +59,11 @@ def test_invalid_utf8_and_invalid_json_are_decode_errors() -> None:
     assert refused.value.reason == NOT_UTF8
     with pytest.raises(json.JSONDecodeError):
         decode_json(b'{"v": }')
+
+
+@pytest.mark.parametrize("escaped", ["\\ud800", "\\udc00x", "\\ud800\\ud800"])
+def test_a_lone_surrogate_is_refused(escaped: str) -> None:
+    """The standard library takes it, and nothing can encode it again: httpx failed on it mid-call."""
+    with pytest.raises(JsonRefused, match="lone surrogate"):
+        decode_json(f'{{"v": "{escaped}"}}'.encode())
+    assert decode_json(b'{"v": "\\ud83d\\ude00"}') == {"v": "\U0001f600"}  # a pair is one character

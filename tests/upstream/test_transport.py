@@ -18,6 +18,7 @@ from gateway.upstream.errors import (
     UpstreamCallLimit,
     UpstreamCircuitOpen,
     UpstreamForbidden,
+    UpstreamLookupTooBroad,
     UpstreamNotFound,
     UpstreamRateLimited,
     UpstreamTimeout,
@@ -282,3 +283,71 @@ async def test_waiting_for_a_slot_counts_against_the_deadline_but_not_against_th
     assert transport.breaker.failures == 0
     release.set()
     await holder
+
+
+async def test_a_call_that_fails_before_it_is_sent_leaves_no_probe_waiting() -> None:
+    """A body httpx cannot encode failed inside the call the half-open breaker let through, and the breaker
+    waited for that probe's verdict forever: every caller got UPSTREAM_UNAVAILABLE until a restart."""
+    handler, _seen = _answers(httpx.Response(503), httpx.Response(200, json={"ok": True}))
+    transport = _transport(handler, retry_attempts=1, breaker_failure_threshold=1, breaker_reset_s=0.05)
+    with pytest.raises(UpstreamUnavailable):
+        await transport.request("GET", "/x", "t")
+    await asyncio.sleep(0.06)
+    with pytest.raises(UnicodeEncodeError):
+        await transport.request("POST", "/v1/customers/", "t", json={"name": "\ud800"})
+    assert await transport.request("GET", "/x", "t") == {"ok": True}
+    assert transport.breaker.state == "closed"
+
+
+async def test_only_a_success_proves_a_token() -> None:
+    """A 400 or 429 may come from a proxy before Polar reads the token: the token stays unproven, tried one
+    call at a time; a 401 forgets one proven before."""
+    in_flight = 0
+    most = 0
+    answers = iter([httpx.Response(400)] + [httpx.Response(404)] * 30 + [httpx.Response(401)])
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.005)
+        in_flight -= 1
+        return next(answers)
+
+    transport = _transport(handler)
+    budget.start(5.0, 300)
+    await asyncio.gather(*(transport.request("GET", f"/x/{n}", "made_up") for n in range(20)), return_exceptions=True)
+    assert most == 1
+    assert not transport.trust.accepted(budget.caller_key("made_up"))
+    transport.trust.accept(budget.caller_key("revoked"))
+    await asyncio.gather(*(transport.request("GET", f"/y/{n}", "revoked") for n in range(11)), return_exceptions=True)
+    with pytest.raises(UpstreamUnauthorized):
+        await transport.request("GET", "/z", "revoked")
+    assert not transport.trust.accepted(budget.caller_key("revoked"))
+
+
+async def test_unproven_tokens_share_one_callers_slots() -> None:
+    """A thousand made-up tokens are not a thousand callers each owed its share."""
+    release = asyncio.Event()
+
+    async def held(request: httpx.Request) -> httpx.Response:
+        await release.wait()
+        return httpx.Response(401)
+
+    transport = _transport(held, upstream_max_concurrency=8, upstream_max_concurrency_per_caller=4)
+    budget.start(5.0, 300)
+    calls = [asyncio.create_task(transport.request("GET", "/x", f"made_up_{n}")) for n in range(50)]
+    await asyncio.sleep(0.05)
+    assert transport.slots.in_flight == 4  # the unproven share, whatever the number of tokens
+    release.set()
+    await asyncio.gather(*calls, return_exceptions=True)
+
+
+async def test_a_lookup_through_the_search_reads_at_most_five_pages() -> None:
+    """An external id with '/' after a backslash searched with an empty prefix, reading every customer."""
+    page = {"items": [{"id": "a", "external_id": "other"}] * 100, "pagination": {"total_count": 9000, "max_page": 90}}
+    handler, seen = _answers(httpx.Response(200, json=page))
+    polar = PolarClient(_transport(handler))
+    with pytest.raises(UpstreamLookupTooBroad):
+        await polar.get_customer_by_external_id("t", "\\/0")
+    assert len(seen) == 5
