@@ -22,9 +22,9 @@ from tests.servers import gateway_process, sandbox_process
 
 def maximal(kind: str, variant: int) -> dict[str, str | None]:
     if kind == "valid":
-        query = " ".join(f"query Q{variant}x{n}{'_' * 70} {{ __typename }}" for n in range(990))
-        return {"query": query, "operationName": f"Q{variant}x7{'_' * 70}"}
-    return {"query": "{ " + " ".join(f"f{variant}x{n:04d}{'_' * 10}" for n in range(4990)) + " }", "operationName": None}
+        query = " ".join(f"query Q{variant}x{n}{'_' * 60} {{ __typename }}" for n in range(990))
+        return {"query": query, "operationName": f"Q{variant}x7{'_' * 60}"}
+    return {"query": "{ " + " ".join(f"f{variant}x{n:04d}{'_' * 8}" for n in range(4990)) + " }", "operationName": None}
 
 
 def main() -> None:
