@@ -20,8 +20,15 @@ _CALLER_KEY = secrets.token_bytes(32)  # per process: callers are told apart, to
 
 
 def caller_key(token: str) -> str:
-    """A keyed digest of a token: what this process knows callers by, so no token is kept in its tables."""
-    return hmac.new(_CALLER_KEY, token.encode(), hashlib.sha256).hexdigest()[:32]
+    """A keyed digest of a token: what this process knows callers by, so no token is kept in its tables.
+    Computed once per token in a request (a request's calls all carry the same one)."""
+    budget = _current.get()
+    if budget is not None and budget.token == token:
+        return budget.caller
+    key = hmac.new(_CALLER_KEY, token.encode(), hashlib.sha256).hexdigest()[:32]
+    if budget is not None:
+        budget.token, budget.caller = token, key
+    return key
 
 
 @dataclass
@@ -32,6 +39,8 @@ class RequestBudget:
     # The request has been answered, refused or cancelled: work it left behind (a dataloader's batch runs in
     # a task of its own, which cancelling the request does not reach) makes no more calls.
     ended: bool = False
+    token: str | None = field(default=None, repr=False)  # the last token digested, and its digest
+    caller: str = ""
 
 
 def start(seconds: float, max_calls: int | None = None) -> RequestBudget:

@@ -240,13 +240,14 @@ class Transport:
         # Tokens Polar has not accepted share one caller's share of the slots: a thousand made-up tokens would
         # otherwise be a thousand callers, each owed its turn.
         holder = caller if self.trust.accepted(caller) else UNPROVEN
+        if not self.slots.try_acquire(holder):  # most calls find a slot free: no timer for them
+            try:
+                async with asyncio.timeout(_time_left(method, path)):
+                    await self.slots.acquire(holder)
+            except TimeoutError:
+                raise _waited_too_long(method, path) from None
         try:
-            async with asyncio.timeout(_time_left(method, path)):
-                await self.slots.acquire(holder)
-        except TimeoutError:
-            raise _waited_too_long(method, path) from None
-        try:
-            return await self._send(method, path, token, params, json)
+            return await self._send(caller, method, path, token, params, json)
         finally:
             self.slots.release(holder)
 
@@ -264,7 +265,9 @@ class Transport:
                 raise UpstreamCallLimit(self.settings.max_upstream_calls)
             current.calls_left -= 1
 
-    async def _send(self, method: str, path: str, token: str, params: QueryParams | None, json: Any) -> Any:
+    async def _send(
+        self, caller: str, method: str, path: str, token: str, params: QueryParams | None, json: Any
+    ) -> Any:
         """One request upstream, within what is left of the deadline, with its outcome in the breaker (which,
         once it lets a call through, must hear how it ended)."""
         left = _time_left(method, path)
@@ -314,14 +317,13 @@ class Transport:
             except UpstreamError as refusal:
                 self.breaker.succeeded()  # a 4xx is an answer: the upstream is up (and a probe is done)
                 if isinstance(refusal, UpstreamUnauthorized):
-                    caller = budget.caller_key(token)
                     self.trust.forget(caller)
                     if (current := budget.current()) is not None:
                         current.refused.add(caller)
                 raise
             self.breaker.succeeded()
             # Only a success proves the token: a 400, 414 or 429 can come from a proxy before Polar looks at it.
-            self.trust.accept(budget.caller_key(token))
+            self.trust.accept(caller)
             return answer
 
 
