@@ -182,6 +182,8 @@ def _code(detail: dict[str, Any]) -> UserErrorCode:
     message = str(detail.get("msg", ""))
     if "already exists" in message:
         return UserErrorCode.TAKEN
+    if "is not a valid email address" in message:  # syntax, or a domain that is missing or takes no email
+        return UserErrorCode.INVALID
     if "does not exist" in message:
         return UserErrorCode.NOT_FOUND
     if "cannot be updated" in message or "cannot be changed" in message or "cannot be reset" in message:

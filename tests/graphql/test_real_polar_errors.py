@@ -1,0 +1,41 @@
+"""The gateway reads Polar's 422s the same whether they come in the sandbox's shape or in the real server's,
+which leads a create's ``loc`` with the body's union tag (polar-server-differences.md rows 2 and 5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gateway.graphql.errors import user_errors_from_upstream
+
+UNDELIVERABLE = "dave@example.com is not a valid email address: The domain name example.com does not accept email."
+MISSING = "dave@nx-ref-domain.com is not a valid email address: The domain name nx-ref-domain.com does not exist."
+
+
+@pytest.mark.parametrize("loc", [["body", "email"], ["body", "individual", "email"]], ids=["sandbox", "real"])
+@pytest.mark.parametrize("message", [UNDELIVERABLE, MISSING], ids=["takes-no-email", "no-such-domain"])
+def test_an_email_polar_cannot_deliver_to_is_invalid_at_the_email(loc: list[str], message: str) -> None:
+    """A domain that does not exist used to read as NOT_FOUND ("does not exist")."""
+    email = message.split(" ", 1)[0]
+    detail: dict[str, Any] = {
+        "type": "value_error", "loc": loc, "msg": message, "input": email,
+        "ctx": {"email": email, "reason": message.split(": ", 1)[1]},
+    }  # fmt: skip
+    [error] = user_errors_from_upstream([detail])
+    assert (error.field, error.message, error.code.value) == (["input", "email"], message, "INVALID")
+
+
+@pytest.mark.parametrize(
+    "loc", [["body", "metadata", "nested"], ["body", "individual", "metadata", "nested"]], ids=["sandbox", "real"]
+)
+def test_both_shapes_give_one_field_path(loc: list[str]) -> None:
+    detail = {"type": "string_type", "loc": loc, "msg": "Input should be a valid string", "input": {}}
+    [error] = user_errors_from_upstream([detail])
+    assert error.field == ["input", "metadata", "nested"]
+
+
+def test_a_session_for_a_customer_that_does_not_exist_is_still_not_found() -> None:
+    detail = {"type": "value_error", "loc": ["body", "customer_id"], "msg": "Customer does not exist.", "input": "x"}
+    [error] = user_errors_from_upstream([detail])
+    assert error.code.value == "NOT_FOUND"
