@@ -119,7 +119,7 @@ async def _client(
                 sequence += 1
                 external_id = f"soak-{number}-{sequence}"
                 kind, query = "create", CREATE
-                variables = {"input": {"email": f"{external_id}@soak.example", "externalId": external_id}}
+                variables = {"input": {"email": f"{external_id}@fastmail.com", "externalId": external_id}}
             elif roll < 0.95:
                 kind, query = "update", UPDATE
                 variables = {"ext": rng.choice(mine), "input": {"name": f"Soak {rng.randint(0, 999)}"}}
@@ -153,7 +153,7 @@ def _verify_writes(sandbox_url: str, report: SoakReport) -> None:
     with httpx.Client(base_url=sandbox_url, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}, timeout=30) as rest:
 
         def copies(external_id: str) -> int:
-            found = rest.get("/v1/customers/", params={"email": f"{external_id}@soak.example"})
+            found = rest.get("/v1/customers/", params={"email": f"{external_id}@fastmail.com"})
             return int(found.json()["pagination"]["total_count"])
 
         for external_id in sorted(report.created | report.create_refused | report.create_unknown):
@@ -216,7 +216,7 @@ def run_soak(duration: float, clients: int, attackers: bool = False, rate: float
         report.upstream_requests = stats["total"]
         _verify_writes(sandbox.url, report)
         output = "".join(gateway.output)
-        secrets = (DEMO_TOKEN, "@soak.example", "@demo.example.com", "Traceback")
+        secrets = (DEMO_TOKEN, "@fastmail.com", "@demo.example.com", "Traceback")
         report.leaks = [secret for secret in secrets if secret in output]
     return report
 

@@ -104,7 +104,7 @@ def test_wide_looking_digits_in_strings_and_int64_bounds_are_accepted(
     gateway: GatewayProcess, sandbox: SandboxProcess
 ) -> None:
     """Decoded and executed: with no token the mutation is UNAUTHENTICATED, before any upstream call."""
-    mutation = 'mutation($m: JSON) { customerCreate(input: {email: "a@example.com", metadata: $m}) { customer { id } } }'
+    mutation = 'mutation($m: JSON) { customerCreate(input: {email: "a@gmail.com", metadata: $m}) { customer { id } } }'
     metadata = {"id": "123456789012345678901234567890", "low": -(2**63), "high": 2**63 - 1}
     response = httpx.post(gateway.graphql_url, json={"query": mutation, "variables": {"m": metadata}}, timeout=30)
     assert response.status_code == 200

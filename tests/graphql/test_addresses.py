@@ -39,7 +39,7 @@ def test_a_bad_state_is_refused_at_the_state_before_any_call(
     customer = demo.get("/v1/customers/", params={"limit": 1}).json()["items"][0]
     address = {"country": country, "state": state, "city": "Somewhere"}
     before = gql.upstream_calls()
-    created = gql.data(CREATE, {"input": {"email": "st@example.com", "billingAddress": address}})["customerCreate"]
+    created = gql.data(CREATE, {"input": {"email": "st@gmail.com", "billingAddress": address}})["customerCreate"]
     by_id = gql.data(UPDATE, {"id": customer["id"], "input": {"billingAddress": address}})["customerUpdate"]
     by_ext = gql.data(UPDATE, {"ext": "usr_demo_00001", "input": {"billingAddress": address}})["customerUpdate"]
     for payload in (created, by_id, by_ext):
@@ -59,7 +59,7 @@ def test_good_or_missing_states_are_accepted_and_normalised(
 ) -> None:
     """Polar requires no state; for US and CA it stores the ISO 3166-2 code, which the gateway sends."""
     address = {"country": country, "state": state}
-    payload = gql.data(CREATE, {"input": {"email": "ok@example.com", "billingAddress": address}})["customerCreate"]
+    payload = gql.data(CREATE, {"input": {"email": "ok@gmail.com", "billingAddress": address}})["customerCreate"]
     assert payload["userErrors"] == []
     assert payload["customer"]["billingAddress"] == {"state": stored, "country": country.upper()}
 

@@ -40,7 +40,7 @@ def _timeline(gql: GraphQL) -> list[dict[str, Any]]:
 
 
 def _round_trip(gql: GraphQL, external_id: str) -> None:
-    created = gql.data(CREATE, {"input": {"email": f"ext{next(_emails)}@example.com", "externalId": external_id}})
+    created = gql.data(CREATE, {"input": {"email": f"ext{next(_emails)}@gmail.com", "externalId": external_id}})
     assert created["customerCreate"]["userErrors"] == []
     customer = created["customerCreate"]["customer"]
     assert customer["externalId"] == external_id

@@ -56,7 +56,7 @@ def test_writes_under_503s_fail_clearly_and_are_never_duplicated(
     _faults(sandbox, error_rate=0.3, error_status=503)
     acknowledged, refused = [], []
     for n in range(20):
-        body = patient_gateway.execute(CREATE, {"input": {"email": f"w{n}@faults.example", "externalId": f"w-{n}"}})
+        body = patient_gateway.execute(CREATE, {"input": {"email": f"w{n}@fastmail.com", "externalId": f"w-{n}"}})
         if "errors" in body:
             assert error_codes(body) == ["UPSTREAM_UNAVAILABLE"]
             assert not body["errors"][0]["extensions"].get("outcomeUnknown")  # a 503 is an answer
@@ -67,7 +67,7 @@ def test_writes_under_503s_fail_clearly_and_are_never_duplicated(
     assert refused  # 0.7**20: the faults were on
     for external_id in acknowledged:
         n = external_id.removeprefix("w-")
-        assert len(demo.get("/v1/customers/", params={"email": f"w{n}@faults.example"}).json()["items"]) == 1
+        assert len(demo.get("/v1/customers/", params={"email": f"w{n}@fastmail.com"}).json()["items"]) == 1
         assert demo.get(f"/v1/customers/external/{external_id}").status_code == 200
     for external_id in refused:
         assert demo.get(f"/v1/customers/external/{external_id}").status_code == 404

@@ -75,7 +75,7 @@ def test_get_runs_queries(gateway_server: GatewayProcess) -> None:
 def test_mutation_over_get_is_405_and_nothing_changes(gql: GraphQL, gateway_server: GatewayProcess) -> None:
     response = httpx.get(
         gateway_server.graphql_url,
-        params={"query": 'mutation { customerCreate(input: {email: "get@example.com"}) { customer { id } } }'},
+        params={"query": 'mutation { customerCreate(input: {email: "get@gmail.com"}) { customer { id } } }'},
         headers={"Accept": GRAPHQL_RESPONSE, "Authorization": f"Bearer {DEMO_TOKEN}"},
     )
     assert response.status_code == 405

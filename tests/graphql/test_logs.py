@@ -12,13 +12,13 @@ from tests.servers import SandboxProcess, gateway_process
 def test_errors_of_every_kind_leave_no_secret_in_the_output(sandbox: SandboxProcess) -> None:
     with gateway_process(sandbox.url) as gateway:
         gql = GraphQL(gateway.graphql_url, DEMO_TOKEN, sandbox)
-        gql.execute('{ customer(id: "ada@example.com") { id } }')
+        gql.execute('{ customer(id: "ada@gmail.com") { id } }')
         gql.execute('{ customer(externalId: "x") { id } }', token="polar_oat_wrong_secret_token")
         gql.execute(
-            'mutation { customerCreate(input: {email: "grace@example.com", externalId: "g"}) { customer { id } } }'
+            'mutation { customerCreate(input: {email: "grace@gmail.com", externalId: "g"}) { customer { id } } }'
         )
         gql.execute(
-            'mutation { customerCreate(input: {email: "grace@example.com", externalId: "g"}) { userErrors { code } } }'
+            'mutation { customerCreate(input: {email: "grace@gmail.com", externalId: "g"}) { userErrors { code } } }'
         )
         with sandbox.control() as control:
             control.post("/__sandbox/faults", json={"error_rate": 1.0}).raise_for_status()
@@ -26,6 +26,6 @@ def test_errors_of_every_kind_leave_no_secret_in_the_output(sandbox: SandboxProc
         gql.post("{ nope }")
         time.sleep(0.5)
         output = "".join(gateway.output)
-    for secret in (DEMO_TOKEN, "polar_oat_wrong_secret_token", "ada@example.com", "grace@example.com",
+    for secret in (DEMO_TOKEN, "polar_oat_wrong_secret_token", "ada@gmail.com", "grace@gmail.com",
                    "@demo.example.com", sandbox.url, "Traceback"):  # fmt: skip
         assert secret not in output, secret

@@ -14,7 +14,7 @@ from tests.graphql_client import GRAPHQL_RESPONSE, GraphQL
 
 CREATE = """mutation($input: CustomerCreateInput!) { customerCreate(input: $input) {
   customer { id metadata } userErrors { field message code } } }"""
-LITERAL = """mutation { customerCreate(input: {email: "lit@example.com", metadata: {n: %s}}) {
+LITERAL = """mutation { customerCreate(input: {email: "lit@gmail.com", metadata: {n: %s}}) {
   customer { id metadata } userErrors { field message code } } }"""
 READ = 'query($id: ID!) { customer(id: $id) { metadata } }'
 TOO_BIG = "A metadata integer must fit in 64 bits (-9223372036854775808 to 9223372036854775807); send a larger number as a string."
@@ -34,14 +34,14 @@ def _body(query: str, variables_json: str) -> str:
 
 
 def _create_raw(gql: GraphQL, metadata_json: str) -> dict[str, Any]:
-    response = _raw(gql, _body(CREATE, f'{{"input": {{"email": "raw@example.com", "metadata": {metadata_json}}}}}'))
+    response = _raw(gql, _body(CREATE, f'{{"input": {{"email": "raw@gmail.com", "metadata": {metadata_json}}}}}'))
     assert response.status_code == 200, response.text
     payload: dict[str, Any] = response.json()["data"]["customerCreate"]
     return payload
 
 
 def test_integers_at_the_64_bit_edges_round_trip_exactly(gql: GraphQL, demo: httpx.Client) -> None:
-    payload = gql.data(CREATE, {"input": {"email": "edges@example.com", "metadata": EDGES}})["customerCreate"]
+    payload = gql.data(CREATE, {"input": {"email": "edges@gmail.com", "metadata": EDGES}})["customerCreate"]
     assert payload["userErrors"] == []
     assert payload["customer"]["metadata"] == EDGES
     stored = json.loads(demo.get(f"/v1/customers/{payload['customer']['id']}").content)  # json: ints stay exact
@@ -64,7 +64,7 @@ def test_edge_integer_literals_round_trip_exactly(gql: GraphQL, literal: str) ->
 )
 def test_integers_past_64_bits_are_refused(gql: GraphQL, number: str) -> None:
     """2**63 to 2**64-1 reach Python exact through orjson; larger ones it turned into floats, silently."""
-    body = _body(CREATE, f'{{"input": {{"email": "raw@example.com", "metadata": {{"plan": "pro", "n": {number}}}}}}}')
+    body = _body(CREATE, f'{{"input": {{"email": "raw@gmail.com", "metadata": {{"plan": "pro", "n": {number}}}}}}}')
     response = _raw(gql, body)
     assert response.status_code == 400
     assert response.json() == {"errors": [{"message": WIDE_JSON}]}
@@ -104,7 +104,7 @@ def test_numbers_that_overflow_to_infinity_are_refused(gql: GraphQL, number: str
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_are_not_json(gql: GraphQL, constant: str) -> None:
-    response = _raw(gql, _body(CREATE, f'{{"input": {{"email": "nan@example.com", "metadata": {{"n": {constant}}}}}}}'))
+    response = _raw(gql, _body(CREATE, f'{{"input": {{"email": "nan@gmail.com", "metadata": {{"n": {constant}}}}}}}'))
     assert response.status_code == 400
     assert response.json() == {"errors": [{"message": f"The JSON body has {constant}, which is not JSON."}]}
     assert gql.upstream_calls() == {}

@@ -38,7 +38,7 @@ def _create(gql: GraphQL, data: dict[str, Any]) -> dict[str, Any]:
 
 def test_create_returns_the_stored_customer(gql: GraphQL, demo: httpx.Client) -> None:
     payload = _create(gql, {
-        "email": "grace@example.com", "externalId": "usr_grace", "name": "Grace Hopper", "locale": "en-us",
+        "email": "grace@gmail.com", "externalId": "usr_grace", "name": "Grace Hopper", "locale": "en-us",
         "billingAddress": {"country": "us", "state": "NY", "city": "New York", "line1": "1 Navy Way"},
         "taxId": "91-1144442", "metadata": {"plan": "pro", "seats": 3, "ratio": 0.5, "vip": True},
     })  # fmt: skip
@@ -53,13 +53,13 @@ def test_create_returns_the_stored_customer(gql: GraphQL, demo: httpx.Client) ->
 
 
 def test_create_a_team_with_an_owner(gql: GraphQL) -> None:
-    payload = _create(gql, {"type": "TEAM", "name": "Acme Team", "owner": {"email": "owner@acme.example"}})
+    payload = _create(gql, {"type": "TEAM", "name": "Acme Team", "owner": {"email": "owner@outlook.com"}})
     assert payload["userErrors"] == []
     assert (payload["customer"]["type"], payload["customer"]["email"]) == ("TEAM", None)
 
 
 def test_the_created_customer_is_primed_for_the_rest_of_the_request(gql: GraphQL) -> None:
-    query = """mutation { customerCreate(input: {email: "primed@example.com"}) {
+    query = """mutation { customerCreate(input: {email: "primed@gmail.com"}) {
         customer { id state { activeSubscriptions { id } } } } }"""
     data = gql.data(query)
     assert data["customerCreate"]["customer"]["state"] == {"activeSubscriptions": []}
@@ -81,16 +81,16 @@ def test_duplicates_are_taken_user_errors(gql: GraphQL, demo: httpx.Client) -> N
         ({}, ["input", "email"], "REQUIRED"),
         ({"type": "TEAM"}, ["input", "owner"], "REQUIRED"),
         ({"type": "TEAM", "owner": {"email": "nope"}}, ["input", "owner", "email"], "INVALID"),
-        ({"email": "a@example.com", "name": "x" * 257}, ["input", "name"], "TOO_LONG"),
-        ({"email": "a@example.com", "billingAddress": {"country": "XX"}}, ["input", "billingAddress", "country"], "INVALID"),
-        ({"email": "a@example.com", "billingAddress": {"country": "RU"}}, ["input", "billingAddress", "country"], "INVALID"),
-        ({"email": "a@example.com", "metadata": {str(i): i for i in range(51)}}, ["input", "metadata"], "TOO_MANY"),
-        ({"email": "a@example.com", "metadata": {"k" * 41: 1}}, ["input", "metadata", "k" * 41], "TOO_LONG"),
-        ({"email": "a@example.com", "metadata": {"k": "v" * 501}}, ["input", "metadata", "k"], "TOO_LONG"),
-        ({"email": "a@example.com", "metadata": {"k": ""}}, ["input", "metadata", "k"], "BLANK"),
-        ({"email": "a@example.com", "metadata": {"k": None}}, ["input", "metadata", "k"], "INVALID"),
-        ({"email": "a@example.com", "metadata": {"k": [1, 2]}}, ["input", "metadata", "k"], "INVALID"),
-        ({"email": "a@example.com", "metadata": "text"}, ["input", "metadata"], "INVALID"),
+        ({"email": "a@gmail.com", "name": "x" * 257}, ["input", "name"], "TOO_LONG"),
+        ({"email": "a@gmail.com", "billingAddress": {"country": "XX"}}, ["input", "billingAddress", "country"], "INVALID"),
+        ({"email": "a@gmail.com", "billingAddress": {"country": "RU"}}, ["input", "billingAddress", "country"], "INVALID"),
+        ({"email": "a@gmail.com", "metadata": {str(i): i for i in range(51)}}, ["input", "metadata"], "TOO_MANY"),
+        ({"email": "a@gmail.com", "metadata": {"k" * 41: 1}}, ["input", "metadata", "k" * 41], "TOO_LONG"),
+        ({"email": "a@gmail.com", "metadata": {"k": "v" * 501}}, ["input", "metadata", "k"], "TOO_LONG"),
+        ({"email": "a@gmail.com", "metadata": {"k": ""}}, ["input", "metadata", "k"], "BLANK"),
+        ({"email": "a@gmail.com", "metadata": {"k": None}}, ["input", "metadata", "k"], "INVALID"),
+        ({"email": "a@gmail.com", "metadata": {"k": [1, 2]}}, ["input", "metadata", "k"], "INVALID"),
+        ({"email": "a@gmail.com", "metadata": "text"}, ["input", "metadata"], "INVALID"),
     ],
 )  # fmt: skip
 def test_rules_the_gateway_knows_are_checked_before_any_upstream_call(
@@ -105,9 +105,9 @@ def test_rules_the_gateway_knows_are_checked_before_any_upstream_call(
 @pytest.mark.parametrize(
     ("data", "field", "code"),
     [
-        ({"email": "t@example.com", "taxId": "911144442"}, ["input", "billingAddress"], "REQUIRED"),
-        ({"email": "t@example.com", "taxId": "FR00000000000", "billingAddress": {"country": "FR"}}, ["input", "taxId"], "INVALID"),
-        ({"email": "t@example.com", "locale": "english"}, ["input", "locale"], "INVALID"),
+        ({"email": "t@gmail.com", "taxId": "911144442"}, ["input", "billingAddress"], "REQUIRED"),
+        ({"email": "t@gmail.com", "taxId": "FR00000000000", "billingAddress": {"country": "FR"}}, ["input", "taxId"], "INVALID"),
+        ({"email": "t@gmail.com", "locale": "english"}, ["input", "locale"], "INVALID"),
     ],
 )  # fmt: skip
 def test_every_upstream_422_detail_becomes_a_user_error(
@@ -116,11 +116,11 @@ def test_every_upstream_422_detail_becomes_a_user_error(
     payload = _create(gql, data)
     assert payload["customer"] is None
     assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(field, code)]
-    assert demo.get("/v1/customers/", params={"email": "t@example.com"}).json()["items"] == []
+    assert demo.get("/v1/customers/", params={"email": "t@gmail.com"}).json()["items"] == []
 
 
 def test_update_by_id_and_by_external_id(gql: GraphQL, demo: httpx.Client) -> None:
-    created = _create(gql, {"email": "upd@example.com", "externalId": "upd-1", "name": "Before",
+    created = _create(gql, {"email": "upd@gmail.com", "externalId": "upd-1", "name": "Before",
                             "metadata": {"a": 1}, "locale": "fr"})["customer"]  # fmt: skip
     by_id = gql.data(UPDATE, {"id": created["id"], "input": {"name": "After", "metadata": {"b": "two"}}})
     updated = by_id["customerUpdate"]["customer"]
@@ -134,7 +134,7 @@ def test_update_by_id_and_by_external_id(gql: GraphQL, demo: httpx.Client) -> No
 
 
 def test_update_refusals_are_user_errors_and_change_nothing(gql: GraphQL, demo: httpx.Client) -> None:
-    created = _create(gql, {"email": "imm@example.com", "externalId": "imm-1", "type": "TEAM"})["customer"]
+    created = _create(gql, {"email": "imm@gmail.com", "externalId": "imm-1", "type": "TEAM"})["customer"]
     before = demo.get(f"/v1/customers/{created['id']}").json()
     cases = [
         ({"externalId": "imm-2"}, ["input", "externalId"], "IMMUTABLE"),
@@ -161,13 +161,13 @@ def test_update_and_delete_of_nobody_are_not_found(gql: GraphQL) -> None:
 
 
 def test_delete_by_id_and_by_external_id(gql: GraphQL, demo: httpx.Client) -> None:
-    first = _create(gql, {"email": "del@example.com", "externalId": "del-1"})["customer"]
+    first = _create(gql, {"email": "del@gmail.com", "externalId": "del-1"})["customer"]
     before = gql.upstream_calls()
     by_id = gql.data(DELETE, {"id": first["id"], "anonymize": True})["customerDelete"]
     assert by_id == {"deletedCustomerId": first["id"], "userErrors": []}
     assert gql.calls_since(before) == {"DELETE /v1/customers/{id}": 1}
     assert gql.data(f'{{ customer(id: "{first["id"]}") {{ id }} }}') == {"customer": None}
-    again = _create(gql, {"email": "del@example.com", "externalId": "del-1"})["customer"]  # both are free again
+    again = _create(gql, {"email": "del@gmail.com", "externalId": "del-1"})["customer"]  # both are free again
     before = gql.upstream_calls()
     by_external = gql.data(DELETE, {"ext": "del-1"})["customerDelete"]
     assert by_external == {"deletedCustomerId": again["id"], "userErrors": []}
@@ -179,7 +179,7 @@ def test_delete_by_id_and_by_external_id(gql: GraphQL, demo: httpx.Client) -> No
 @pytest.mark.parametrize(
     ("query", "variables"),
     [
-        (CREATE, {"input": {"email": "ro@example.com"}}),
+        (CREATE, {"input": {"email": "ro@gmail.com"}}),
         (UPDATE, {"id": "{id}", "input": {"name": "Read Only"}}),
         (DELETE, {"id": "{id}"}),
     ],

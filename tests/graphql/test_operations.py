@@ -247,13 +247,13 @@ def test_two_workers_share_the_port_the_sandbox_and_the_metrics() -> None:
         pids = {httpx.get(f"{gateway.url}/healthz").json()["pid"] for _ in range(40)}
         assert len(pids) == 2
         assert gateway.process.pid not in pids
-        created = _post(gateway, 'mutation { customerCreate(input: {email: "w@example.com"}) { customer { id } } }')
+        created = _post(gateway, 'mutation { customerCreate(input: {email: "w@gmail.com"}) { customer { id } } }')
         new_id = created.json()["data"]["customerCreate"]["customer"]["id"]
         seen = [
             _post(gateway, f'query WorkerProbe {{ customer(id: "{new_id}") {{ email }} }}').json()["data"]["customer"]
             for _ in range(20)
         ]  # every worker reads the one shared sandbox
-        assert seen == [{"email": "w@example.com"}] * 20
+        assert seen == [{"email": "w@gmail.com"}] * 20
         samples = _samples(gateway)
         probe = (("operation", "WorkerProbe"), ("outcome", "ok"), ("type", "query"))
         assert samples[("gateway_graphql_operations_total", probe)] == 20  # whichever worker answered the scrape

@@ -187,7 +187,7 @@ def test_tokens_of_the_wrong_kind_are_forbidden_without_upstream_calls(gql: Grap
     portal_as_org = gql.execute("{ customerPortal { customer { id } } }")
     assert error_codes(portal_as_org) == ["FORBIDDEN"]
     for query in ("{ customers(first: 1) { totalCount } }", '{ customer(externalId: "x") { id } }', "{ customersExportUrl }",
-                  'mutation { customerCreate(input: {email: "s@example.com"}) { customer { id } } }',
+                  'mutation { customerCreate(input: {email: "s@gmail.com"}) { customer { id } } }',
                   'mutation { customerSessionCreate(externalCustomerId: "x") { customerSession { token } } }'):  # fmt: skip
         assert error_codes(gql.execute(query, token=token)) == ["FORBIDDEN"], query
     assert gql.calls_since(before) == {}

@@ -111,7 +111,7 @@ def test_filters_and_sorts_match_polars_list(
 
 def test_an_empty_listing(gql: GraphQL) -> None:
     connection = gql.data(
-        '{ customers(first: 5, filter: {email: "nobody@nowhere.example"}) { '
+        '{ customers(first: 5, filter: {email: "nobody@proton.me"}) { '
         "totalCount edges { cursor } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"
     )
     assert connection["customers"] == {
