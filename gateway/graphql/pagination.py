@@ -3,7 +3,7 @@
 Polar has no cursors, so a cursor holds an absolute position in the listing plus a fingerprint of
 the filter and sort it belongs to. A window of up to 100 positions is read with the page size that
 puts it in one upstream page when one exists, else in two pages fetched concurrently. ``last``
-without ``before`` reads the listing in reverse order: one request, no need to know its length.
+without ``before`` reads the listing's length first, then its end, forwards (see ``read_tail``).
 
 Cursors are signed with the deployment's secret (``cursor_secret``), so a position is only ever one this
 gateway issued: a forged or tampered cursor, or one from another deployment, is refused before any call.
@@ -128,12 +128,19 @@ async def read_window(fetch: FetchPage, params: QueryParams, start: int, count: 
     return Slice(start=start, items=items[offset : offset + count], total=pages[0]["pagination"]["total_count"])
 
 
-async def read_tail(fetch: FetchPage, reversed_params: QueryParams, count: int) -> Slice:
-    """The last ``count`` items, read as the first ones of the reversed listing."""
-    page = await fetch([*reversed_params, ("page", 1), ("limit", max(count, 1))])
-    total = page["pagination"]["total_count"]
-    items = list(reversed(page["items"][:count]))
-    return Slice(start=total - len(items), items=items, total=total)
+async def read_tail(fetch: FetchPage, params: QueryParams, count: int) -> Slice:
+    """The last ``count`` items, read forwards: the listing's length first (a page of one), then the window.
+
+    Reading the first items of the reversed listing saved a call, but Polar keeps items whose sort values
+    tie in creation order in both directions (polar-server-differences.md row 15): the reversed listing is
+    not the forward one's mirror, and tied items would have come back at positions their cursors do not
+    hold, so that paging on from them skipped some and repeated others."""
+    probe = await fetch([*params, ("page", 1), ("limit", 1)])
+    total = probe["pagination"]["total_count"]
+    start = max(0, total - count)
+    if start >= total:
+        return Slice(start=total, items=[], total=total)
+    return await read_window(fetch, params, start, total - start)
 
 
 @dataclass(frozen=True)
@@ -162,10 +169,6 @@ def check_arguments(args: PageArguments, maximum: int) -> PageArguments:
     return args
 
 
-def flip(sorting: str) -> str:
-    return sorting[1:] if sorting.startswith("-") else f"-{sorting}"
-
-
 async def read_connection(
     fetch: FetchPage, filters: QueryParams, sorting: str, args: PageArguments, default_page: int, cursors: Cursors
 ) -> tuple[Slice, str]:
@@ -176,7 +179,7 @@ async def read_connection(
     if args.last is not None or args.before is not None:
         count = args.last if args.last is not None else default_page
         if args.before is None:
-            return await read_tail(fetch, [*filters, ("sorting", flip(sorting))], count), print_
+            return await read_tail(fetch, params, count), print_
         end = cursors.decode(args.before, print_, "before")
         start = max(0, end - count)
         return await read_window(fetch, params, start, end - start), print_
