@@ -63,7 +63,7 @@ async def create(request: web.Request) -> web.Response:
     """The first of scenario 4's two requests, as a client of the gateway sends two operations."""
     client, headers = request.app[CLIENT], _auth(request)
     tag = uuid.uuid4().hex[:12]
-    created = await client.post("/v1/customers/", json={"email": f"floor-{tag}@bench.example"}, headers=headers)
+    created = await client.post("/v1/customers/", json={"email": f"floor-{tag}@fastmail.com"}, headers=headers)
     return _json(created.json())
 
 
