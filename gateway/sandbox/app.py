@@ -47,17 +47,19 @@ async def polar_api(request: web.Request, handler: Handler) -> web.StreamRespons
 
 
 _ENCODED_SLASH = re.compile(r"%2[fF]")
+_API_PREFIX = re.compile(r"^/api/v1")
 
 
 async def _route_as_starlette(request: web.Request, handler: Handler) -> tuple[web.Request, Handler]:
-    """The route Polar's server would pick. uvicorn percent-decodes the whole path and Starlette routes on
-    that, so an encoded slash (``%2F``) separates segments there, where aiohttp keeps it inside one. Every
-    other escape decodes alike in both (aiohttp unquotes ``%25`` in the matched values), and neither
-    resolves dot segments."""
+    """The route Polar's server would pick. Its ``PathRewriteMiddleware`` turns a leading ``/api/v1`` into
+    ``/v1``. uvicorn percent-decodes the whole path and Starlette routes on that, so an encoded slash
+    (``%2F``) separates segments there, where aiohttp keeps it inside one. Every other escape decodes alike
+    in both (aiohttp unquotes ``%25`` in the matched values), and neither resolves dot segments."""
     raw_path, _, raw_query = request.raw_path.partition("?")
-    if not _ENCODED_SLASH.search(raw_path):
+    path = _ENCODED_SLASH.sub("/", _API_PREFIX.sub("/v1", raw_path))
+    if path == raw_path:
         return request, handler
-    url = URL.build(path=_ENCODED_SLASH.sub("/", raw_path), query_string=raw_query, encoded=True)
+    url = URL.build(path=path, query_string=raw_query, encoded=True)
     rerouted = request.clone(rel_url=url)
     match_info = await request.app.router.resolve(rerouted)
     match_info.add_app(request.app)
@@ -78,7 +80,12 @@ async def _handle(request: web.Request, handler: Handler, state: SandboxState, r
         if faults.error_status == 429:
             return _error_response(rate_limited(faults.retry_after))
         return web.Response(status=faults.error_status, text=f"Injected fault {faults.error_status}")
-    version = request.headers.get("Polar-Version", DEFAULT_VERSION)
+    version = request.headers.get("Polar-Version") or DEFAULT_VERSION
+    if version not in KNOWN_VERSIONS:
+        # Polar's outermost middleware (APIVersionMiddleware) answers before authentication, rate limits and
+        # routing, with neither the Polar-Version header nor the default Cache-Control.
+        request[_VERSION] = None
+        return _error_response(route_not_found())
     request[_VERSION] = version
     try:
         token = authenticate(request.headers.get("Authorization"), state.store, state.clock.now())
@@ -88,8 +95,6 @@ async def _handle(request: web.Request, handler: Handler, state: SandboxState, r
             if not state.limiter.allow(bucket, limit):
                 state.injected[route] += 1
                 raise rate_limited(faults.retry_after)
-        if version not in KNOWN_VERSIONS:
-            raise route_not_found()
         request[TOKEN] = token
         return await handler(request)
     except web.HTTPNotFound:
@@ -103,7 +108,7 @@ async def _handle(request: web.Request, handler: Handler, state: SandboxState, r
 def _error_response(error: ApiError) -> web.Response:
     if error.body is None:
         return web.Response(status=error.status, headers=error.headers)
-    response = json_response(error.body, status=error.status)
+    response = json_response(error.body, status=error.status, spaced=error.spaced)
     response.headers.update(error.headers)
     return response
 
@@ -131,8 +136,10 @@ def _drop(request: web.Request) -> web.Response:
 async def _add_headers(request: web.Request, response: web.StreamResponse) -> None:
     if request.path.startswith(CONTROL_PREFIX):
         return
-    response.headers["Polar-Version"] = request.get(_VERSION, DEFAULT_VERSION)
-    response.headers.setdefault("Cache-Control", "private, no-store")
+    version = request.get(_VERSION, DEFAULT_VERSION)
+    if version is not None:  # None: an unknown version, refused before Polar's other middlewares
+        response.headers["Polar-Version"] = version
+        response.headers.setdefault("Cache-Control", "private, no-store")
     response.headers["X-Polar-Sandbox"] = "1"
 
 

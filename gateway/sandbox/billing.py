@@ -96,12 +96,17 @@ class _CustomerScope:
             return False
         return self.external_ids is None or customer.external_id in self.external_ids
 
-    def candidates(self, by_customer: dict[str, list[R]]) -> Iterable[R]:
-        """Records of the allowed customers, touching only the named ones when ids are given."""
+    def candidates(self, by_customer: dict[str, list[R]]) -> list[R]:
+        """Records of the allowed customers in insertion (creation) order, the order ties keep when sorted;
+        only the named customers are touched when ids are given."""
         ids: Iterable[str] = self.customer_ids if self.customer_ids is not None else list(by_customer)
-        for customer_id in dict.fromkeys(ids):
-            if self.allows(customer_id):
-                yield from by_customer.get(customer_id, ())
+        found = [
+            record
+            for customer_id in dict.fromkeys(ids)
+            if self.allows(customer_id)
+            for record in by_customer.get(customer_id, ())
+        ]
+        return sorted(found, key=lambda record: self.store.position(record.id))
 
 
 def _respond(

@@ -16,7 +16,7 @@ from ..polar_rules import NAME_MAX_LENGTH
 from . import render
 from .auth import CUSTOMER_READ, CUSTOMER_WRITE, organization_caller
 from .clock import iso
-from .errors import business_validation, not_found, request_validation
+from .errors import business_validation, detail, not_found, request_validation
 from .http import json_response, read_json_body, require_object
 from .model import LIST_ACTIVE_STATUSES, Customer, Token
 from .ordering import page_slice, sort_records
@@ -59,6 +59,7 @@ EXPORT_HEADER = [
 EXPORT_CHUNK_ROWS = 500
 _EMAIL_TAKEN = "A customer with this email address already exists."
 _EXTERNAL_ID_TAKEN = "A customer with this external ID already exists."
+_TEAM_NEEDS_OWNER = "An owner with an email address is required when creating a team customer without an email."
 
 
 # Lookups ------------------------------------------------------------------------------------
@@ -127,21 +128,23 @@ def _is_active(state: SandboxState, customer: Customer) -> bool:
 # Create -------------------------------------------------------------------------------------
 
 
-def _optional_text(body: dict[str, Any], key: str, problems: Problems, max_length: int | None = None) -> str | None:
+def _optional_text(
+    body: dict[str, Any], key: str, problems: Problems, max_length: int | None = None, base: list[Any] | None = None
+) -> str | None:
     """A nullable string field where ``""`` means null."""
     value = body.get(key)
     if value is None:
         return None
-    text = check_string(value, ["body", key], problems, max_length=max_length)
+    text = check_string(value, [*(base or ["body"]), key], problems, max_length=max_length)
     return text or None
 
 
-async def create_customer(request: web.Request) -> web.Response:
-    token = organization_caller(caller_token(request), CUSTOMER_WRITE)
-    state = sandbox(request)
-    body = require_object(await read_json_body(request))
-    problems = Problems()
-    kind = body.get("type", "individual")
+def _create_body(raw: Any) -> tuple[dict[str, Any], str]:
+    """The body and its kind. ``CustomerCreate`` is a union whose tag is ``type`` (``individual`` when absent):
+    pydantic puts the tag after ``body`` in the ``loc`` of every error inside it."""
+    if raw is None:
+        raise request_validation([detail("missing", ["body"], "Field required", None)])
+    kind = raw.get("type", "individual") if isinstance(raw, dict) else "individual"
     if kind not in ("individual", "team"):
         raise request_validation(
             [
@@ -150,37 +153,41 @@ async def create_customer(request: web.Request) -> web.Response:
                     "loc": ["body"],
                     "msg": f"Input tag '{kind}' found using 'type' does not match any of the expected tags: "
                     "'individual', 'team'",
-                    "input": body,
+                    "input": raw,
                     "ctx": {"discriminator": "'type'", "tag": str(kind), "expected_tags": "'individual', 'team'"},
                 }
             ]
         )
+    return require_object(raw, ["body", kind]), str(kind)
+
+
+async def create_customer(request: web.Request) -> web.Response:
+    token = organization_caller(caller_token(request), CUSTOMER_WRITE)
+    state = sandbox(request)
+    body, kind = _create_body(await read_json_body(request))
+    base = ["body", kind]
+    problems = Problems()
     email: str | None = None
     if "email" not in body and kind == "individual":
-        problems.add("missing", ["body", "email"], "Field required", body)
+        problems.add("missing", [*base, "email"], "Field required", body)
     elif body.get("email") is not None or kind == "individual":
-        email = check_email(body.get("email"), ["body", "email"], problems)
-    external_id = _optional_text(body, "external_id", problems)
-    name = _optional_text(body, "name", problems, max_length=NAME_MAX_LENGTH)
+        email = check_email(body.get("email"), [*base, "email"], problems)
+    external_id = _optional_text(body, "external_id", problems, base=base)
+    name = _optional_text(body, "name", problems, max_length=NAME_MAX_LENGTH, base=base)
     address = (
-        check_address(body["billing_address"], ["body", "billing_address"], problems)
+        check_address(body["billing_address"], [*base, "billing_address"], problems)
         if body.get("billing_address") is not None
         else None
     )
-    tax_number = _optional_text(body, "tax_id", problems)
-    locale = check_locale(body["locale"], ["body", "locale"], problems) if body.get("locale") is not None else None
-    metadata = check_metadata(body.get("metadata", {}), ["body", "metadata"], problems)
+    tax_number = _optional_text(body, "tax_id", problems, base=base)
+    locale = check_locale(body["locale"], [*base, "locale"], problems) if body.get("locale") is not None else None
+    metadata = check_metadata(body.get("metadata", {}), [*base, "metadata"], problems)
     if body.get("organization_id") is not None:
-        parse_uuid4(str(body["organization_id"]), ["body", "organization_id"], problems)
-    owner_email = _check_owner(body.get("owner"), problems)
-    if kind == "team" and email is None and owner_email is None and "email" not in [p["loc"][-1] for p in problems]:
-        problems.add(
-            "value_error",
-            ["body"],
-            "Value error, An owner is required when a team customer has no email.",
-            body,
-            {"error": {}},
-        )
+        parse_uuid4(str(body["organization_id"]), [*base, "organization_id"], problems)
+    owner_email = _check_owner(body.get("owner"), problems, base)
+    if kind == "team" and not problems and email is None and owner_email is None:
+        # CustomerTeamCreate's model validator, which pydantic runs only once every field is valid
+        problems.add("value_error", base, f"Value error, {_TEAM_NEEDS_OWNER}", body, {"error": {}})
     if problems:
         raise request_validation(problems)
 
@@ -206,7 +213,7 @@ async def create_customer(request: web.Request) -> web.Response:
         id=_new_id(),
         organization_id=token.organization_id,
         created_at=now,
-        type=str(kind),
+        type=kind,
         email=email,
         name=name,
         billing_address=address,
@@ -220,21 +227,21 @@ async def create_customer(request: web.Request) -> web.Response:
     return json_response(render.customer(customer), status=201)
 
 
-def _check_owner(value: Any, problems: Problems) -> str | None:
+def _check_owner(value: Any, problems: Problems, base: list[Any]) -> str | None:
     if value is None:
         return None
     if not isinstance(value, dict):
         problems.add(
             "model_attributes_type",
-            ["body", "owner"],
+            [*base, "owner"],
             "Input should be a valid dictionary or object to extract fields from",
             value,
         )
         return None
     if "email" not in value:
-        problems.add("missing", ["body", "owner", "email"], "Field required", value)
+        problems.add("missing", [*base, "owner", "email"], "Field required", value)
         return None
-    return check_email(value["email"], ["body", "owner", "email"], problems)
+    return check_email(value["email"], [*base, "owner", "email"], problems)
 
 
 def _check_tax_id(number: str | None, address: dict[str, str | None] | None, rules: Problems) -> tuple[str, str] | None:
@@ -301,10 +308,8 @@ async def _update(request: web.Request, customer: Customer, *, by_external_id: b
         body = {k: v for k, v in body.items() if k not in ("external_id", "type")}
     problems = Problems()
     changes: dict[str, Any] = {}
-    if "email" in body:
-        changes["email"] = (
-            check_email(body["email"], ["body", "email"], problems) if body["email"] is not None else None
-        )
+    if body.get("email") is not None:  # Polar's service acts on email only when it is not None: null changes nothing
+        changes["email"] = check_email(body["email"], ["body", "email"], problems)
     if "name" in body:
         changes["name"] = _optional_text(body, "name", problems, max_length=NAME_MAX_LENGTH)
     if "billing_address" in body:
@@ -330,12 +335,9 @@ async def _update(request: web.Request, customer: Customer, *, by_external_id: b
 
     rules = Problems()
     org = customer.organization_id
-    if "email" in changes:
-        new_email = changes["email"]
-        if new_email is None and customer.type == "individual":
-            rules.add("value_error", ["body", "email"], "Email is required for individual customers.", None)
-        elif new_email is not None and state.store.email_owner(org, new_email) not in (None, customer.id):
-            rules.add("value_error", ["body", "email"], _EMAIL_TAKEN, new_email)
+    new_email = changes.get("email")
+    if new_email is not None and state.store.email_owner(org, new_email) not in (None, customer.id):
+        rules.add("value_error", ["body", "email"], _EMAIL_TAKEN, new_email)
     if "external_id" in changes and changes["external_id"] != customer.external_id:
         if customer.external_id is not None:
             rules.add(
@@ -372,12 +374,10 @@ async def _update(request: web.Request, customer: Customer, *, by_external_id: b
         raise business_validation(rules)
 
     state.store.unindex_customer(customer)
-    if "email" in changes and changes["email"] is not None:
-        if customer.email is None or changes["email"].lower() != customer.email.lower():
+    if new_email is not None:
+        if customer.email is None or new_email.lower() != customer.email.lower():
             customer.email_verified = False
-        customer.email = changes["email"]
-    elif "email" in changes:
-        customer.email = None
+        customer.email = new_email
     for key in ("name", "locale", "metadata", "external_id", "type"):
         if key in changes:
             setattr(customer, key, changes[key])
@@ -396,14 +396,19 @@ async def delete_customer(request: web.Request) -> web.Response:
     token = organization_caller(caller_token(request), CUSTOMER_WRITE)
     anonymize = _anonymize_flag(request)
     _soft_delete(sandbox(request), _customer_by_id(request, token), anonymize)
-    return web.Response(status=204)
+    return _no_content()
 
 
 async def delete_customer_external(request: web.Request) -> web.Response:
     token = organization_caller(caller_token(request), CUSTOMER_WRITE)
     anonymize = _anonymize_flag(request)
     _soft_delete(sandbox(request), _customer_by_external_id(request, token), anonymize)
-    return web.Response(status=204)
+    return _no_content()
+
+
+def _no_content() -> web.Response:
+    """FastAPI's 204 keeps the route's ``application/json`` content type, with an empty body."""
+    return web.Response(status=204, content_type="application/json")
 
 
 def _anonymize_flag(request: web.Request) -> bool:
@@ -499,7 +504,7 @@ def _export_row(customer: Customer) -> list[str | None]:
         address.get("state"),
         address.get("postal_code"),
         address.get("country"),
-        json.dumps(customer.metadata) if customer.metadata else None,
+        json.dumps(render.jsonb_order(customer.metadata)) if customer.metadata else None,
     ]
 
 

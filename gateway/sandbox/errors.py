@@ -14,13 +14,17 @@ _INSUFFICIENT_SCOPE_DESCRIPTION = "The request requires higher privileges than p
 
 
 class ApiError(Exception):
-    """An answer other than success; ``body`` None means an empty body."""
+    """An answer other than success; ``body`` None means an empty body, ``spaced`` a body written with a
+    space after ``:`` and ``,`` (authlib's ``json.dumps``) instead of compact (Starlette's)."""
 
-    def __init__(self, status: int, body: Json | None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, body: Json | None, headers: dict[str, str] | None = None, *, spaced: bool = False
+    ) -> None:
         super().__init__(status)
         self.status = status
         self.body = body
         self.headers = headers or {}
+        self.spaced = spaced
 
 
 def detail(kind: str, loc: list[Any], msg: str, value: Any, ctx: Json | None = None) -> Json:
@@ -74,10 +78,12 @@ def invalid_token() -> ApiError:
             "Cache-Control": "no-store",
             "Pragma": "no-cache",
         },
+        spaced=True,
     )
 
 
 def insufficient_scope(required: tuple[str, ...]) -> ApiError:
+    """authlib's OAuth 2 error, as ``invalid_token``: spaced JSON, ``no-store`` and ``no-cache``."""
     scope = " ".join(required)
     return ApiError(
         403,
@@ -86,8 +92,11 @@ def insufficient_scope(required: tuple[str, ...]) -> ApiError:
             "WWW-Authenticate": (
                 f'Bearer realm="polar", scope="{scope}", error="insufficient_scope", '
                 f'error_description="{_INSUFFICIENT_SCOPE_DESCRIPTION}"'
-            )
+            ),
+            "Cache-Control": "no-store",
+            "Pragma": "no-cache",
         },
+        spaced=True,
     )
 
 

@@ -10,9 +10,11 @@ from aiohttp import web
 from .errors import detail, request_validation
 
 
-def json_response(body: Any, status: int = 200) -> web.Response:
+def json_response(body: Any, status: int = 200, *, spaced: bool = False) -> web.Response:
+    """Compact, as Starlette's ``JSONResponse`` writes; ``spaced`` as ``json.dumps`` writes by default (authlib's
+    OAuth 2 errors, which Polar's 401 ``invalid_token`` and 403 ``insufficient_scope`` are)."""
     return web.Response(
-        body=json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(),
+        body=json.dumps(body, separators=(", ", ": ") if spaced else (",", ":"), ensure_ascii=False).encode(),
         status=status,
         content_type="application/json",
     )
@@ -33,13 +35,13 @@ async def read_json_body(request: web.Request) -> Any:
         ) from error
 
 
-def require_object(body: Any) -> dict[str, Any]:
+def require_object(body: Any, loc: list[Any] | None = None) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise request_validation(
             [
                 detail(
                     "model_attributes_type",
-                    ["body"],
+                    loc or ["body"],
                     "Input should be a valid dictionary or object to extract fields from",
                     body,
                 )

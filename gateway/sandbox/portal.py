@@ -4,7 +4,9 @@ contract section 7."""
 from __future__ import annotations
 
 import secrets
+import string
 import uuid
+import zlib
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +23,25 @@ from .state import caller_token, sandbox
 from .validation import Problems, check_address, check_string, parse_uuid4
 
 SESSION_TTL = timedelta(hours=1)
+TOKEN_ALPHABET = string.ascii_letters + string.digits
+BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 ORDER_SORTS = ["created_at", "amount", "net_amount", "product", "subscription"]
+
+
+def session_token(prefix: str) -> str:
+    """Polar's ``generate_token``: 37 random letters and digits, then the CRC32 of those 37 in base 62
+    (``0-9A-Za-z``), zero-padded to 6 characters."""
+    random_part = "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(37))
+    return prefix + random_part + base62_checksum(random_part)
+
+
+def base62_checksum(text: str) -> str:
+    number = zlib.crc32(text.encode()) & 0xFFFFFFFF
+    digits = ""
+    while number:
+        number, remainder = divmod(number, 62)
+        digits = BASE62[remainder] + digits
+    return digits.zfill(6)
 
 
 async def create_session(request: web.Request) -> web.Response:
@@ -75,7 +95,7 @@ async def create_session(request: web.Request) -> web.Response:
         raise business_validation(rules)
 
     now = state.clock.now()
-    value = "polar_cst_" + secrets.token_urlsafe(32)
+    value = session_token("polar_cst_")
     session = CustomerSession(str(uuid.uuid4()), value, customer.id, now, now + SESSION_TTL, return_url)
     state.store.sessions[session.id] = session
     state.store.tokens[value] = Token(

@@ -1,14 +1,18 @@
 """Records to Polar's JSON, key for key as the server serialises them (contract sections 4, 7, 8).
 
-Fields the published OpenAPI lacks but the wire and polar-sdk 1.0.2 carry (``price_id``,
-``seats``, ``units``, ``amount`` on orders, item timestamps) are included: no schema of the
-document forbids extra properties.
+Fields the published OpenAPI lacks but the real server sends (``price_id`` on state subscriptions;
+``price_id``, ``price``, ``user_id`` and ``user`` on subscriptions; ``seats`` and ``units`` on
+subscriptions and orders; ``amount`` on orders; item timestamps) are included: no schema of the
+document forbids extra properties. What polar-sdk 1.0.2 requires but the real server does not send
+(``seats`` and ``units`` on state subscriptions, ``is_deletable`` on products) is left out, as
+``polar-server-differences.md`` measured (rows 13, 14).
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from .clock import iso
@@ -31,13 +35,20 @@ from .model import (
 from .ordering import sort_records
 from .store import Store
 
+V = TypeVar("V")
+
 
 def avatar_url(customer: Customer) -> str | None:
-    email = customer.email or customer.owner_email
-    if email is None:
+    """The gravatar of the customer's own email; null without one (a team created with only an owner)."""
+    if customer.email is None:
         return None
-    digest = hashlib.sha256(email.lower().encode()).hexdigest()
+    digest = hashlib.sha256(customer.email.lower().encode()).hexdigest()
     return f"https://www.gravatar.com/avatar/{digest}?d=404"
+
+
+def jsonb_order(metadata: Mapping[str, V]) -> dict[str, V]:
+    """Metadata as PostgreSQL's ``jsonb`` gives it back: shorter keys first (length in bytes), then bytewise."""
+    return dict(sorted(metadata.items(), key=lambda item: (len(item[0].encode()), item[0].encode())))
 
 
 def customer(record: Customer) -> Json:
@@ -45,7 +56,7 @@ def customer(record: Customer) -> Json:
         "id": record.id,
         "created_at": iso(record.created_at),
         "modified_at": iso(record.modified_at),
-        "metadata": dict(record.metadata),
+        "metadata": jsonb_order(record.metadata),
         "external_id": record.external_id,
         "email": record.email,
         "email_verified": record.email_verified,
@@ -90,7 +101,7 @@ def state_subscription(record: Subscription) -> Json:
         "created_at": iso(record.created_at),
         "modified_at": iso(record.modified_at),
         "custom_field_data": {},
-        "metadata": dict(record.metadata),
+        "metadata": jsonb_order(record.metadata),
         "status": record.status,
         "amount": record.amount,
         "currency": record.currency,
@@ -106,8 +117,6 @@ def state_subscription(record: Subscription) -> Json:
         "product_id": record.product_id,
         "discount_id": None,
         "price_id": record.price_id,
-        "seats": None,
-        "units": None,
         "meters": [_usage(usage) for usage in record.meters],
     }
 
@@ -120,7 +129,7 @@ def state_grant(record: BenefitGrant, benefit: Benefit) -> Json:
         "granted_at": iso(record.granted_at),
         "benefit_id": record.benefit_id,
         "benefit_type": benefit.type,
-        "benefit_metadata": dict(benefit.metadata),
+        "benefit_metadata": jsonb_order(benefit.metadata),
         "properties": dict(record.properties),
     }
 
@@ -203,7 +212,7 @@ def benefit_public(record: Benefit) -> Json:
 def benefit(record: Benefit) -> Json:
     return {
         **{k: v for k, v in benefit_public(record).items() if k != "properties"},
-        "metadata": dict(record.metadata),
+        "metadata": jsonb_order(record.metadata),
         "visibility": "public",
         "properties": dict(record.properties),
         "visibility_configurable": True,
@@ -268,7 +277,6 @@ def product(store: Store, record: Product) -> Json:
         "metadata": {},
         "benefits": [benefit(store.benefits[b]) for b in record.benefit_ids],
         "attached_custom_fields": [],
-        "is_deletable": False,
     }
 
 
@@ -331,17 +339,33 @@ def _subscription_core(record: Subscription) -> Json:
 
 
 def subscription(store: Store, record: Subscription) -> Json:
+    """With the deprecated ``price_id``, ``price``, ``user_id`` and ``user`` that the server still sends
+    (``SkipJsonSchema``: absent from the published OpenAPI)."""
+    owner = store.customers[record.customer_id]
+    first_price = price(store, store.prices[record.price_id])
     return {
         **_subscription_core(record),
-        "metadata": dict(record.metadata),
+        "price_id": record.price_id,
+        "metadata": jsonb_order(record.metadata),
         "custom_field_data": {},
-        "customer": customer(store.customers[record.customer_id]),
+        "customer": customer(owner),
+        "user_id": owner.id,
+        "user": _legacy_user(owner),
         "product": product(store, store.products[record.product_id]),
         "discount": None,
-        "prices": [price(store, store.prices[record.price_id])],
+        "price": first_price,
+        "prices": [first_price],
         "meters": [{**_usage(usage), "meter": meter(store.meters[usage.meter_id])} for usage in record.meters],
         "pending_update": None,
     }
+
+
+def _legacy_user(record: Customer) -> Json:
+    """``SubscriptionUser``: the customer as the user it was before Polar had customers (no legacy user here,
+    so the customer's own id); the public name is the first letter of the name, else of the email."""
+    public_name = (record.name or record.email or "?")[0]
+    return {"id": record.id, "email": record.email, "public_name": public_name, "avatar_url": None,
+            "github_username": None}  # fmt: skip
 
 
 def grant(store: Store, record: BenefitGrant) -> Json:

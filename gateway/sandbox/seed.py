@@ -51,6 +51,10 @@ DEMO_READ_TOKEN = "polar_oat_sandbox_demo_read"
 OTHER_TOKEN = "polar_oat_sandbox_other"
 OTHER_CUSTOMERS = 12
 BASE_TIME = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
+MAIL_DOMAINS = ("gmail.com", "outlook.com", "proton.me", "fastmail.com")
+"""Domains that accept mail, as Polar's DNS check requires. The local parts are fictional: the organization's
+slug, a first and a last name of computing pioneers drawn at random, and the customer's number
+(``demo.guido.torvalds.249@fastmail.com``)."""
 
 _FIRST = [
     "Ada",
@@ -322,15 +326,15 @@ def _more_prices(store: Store, products: list[Product], api_calls: Meter) -> Non
 def _customer(org: Organization, index: int, at: datetime, rng: random.Random, new_id: _Ids) -> Customer:
     team = rng.random() < 0.15
     first, last = rng.choice(_FIRST), rng.choice(_LAST)
-    domain = f"{org.slug}.example.com"
+    domain = MAIL_DOMAINS[index % len(MAIL_DOMAINS)]  # not drawn from rng: every other value stays as it was
     if team:
         company = f"{rng.choice(_COMPANIES)} {index}"
         name: str | None = company
-        email = f"billing+{index}@{domain}" if rng.random() < 0.6 else None
-        owner_email: str | None = f"{first.lower()}.{index}@{domain}"
+        email = f"{org.slug}.billing.{index}@{domain}" if rng.random() < 0.6 else None
+        owner_email: str | None = f"{org.slug}.{first.lower()}.{index}@{domain}"
     else:
         name = f"{first} {last}" if rng.random() < 0.9 else None
-        email = f"{first.lower()}.{last.lower()}.{index}@{domain}"
+        email = f"{org.slug}.{first.lower()}.{last.lower()}.{index}@{domain}"
         owner_email = None
     customer = Customer(
         id=new_id(),

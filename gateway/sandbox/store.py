@@ -46,10 +46,19 @@ class Store:
     orders_by_customer: dict[str, list[Order]] = field(default_factory=lambda: defaultdict(list))
     _by_email: dict[tuple[str, str], str] = field(default_factory=dict)
     _by_external_id: dict[tuple[str, str], str] = field(default_factory=dict)
+    _positions: dict[str, int] = field(default_factory=dict)
+
+    def _inserted(self, record_id: str) -> None:
+        self._positions.setdefault(record_id, len(self._positions))
+
+    def position(self, record_id: str) -> int:
+        """The record's place in insertion (creation) order: the order rows that tie in a sort come in."""
+        return self._positions[record_id]
 
     # Customers -------------------------------------------------------------------------------
 
     def add_customer(self, customer: Customer) -> None:
+        self._inserted(customer.id)
         self.customers[customer.id] = customer
         self.customers_by_org[customer.organization_id].append(customer)
         self.index_customer(customer)
@@ -91,18 +100,22 @@ class Store:
     # Billing records -------------------------------------------------------------------------
 
     def add_subscription(self, subscription: Subscription) -> None:
+        self._inserted(subscription.id)
         self.subscriptions[subscription.id] = subscription
         self.subscriptions_by_customer[subscription.customer_id].append(subscription)
 
     def add_grant(self, grant: BenefitGrant) -> None:
+        self._inserted(grant.id)
         self.grants[grant.id] = grant
         self.grants_by_customer[grant.customer_id].append(grant)
 
     def add_customer_meter(self, meter: CustomerMeter) -> None:
+        self._inserted(meter.id)
         self.customer_meters[meter.id] = meter
         self.meters_by_customer[meter.customer_id].append(meter)
 
     def add_order(self, order: Order) -> None:
+        self._inserted(order.id)
         self.orders[order.id] = order
         self.orders_by_customer[order.customer_id].append(order)
 

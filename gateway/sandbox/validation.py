@@ -70,9 +70,14 @@ TAX_ID_FORMATS: dict[str, tuple[str, ...]] = {
     "MX": ("mx_rfc",),
 }
 
+NULL_MX_DOMAINS = frozenset({"example.com", "example.net", "example.org"})
 LOCALE_PATTERN = r"^[a-zA-Z]{2,3}(-[a-zA-Z]{2}|-[0-9]{3})?$"
 _LOCALE = re.compile(LOCALE_PATTERN)
-_UUID_CHARS = re.compile(r"[0-9a-fA-F-]")
+_UUID_HEX = re.compile(r"[0-9a-fA-F]")
+_UUID_SIMPLE = re.compile(r"[0-9a-fA-F]{32}")
+_UUID_HYPHENATED = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_UUID_GROUP_STARTS = (0, 9, 14, 19, 24)
+_UUID_GROUP_LENGTHS = (8, 4, 4, 4, 12)
 _TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
 _FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
 
@@ -85,24 +90,56 @@ class Problems(list[Json]):
 
 
 def parse_uuid4(value: str, loc: list[Any], problems: Problems) -> str | None:
-    """A UUID of version 4, as FastAPI's ``UUID4`` parameters accept it."""
-    try:
-        parsed = uuid.UUID(value)
-    except ValueError:
-        bad = next((i for i, ch in enumerate(value) if not _UUID_CHARS.match(ch)), None)
-        if bad is not None:
-            reason = (
-                "invalid character: expected an optional prefix of `urn:uuid:` followed by "
-                f"[0-9a-fA-F-], found `{value[bad]}` at {bad + 1}"
-            )
-        else:
-            reason = f"invalid length: expected length 32 for simple format, found {len(value)}"
+    """A UUID of version 4, as FastAPI's ``UUID4`` parameters accept it: the forms the Rust ``uuid`` crate
+    parses (simple, hyphenated, braced, ``urn:uuid:``) and pydantic-core's messages."""
+    if (parsed := _parse_uuid(value)) is None:
+        reason = _uuid_error(value)
         problems.add("uuid_parsing", loc, f"Input should be a valid UUID, {reason}", value, {"error": reason})
         return None
-    if parsed.version != 4:
+    if int(parsed.hex[12], 16) != 4:  # pydantic-core compares the version nibble, whatever the variant
         problems.add("uuid_version", loc, "UUID version 4 expected", value, {"expected_version": 4})
         return None
     return str(parsed)
+
+
+def _parse_uuid(value: str) -> uuid.UUID | None:
+    if _UUID_SIMPLE.fullmatch(value) or _UUID_HYPHENATED.fullmatch(value):
+        return uuid.UUID(value)
+    if value[:1] == "{" and value[-1:] == "}" and _UUID_HYPHENATED.fullmatch(value[1:-1]):
+        return uuid.UUID(value[1:-1])
+    if value.startswith("urn:uuid:") and _UUID_HYPHENATED.fullmatch(value[9:]):
+        return uuid.UUID(value[9:])
+    return None
+
+
+def _uuid_error(value: str) -> str:
+    """Why the ``uuid`` crate refuses ``value``, as the pydantic-core that Polar pins (2.13.x) words it: the
+    character message was measured on the real server (its position counts from 1, in bytes); the length, group
+    count and group length messages are the crate's, unchanged across the versions pydantic-core has used."""
+    raw = value.encode()
+    if raw[:1] == b"{" and raw[-1:] == b"}":
+        body, offset, simple = value[1:-1], 1, False
+    elif value.startswith("urn:uuid:"):
+        body, offset, simple = value[9:], 9, False
+    else:
+        body, offset, simple = value, 0, True
+    hyphens: list[int] = []
+    position = 0
+    for character in body:
+        if character == "-":
+            hyphens.append(position)
+        elif not _UUID_HEX.fullmatch(character):
+            return f"invalid character: found `{character}` at {position + offset + 1}"
+        position += len(character.encode())
+    if not hyphens and simple:
+        return f"invalid length: expected length 32 for simple format, found {len(raw)}"
+    if len(hyphens) != 4:
+        return f"invalid group count: expected 5, found {len(hyphens) + 1}"
+    for group, (bound, start) in enumerate(zip(hyphens, _UUID_GROUP_STARTS, strict=False)):
+        if bound != _UUID_GROUP_STARTS[group + 1] - 1:
+            expected = _UUID_GROUP_LENGTHS[group]
+            return f"invalid group length in group {group}: expected {expected}, found {bound - start}"
+    return f"invalid group length in group 4: expected 12, found {len(raw) - _UUID_GROUP_STARTS[4]}"
 
 
 def parse_positive_int(value: str, loc: list[Any], problems: Problems) -> int | None:
@@ -187,7 +224,10 @@ def check_string(
 
 
 def check_email(value: Any, loc: list[Any], problems: Problems) -> str | None:
-    """Syntax only: the real server also checks DNS deliverability, which no sandbox can."""
+    """Polar's ``EmailStrDNS``: pydantic's ``EmailStr`` (syntax, which already refuses the special-use names
+    ``.test``, ``.invalid``, ``.localhost``, ``.local``, ``.onion``, ``.arpa`` and a domain without a dot), then
+    email-validator's DNS check. The sandbox does no DNS: it answers only for the reserved ``example`` names,
+    whose answer is known (``undeliverable``), and takes every other domain as deliverable."""
     text = check_string(value, loc, problems)
     if text is None:
         return None
@@ -197,7 +237,31 @@ def check_email(value: Any, loc: list[Any], problems: Problems) -> str | None:
         reason = str(error)
         problems.add("value_error", loc, f"value is not a valid email address: {reason}", value, {"reason": reason})
         return None
-    return str(checked.normalized)
+    email = str(checked.normalized)
+    if (undelivered := undeliverable(str(checked.domain))) is not None:
+        problems.add(
+            "value_error",
+            loc,
+            f"{email} is not a valid email address: {undelivered}",
+            value,
+            {"email": email, "reason": undelivered},
+        )
+        return None
+    return email
+
+
+def undeliverable(domain: str) -> str | None:
+    """What email-validator's DNS check says of a reserved domain (RFC 2606), None for any other domain.
+
+    ``example.com``, ``example.net`` and ``example.org`` publish a null MX record ("does not accept email", as
+    the real server answered); their subdomains and the ``example`` top-level domain have no records at all, so
+    a resolver answers NXDOMAIN ("does not exist")."""
+    domain = domain.lower()
+    if domain in NULL_MX_DOMAINS:
+        return f"The domain name {domain} does not accept email."
+    if domain.endswith(".example") or any(domain.endswith("." + reserved) for reserved in NULL_MX_DOMAINS):
+        return f"The domain name {domain} does not exist."
+    return None
 
 
 def check_metadata(value: Any, loc: list[Any], problems: Problems) -> Metadata | None:

@@ -74,7 +74,7 @@ def _create_then_delete(url: str) -> Operation:
     validation are cached."""
 
     async def run(client: httpx.AsyncClient) -> None:
-        email = f"b-{uuid.uuid4().hex[:12]}@fastmail.com"
+        email = f"bench-{uuid.uuid4().hex[:12]}@fastmail.com"  # a domain that accepts mail, as Polar requires
         created = (await client.post(url, json={"query": CREATE, "variables": {"input": {"email": email}}},
                                      headers=HEADERS)).json()  # fmt: skip
         customer_id = created["data"]["customerCreate"]["customer"]["id"]

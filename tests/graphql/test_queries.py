@@ -87,7 +87,7 @@ def _ids_via_rest(demo: httpx.Client, params: list[tuple[str, str | int]]) -> tu
 @pytest.mark.parametrize(
     ("arguments", "params"),
     [
-        ('filter: {email: "ADA.LISKOV.0@DEMO.EXAMPLE.COM"}', [("email", "ADA.LISKOV.0@DEMO.EXAMPLE.COM")]),
+        ('filter: {email: "DEMO.ADA.LISKOV.0@GMAIL.COM"}', [("email", "DEMO.ADA.LISKOV.0@GMAIL.COM")]),
         ('filter: {query: "lovelace"}', [("query", "lovelace")]),
         ("filter: {active: true}", [("active", "true")]),
         ("filter: {active: false}", [("active", "false")]),

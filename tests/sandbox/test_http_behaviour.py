@@ -37,9 +37,11 @@ def test_unknown_route_and_wrong_method_have_fastapi_bodies(demo: httpx.Client) 
     assert (wrong.status_code, wrong.json()) == (405, {"detail": "Method Not Allowed"})
 
 
-@pytest.mark.parametrize(("sent", "echoed"), [(None, "2026-04"), ("2026-04", "2026-04"), ("2026-10", "2026-10")])
+@pytest.mark.parametrize(
+    ("sent", "echoed"), [(None, "2026-04"), ("", "2026-04"), ("2026-04", "2026-04"), ("2026-10", "2026-10")]
+)
 def test_known_versions_are_echoed(demo: httpx.Client, sent: str | None, echoed: str) -> None:
-    headers = {"Polar-Version": sent} if sent else {}
+    headers = {"Polar-Version": sent} if sent is not None else {}
     response = demo.get("/v1/customers/", headers=headers)
     assert response.status_code == 200
     assert response.headers["polar-version"] == echoed
@@ -51,6 +53,16 @@ def test_known_versions_are_echoed(demo: httpx.Client, sent: str | None, echoed:
 def test_unknown_version_is_404(demo: httpx.Client, version: str) -> None:
     response = demo.get("/v1/customers/", headers={"Polar-Version": version})
     assert (response.status_code, response.json()) == (404, {"detail": "Not Found"})
+
+
+def test_the_version_is_checked_before_the_token(sandbox: SandboxProcess) -> None:
+    """Polar's ``APIVersionMiddleware`` is added last (``add_versioned_routers``), so it is the outermost: an
+    unknown version is a 404 whatever the token, and a bad token with a known version is the usual 401."""
+    url = f"{sandbox.url}/v1/customers/"
+    unknown = httpx.get(url, headers={"Authorization": "Bearer polar_oat_unknown", "Polar-Version": "1999-01"})
+    assert (unknown.status_code, unknown.json()) == (404, {"detail": "Not Found"})
+    known = httpx.get(url, headers={"Authorization": "Bearer polar_oat_unknown", "Polar-Version": "2026-10"})
+    assert (known.status_code, known.headers["polar-version"]) == (401, "2026-10")
 
 
 def test_no_token_is_401_unauthorized(anonymous: httpx.Client) -> None:
@@ -71,7 +83,7 @@ def test_bad_tokens_are_401_invalid_token(sandbox: SandboxProcess, token: str) -
 def test_missing_scope_is_403_and_changes_nothing(demo_read: httpx.Client, demo: httpx.Client) -> None:
     before = demo.get("/v1/customers/", params={"limit": 1}).json()["pagination"]["total_count"]
     attempts = [
-        demo_read.post("/v1/customers/", json={"email": "scope@example.com"}),
+        demo_read.post("/v1/customers/", json={"email": "scope@fastmail.com"}),
         demo_read.get("/v1/subscriptions/"),
         demo_read.get("/v1/benefit-grants/"),
         demo_read.get("/v1/customer-meters/"),
@@ -147,7 +159,7 @@ def test_injected_faults_are_counted_by_route(demo: httpx.Client, sandbox: Sandb
     with sandbox.control() as control:
         control.post("/__sandbox/faults", json={"error_rate": 1.0}).raise_for_status()
         demo.get("/v1/customers/")
-        demo.post("/v1/customers/", json={"email": "x@example.com"})
+        demo.post("/v1/customers/", json={"email": "x@fastmail.com"})
         control.post("/__sandbox/faults", json={"error_rate": 0.0}).raise_for_status()
         demo.get("/v1/customers/")
         faults = control.get("/__sandbox/stats").json()["faults"]
@@ -216,7 +228,7 @@ def test_stats_count_by_route_template_and_reset_zeroes_them(demo: httpx.Client,
 def test_reset_restores_the_seed(demo: httpx.Client, sandbox: SandboxProcess) -> None:
     before = demo.get("/v1/customers/", params={"limit": 5}).json()
     demo.delete(f"/v1/customers/{before['items'][0]['id']}")
-    demo.post("/v1/customers/", json={"email": "reset@example.com"})
+    demo.post("/v1/customers/", json={"email": "reset@fastmail.com"})
     with sandbox.control() as control:
         control.post("/__sandbox/reset").raise_for_status()
     assert demo.get("/v1/customers/", params={"limit": 5}).json() == before

@@ -41,11 +41,11 @@ def test_customer_reads_validate(demo: httpx.Client) -> None:
 
 def test_customer_writes_validate(demo: httpx.Client) -> None:
     created = demo.post(
-        "/v1/customers/", json={"email": "contract@example.com", "external_id": "contract-1", "metadata": {"a": 1}}
+        "/v1/customers/", json={"email": "contract@fastmail.com", "external_id": "contract-1", "metadata": {"a": 1}}
     )
     assert created.status_code == 201
     validate(created)
-    team = demo.post("/v1/customers/", json={"type": "team", "name": "Team Co", "owner": {"email": "o@example.com"}})
+    team = demo.post("/v1/customers/", json={"type": "team", "name": "Team Co", "owner": {"email": "o@fastmail.com"}})
     assert team.status_code == 201
     validate(team)
     customer_id = created.json()["id"]
@@ -85,8 +85,8 @@ def test_not_found_answers_validate(demo: httpx.Client, method: str, path: str, 
         ("GET", "/v1/customers/", {"organization_id": "not-a-uuid"}, None),
         ("POST", "/v1/customers/", None, {}),
         ("POST", "/v1/customers/", None, {"email": "not an email"}),
-        ("POST", "/v1/customers/", None, {"email": "a@example.com", "metadata": {"k": None}}),
-        ("POST", "/v1/customers/", None, {"email": "a@example.com", "tax_id": "911144442"}),
+        ("POST", "/v1/customers/", None, {"email": "a@fastmail.com", "metadata": {"k": None}}),
+        ("POST", "/v1/customers/", None, {"email": "a@fastmail.com", "tax_id": "911144442"}),
         ("GET", "/v1/customers/6ba7b810-9dad-11d1-80b4-00c04fd430c8", None, None),
         ("PATCH", "/v1/customers/not-a-uuid", None, {"name": "x"}),
         ("DELETE", "/v1/customers/not-a-uuid", None, None),
@@ -137,7 +137,7 @@ def test_sessions_and_portal_validate(demo: httpx.Client, sandbox_server: object
     if orders.json()["items"][0]["billing_address"] is not None:
         assert refused.status_code == 422
     validate(refused)
-    created = new_customer(demo, email="portal-session@example.com", external_id="portal-ext")
+    created = new_customer(demo, email="portal-session@fastmail.com", external_id="portal-ext")
     by_external = demo.post("/v1/customer-sessions/", json={"external_customer_id": "portal-ext"})
     assert by_external.status_code == 201
     assert by_external.json()["customer"]["id"] == created["id"]

@@ -15,7 +15,9 @@ from tests.servers import SandboxProcess
 
 
 def _create(demo: httpx.Client, external_id: str) -> str:
-    response = demo.post("/v1/customers/", json={"email": f"{abs(hash(external_id))}@example.com", "external_id": external_id})
+    response = demo.post(
+        "/v1/customers/", json={"email": f"{abs(hash(external_id))}@fastmail.com", "external_id": external_id}
+    )
     assert response.status_code == 201, response.text
     customer_id: str = response.json()["id"]
     return customer_id

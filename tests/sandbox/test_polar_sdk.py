@@ -21,13 +21,13 @@ def polar(sandbox: SandboxProcess) -> Polar:
 
 def test_create_get_update_delete(polar: Polar) -> None:
     created = polar.customers.create(
-        email="sdk@example.com",
+        email="sdk@fastmail.com",
         external_id="sdk-1",
         name="Sdk Person",
         metadata={"plan": "pro", "seats": 2},
         billing_address={"country": "US", "state": "CA", "line1": "1 Main St"},
     )
-    assert created.email == "sdk@example.com"
+    assert created.email == "sdk@fastmail.com"
     assert created.billing_address is not None
     assert created.billing_address.state == "US-CA"
     assert polar.customers.get(created.id).id == created.id

@@ -13,7 +13,7 @@ BATCH = 100
 _SUBSCRIPTION_STATE_KEYS = [
     "id", "created_at", "modified_at", "custom_field_data", "metadata", "status", "amount", "currency",
     "recurring_interval", "current_period_start", "current_period_end", "trial_start", "trial_end",
-    "cancel_at_period_end", "canceled_at", "started_at", "ends_at", "product_id", "discount_id", "seats", "units",
+    "cancel_at_period_end", "canceled_at", "started_at", "ends_at", "product_id", "discount_id",
 ]  # fmt: skip
 
 
