@@ -203,7 +203,7 @@ class CustomerCreateInput:
 
 @strawberry.input(description="Only the fields given change; null clears a field where Polar allows it.")
 class CustomerUpdateInput:
-    email: str | None = UNSET
+    email: str | None = strawberry.field(default=UNSET, description="Unique; null is refused (Polar keeps an email).")
     name: str | None = UNSET
     billing_address: AddressInput | None = UNSET
     tax_id: str | None = UNSET
@@ -317,6 +317,14 @@ async def update_customer(
 ) -> CustomerUpdatePayload:
     customer_id, by_external = _one_of(id_, external_id)
     errors = _common_checks(data)
+    if data.email is None:  # Polar answers 200 and keeps the email: the caller would believe it was cleared
+        errors.append(
+            UserError(
+                field=["input", "email"],
+                message="A customer's email cannot be cleared: leave email out to keep it, or send a new one.",
+                code=UserErrorCode.INVALID,
+            )
+        )
     if errors:
         return CustomerUpdatePayload(customer=None, user_errors=errors)
     context = info.context

@@ -129,8 +129,6 @@ class CustomerStateSubscription:
     product_id: strawberry.ID
     discount_id: strawberry.ID | None
     price_id: strawberry.ID | None
-    seats: int | None
-    units: int | None
     meters: list[CustomerStateSubscriptionMeter]
 
     @classmethod
@@ -167,8 +165,6 @@ class CustomerStateSubscription:
             product_id=data["product_id"],
             discount_id=data.get("discount_id"),
             price_id=price_id,
-            seats=data.get("seats"),
-            units=data.get("units"),
             meters=[
                 CustomerStateSubscriptionMeter(
                     id=m["id"],

@@ -18,7 +18,7 @@ fragment StateFields on CustomerState {
   activeSubscriptions {
     id createdAt modifiedAt customFieldData metadata status amount currency recurringInterval
     currentPeriodStart currentPeriodEnd trialStart trialEnd cancelAtPeriodEnd canceledAt startedAt endsAt
-    productId discountId priceId seats units
+    productId discountId priceId
     meters { id createdAt modifiedAt consumedUnits creditedUnits amount meterId }
   }
   grantedBenefits { id createdAt modifiedAt grantedAt benefitId benefitType benefitMetadata properties }

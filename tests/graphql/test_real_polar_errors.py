@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from gateway.graphql.errors import user_errors_from_upstream
+from tests.graphql_client import GraphQL
 
 UNDELIVERABLE = "dave@example.com is not a valid email address: The domain name example.com does not accept email."
 MISSING = "dave@nx-ref-domain.com is not a valid email address: The domain name nx-ref-domain.com does not exist."
@@ -39,3 +41,44 @@ def test_a_session_for_a_customer_that_does_not_exist_is_still_not_found() -> No
     detail = {"type": "value_error", "loc": ["body", "customer_id"], "msg": "Customer does not exist.", "input": "x"}
     [error] = user_errors_from_upstream([detail])
     assert error.code.value == "NOT_FOUND"
+
+
+CREATE = """mutation($input: CustomerCreateInput!) {
+  customerCreate(input: $input) { customer { id } userErrors { field message code } }
+}"""
+
+
+@pytest.mark.parametrize(
+    ("email", "reason"),
+    [
+        ("dave@example.com", "The domain name example.com does not accept email."),
+        ("dave@shop.example", "The domain name shop.example does not exist."),
+    ],
+)
+def test_an_undeliverable_email_comes_back_from_the_sandbox_as_polar_says_it(
+    gql: GraphQL, demo: httpx.Client, email: str, reason: str
+) -> None:
+    """End to end: the gateway's own check passes (the syntax is fine), the sandbox refuses as real Polar
+    does, and nothing is created."""
+    before = demo.get("/v1/customers/", params={"limit": 1}).json()["pagination"]["total_count"]
+    payload = gql.data(CREATE, {"input": {"email": email}})["customerCreate"]
+    assert payload["customer"] is None
+    assert payload["userErrors"] == [
+        {"field": ["input", "email"], "message": f"{email} is not a valid email address: {reason}", "code": "INVALID"}
+    ]
+    assert demo.get("/v1/customers/", params={"limit": 1}).json()["pagination"]["total_count"] == before
+
+
+def test_an_email_cannot_be_cleared_and_nothing_changes(gql: GraphQL, demo: httpx.Client) -> None:
+    """Polar answers ``{"email": null}`` with 200 and the email unchanged (row 1): a client asking to clear it
+    would be told it worked. The gateway refuses it before any call instead."""
+    customer = demo.post("/v1/customers/", json={"email": "keep.me@proton.me", "external_id": "keep-me"}).json()
+    calls = gql.upstream_calls()
+    payload = gql.data(
+        'mutation { customerUpdate(externalId: "keep-me", input: {email: null, name: "Kept"}) '
+        "{ customer { id } userErrors { field message code } } }"
+    )["customerUpdate"]
+    assert payload["customer"] is None
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(["input", "email"], "INVALID")]
+    assert gql.upstream_calls() == calls
+    assert demo.get(f"/v1/customers/{customer['id']}").json() == customer
