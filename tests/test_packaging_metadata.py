@@ -72,7 +72,9 @@ def test_the_engine_is_bounded_above_by_the_minor_the_tests_cover(engine: str) -
     assert Version(upper[0].version) <= Version(f"{locked.major}.{locked.minor + 1}")
 
 
-@pytest.mark.parametrize(("lock", "declared"), [("requirements.lock", RUNTIME), ("requirements-dev.lock", RUNTIME + DEV)])
+@pytest.mark.parametrize(
+    ("lock", "declared"), [("requirements.lock", RUNTIME), ("requirements-dev.lock", RUNTIME + DEV)]
+)
 def test_each_lock_pins_everything_declared_at_a_version_that_fits(lock: str, declared: list[Requirement]) -> None:
     pins = _pins(lock)
     for requirement in declared:
@@ -84,7 +86,9 @@ def test_each_lock_pins_everything_declared_at_a_version_that_fits(lock: str, de
 def test_the_locks_agree_and_are_hashed() -> None:
     runtime, dev = _pins("requirements.lock"), _pins("requirements-dev.lock")
     assert {name: dev.get(name) for name in runtime} == runtime
-    assert not {"pytest", "hypothesis", "polar-sdk", "ruff", "mypy", "uv"} & set(runtime), "a dev tool in the runtime lock"
+    assert not {"pytest", "hypothesis", "polar-sdk", "ruff", "mypy", "uv"} & set(runtime), (
+        "a dev tool in the runtime lock"
+    )
     for lock in ("requirements.lock", "requirements-dev.lock"):
         text = (ROOT / lock).read_text()
         blocks = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 2)[2])
@@ -110,7 +114,8 @@ def test_every_apt_get_waits_for_the_package_lock() -> None:
     ]
     for target in ("node", "chromium"):
         recipe = MAKEFILE.split(f"\n{target}:\n", 1)[1].split("\n", 1)[0]
-        assert "$(APT) update" in recipe and "$(APT) install" in recipe, target
+        assert "$(APT) update" in recipe, target
+        assert "$(APT) install" in recipe, target
 
 
 def test_make_test_runs_the_unit_tests_first() -> None:
