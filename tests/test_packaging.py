@@ -117,7 +117,13 @@ def served(installed: Installed) -> Iterator[str]:
     )  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()
     assert process.stdout is not None
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or ()], daemon=True).start()
+
+    def read() -> None:
+        for line in process.stdout or ():
+            lines.put(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     output: list[str] = []
     try:
         while True:
@@ -138,6 +144,9 @@ def served(installed: Installed) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    reader.join(timeout=5)
+    while not lines.empty():
+        output.append(lines.get())
     assert not any("GraphiQL assets missing" in line for line in output), output
 
 
