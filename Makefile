@@ -8,9 +8,11 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 # Python packages, pinned and hashed: requirements.lock is what the gateway runs on (the Docker image
 # installs it), requirements-dev.lock adds the test and lint tools (make installs it). `make lock`
 # recompiles both from pyproject.toml, keeping every pin that still fits; `make lock UPGRADE=1` moves
-# every package to the newest version pyproject.toml allows.
+# every package to the newest version pyproject.toml allows, `make lock UPGRADE="strawberry-graphql
+# graphql-core"` only those.
 LOCK := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet \
-	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+	--custom-compile-command "make lock" \
+	$(if $(filter 1,$(UPGRADE)),--upgrade,$(foreach package,$(UPGRADE),--upgrade-package $(package)))
 
 # Node packages, each set pinned by its package-lock.json: GraphiQL's assets (web/, served by the gateway)
 # and the test tools (tests/node/: the federation router and second subgraph, the Chromium driver).
