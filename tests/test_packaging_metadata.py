@@ -42,7 +42,7 @@ def _imported_distributions(folder: str) -> dict[str, set[str]]:
                 modules.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 modules.add(node.module.split(".")[0])
-    own = {"gateway", "tests", "__future__"}
+    own = {"gateway", "tests", "__future__", "_typeshed"}  # _typeshed: the type checker's stubs, never run
     providers = packages_distributions()
     return {
         module: {canonicalize_name(name) for name in providers.get(module, [])}
