@@ -1,7 +1,9 @@
 """GraphiQL served by the gateway itself: no CDN, so it works on a closed network.
 
 The assets come from the npm registry at build time (``web/package.json`` and its lockfile, installed by
-``make`` and by the Dockerfile) and are served from a fixed list under ``/graphiql/``. The page pre-fills
+``make`` with ``npm ci``) and are served from a fixed list under ``/graphiql/``. A built wheel (``pip
+install .``, the Docker image) carries them in ``graphiql_page/assets/`` (setup.py copies them there);
+a source checkout serves them from ``web/node_modules``. The page pre-fills
 the Authorization header (with the demo token when the upstream is the embedded sandbox) and an example
 query, and keeps the headers the developer types across reloads.
 """
@@ -76,7 +78,11 @@ PAGE = """<!doctype html>
 
 
 def default_assets_dir() -> Path:
-    """``web/node_modules`` beside the ``gateway`` package: the source tree, and the Docker image's layout."""
+    """The copies inside the installed package when it was built as a wheel (``graphiql_page/assets``),
+    else ``web/node_modules`` beside the ``gateway`` package: a source checkout, editable or not."""
+    packaged = _OWN_DIR / "assets"
+    if packaged.is_dir() and not missing_assets(packaged):
+        return packaged
     return Path(__file__).resolve().parent.parent / "web" / "node_modules"
 
 
@@ -92,7 +98,7 @@ def render_page(request: web.Request) -> web.Response:
         return web.Response(
             status=503,
             text=f"GraphiQL's assets are not installed in {directory} (missing {missing[0]}): "
-            "run `make install`, which runs `npm ci --prefix web`.",
+            "run `make install`, which runs `npm ci --prefix web` (a built wheel carries them).",
         )
     token = request.app.get(DEFAULT_TOKEN, PLACEHOLDER_TOKEN)
     settings = {
