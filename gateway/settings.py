@@ -14,10 +14,14 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .graphiql import default_assets_dir
-
 CURSOR_SECRET_MIN_CHARS = 32
 log = logging.getLogger("gateway.settings")
+
+
+def default_assets_dir() -> Path:
+    """``web/node_modules`` beside the ``gateway`` package: the source tree, and the Docker image's layout.
+    Here, not beside the GraphiQL handlers: settings depend on no handler, handlers depend on settings."""
+    return Path(__file__).resolve().parent.parent / "web" / "node_modules"
 
 
 class Settings(BaseSettings):
