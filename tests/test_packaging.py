@@ -95,7 +95,7 @@ def test_it_installs_from_the_lock_alone_and_runs_from_its_own_files(installed: 
     assert canonical(installed_versions) == canonical(pins)  # exactly the lock, nothing resolved besides
     assert re.search(r"^customer.gateway @ file:", frozen, re.M), frozen
     where = installed.run(
-        "python", "-c", "import gateway, gateway.graphiql as g; print(gateway.__file__, g.default_assets_dir())"
+        "python", "-c", "import gateway, gateway.settings as g; print(gateway.__file__, g.default_assets_dir())"
     )
     module, assets = where.stdout.split()
     assert Path(module).is_relative_to(installed.venv)
