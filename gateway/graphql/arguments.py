@@ -1,18 +1,11 @@
-"""GraphQL arguments turned into upstream parameters, refused with a clear error when malformed;
-one rule each, shared by every listing and lookup."""
+"""Rules on GraphQL arguments shared by every listing and lookup: a malformed one is refused with a clear
+error before any upstream call."""
 
 from __future__ import annotations
 
 import uuid
 
 from .errors import bad_input
-
-
-def upstream_sorting(sort_key: str | None, reverse: bool) -> str:
-    """No sort key: Polar's default, newest first. A sort key: ascending; ``reverse`` flips either."""
-    if sort_key is None:
-        return "created_at" if reverse else "-created_at"
-    return f"-{sort_key}" if reverse else sort_key
 
 
 def require_uuid(value: str, argument: str, noun: str = "a UUID") -> str:
