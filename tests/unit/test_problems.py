@@ -55,10 +55,10 @@ def test_the_kind_comes_from_the_message_first_then_the_type(kind: str, message:
 
 @pytest.mark.parametrize("loc", [["body", "billing_address"], ["body", "individual", "billing_address"]])
 def test_an_invalid_state_is_a_problem_of_the_state(loc: list[str]) -> None:
-    detail = {"type": "value_error", "loc": loc, "msg": "Value error, Invalid US state",
-              "input": {"country": "US", "state": "Nowhere"}}  # fmt: skip
+    message = "Value error, Invalid US state"
+    detail = {"type": "value_error", "loc": loc, "msg": message, "input": {"country": "US", "state": "Nowhere"}}
     (problem,) = read_problems([detail])
-    assert problem == Problem(("billing_address", "state"), ProblemKind.INVALID, detail["msg"], "US", "Nowhere")
+    assert problem == Problem(("billing_address", "state"), ProblemKind.INVALID, message, "US", "Nowhere")
     (error,) = user_errors_of([problem])
     assert error.field == ["input", "billingAddress", "state"]
     assert error.message == "'Nowhere' is not a US state: send its two-letter code, such as NY or US-NY."
