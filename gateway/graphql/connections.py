@@ -16,7 +16,7 @@ import strawberry
 from ..upstream.errors import UpstreamError
 from ..upstream.polar_records import Page
 from .errors import from_upstream
-from .pagination import Cursors, PageArguments, Slice, check_arguments, fingerprint, read_positions
+from .pagination import Cursors, PageArguments, Slice, fingerprint, read_positions
 
 DEFAULT_PAGE_SIZE = 10  # items of a page when neither first nor last is given
 R = TypeVar("R")  # a record of the upstream layer
@@ -58,10 +58,9 @@ async def connection(
     args: PageArguments,
     node: Callable[[R], N],
     cursors: Cursors,
-    max_page_size: int,
 ) -> C:
-    """The page of ``listing`` the arguments ask for, as a ``kind``; upstream failures as GraphQL errors."""
-    check_arguments(args, max_page_size)
+    """The page of ``listing`` that ``args`` (passed through ``check_arguments`` first, before anything else
+    is looked at) ask for, as a ``kind``; upstream failures as GraphQL errors."""
     print_ = fingerprint(listing)
 
     async def fetch(page: int, size: int) -> Page[R]:

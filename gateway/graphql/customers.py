@@ -19,7 +19,7 @@ from .connections import Connection, connection
 from .context import Context
 from .errors import UserError, UserErrorCode, bad_input, from_upstream, user_errors_of
 from .input_rules import check_address, check_email, check_metadata, check_name, state_code
-from .pagination import PageArguments
+from .pagination import PageArguments, check_arguments
 from .types import Customer, CustomerType
 
 Info = strawberry.Info[Context, None]
@@ -81,6 +81,7 @@ async def resolve_customers(
     info: Info, filter_: CustomerFilter | None, sort_key: CustomerSortKey | None, reverse: bool, args: PageArguments
 ) -> CustomerConnection:
     context = info.context
+    args = check_arguments(args, context.settings.max_page_size)
     query = customer_query(filter_, sort_key, reverse)
     token = context.organization_token
     loaders = context.loaders
@@ -90,8 +91,7 @@ async def resolve_customers(
 
     listed = loaders.listing_started()
     try:
-        max_size = context.settings.max_page_size
-        return await connection(CustomerConnection, read_page, query, args, loaders.prime, context.cursors, max_size)
+        return await connection(CustomerConnection, read_page, query, args, loaders.prime, context.cursors)
     finally:
         listed.set_result(None)
 

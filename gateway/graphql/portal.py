@@ -17,7 +17,7 @@ from .connections import Connection, connection
 from .context import Context
 from .customers import AddressInput
 from .errors import UserError, UserErrorCode, from_upstream, user_errors_of
-from .pagination import PageArguments
+from .pagination import PageArguments, check_arguments
 from .portal_types import Order, PortalCustomer
 
 Info = strawberry.Info[Context, None]
@@ -93,15 +93,13 @@ class CustomerPortal:
     ) -> OrderConnection:
         context = info.context
         token = context.session_token
+        args = check_arguments(PageArguments(first, after, last, before), context.settings.max_page_size)
         query = order_query(filter, sort_key, bool(reverse))
 
         def read_page(page: int, size: int) -> Awaitable[Page[OrderRecord]]:
             return context.polar_client.portal_orders_page(token, query, page, size)
 
-        args = PageArguments(first, after, last, before)
-        return await connection(
-            OrderConnection, read_page, query, args, Order.of, context.cursors, context.settings.max_page_size
-        )
+        return await connection(OrderConnection, read_page, query, args, Order.of, context.cursors)
 
     @strawberry.field(description="One of the customer's orders; null when it is not theirs or does not exist.")
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
