@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 import strawberry
 
 from ..upstream.errors import UpstreamError
-from ..upstream.polar_records import Page
+from ..upstream.pages import Page
 from .errors import from_upstream
 from .pagination import Cursors, PageArguments, Slice, fingerprint, read_positions
 

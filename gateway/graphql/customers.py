@@ -12,7 +12,7 @@ from strawberry.types.unset import UNSET
 
 from ..upstream import polar_records as records
 from ..upstream.errors import UpstreamError, UpstreamNotFound, UpstreamValidation
-from ..upstream.polar_records import Page
+from ..upstream.pages import Page
 from ..upstream.polar_requests import KEEP, CustomerCreate, CustomerQuery, CustomerUpdate, Keep, Owner
 from .arguments import require_uuid
 from .connections import Connection, connection

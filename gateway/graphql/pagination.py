@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Generic, TypeVar
 
-from ..upstream.polar_records import Page
+from ..upstream.pages import Page
 from .errors import bad_input
 
 CURSOR_PREFIX = "pos2"

@@ -9,8 +9,8 @@ from enum import Enum
 import strawberry
 
 from ..upstream.errors import UpstreamError, UpstreamNotFound, UpstreamValidation
+from ..upstream.pages import Page
 from ..upstream.polar_orders import Order as OrderRecord
-from ..upstream.polar_records import Page
 from ..upstream.polar_requests import KEEP, OrderQuery, OrderUpdate
 from .arguments import require_uuid
 from .connections import Connection, connection

@@ -19,6 +19,7 @@ import httpx
 
 from .budget import caller_key
 from .errors import UpstreamError, UpstreamForbidden, UpstreamLookupTooBroad, UpstreamNotFound
+from .pages import Page
 from .polar_orders import Order, read_order
 from .polar_records import (
     ActiveSubscription,
@@ -28,7 +29,6 @@ from .polar_records import (
     CustomerSession,
     CustomerState,
     Json,
-    Page,
     PortalCustomer,
     last_page,
     read_customer,

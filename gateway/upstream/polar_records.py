@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
+
+from .pages import Page
 
 Json = dict[str, Any]
 T = TypeVar("T")
@@ -24,14 +26,6 @@ def moment(value: str) -> datetime:
 
 def maybe_moment(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    """One numbered page of a list: its items and how many the whole list holds."""
-
-    items: list[T]
-    total: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from gateway.graphql.pagination import (
     read_tail,
     read_window,
 )
-from gateway.upstream.polar_records import Page
+from gateway.upstream.pages import Page
 from gateway.upstream.polar_requests import CustomerQuery
 
 T = TypeVar("T")
