@@ -6,6 +6,7 @@ through the request's state loader, and only when a query selects it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable
 from dataclasses import fields
 from datetime import datetime
@@ -27,7 +28,13 @@ if TYPE_CHECKING:
 def fields_of(record: DataclassInstance, **converted: Any) -> dict[str, Any]:
     """A record's fields by name, as a GraphQL type of the same field names takes them; ``converted``
     replaces those that change type on the way (an enum, a nested type)."""
-    return {field.name: getattr(record, field.name) for field in fields(record)} | converted
+    return {name: getattr(record, name) for name in _names(type(record))} | converted
+
+
+@functools.cache
+def _names(kind: type[DataclassInstance]) -> tuple[str, ...]:
+    """A record type's field names, read once: a page of customers converts hundreds of records."""
+    return tuple(field.name for field in fields(kind))
 
 
 @strawberry.enum
