@@ -1,11 +1,17 @@
-"""Rules on GraphQL arguments shared by every listing and lookup: a malformed one is refused with a clear
-error before any upstream call."""
+"""Rules on GraphQL arguments shared by every listing, lookup and update: a malformed one is refused with a
+clear error before any upstream call; one left out of an update is kept."""
 
 from __future__ import annotations
 
 import uuid
+from typing import TypeVar
 
+from strawberry.types.unset import UNSET
+
+from ..upstream.polar_requests import KEEP, Keep
 from .errors import bad_input
+
+T = TypeVar("T")
 
 
 def require_uuid(value: str, argument: str, noun: str = "a UUID") -> str:
@@ -15,3 +21,8 @@ def require_uuid(value: str, argument: str, noun: str = "a UUID") -> str:
     except ValueError:
         raise bad_input(f"'{argument}' must be {noun}.", argument) from None
     return value
+
+
+def kept(value: T) -> T | Keep:
+    """An input field left out (``UNSET``) is one an update keeps as it is; ``None`` clears it."""
+    return KEEP if value is UNSET else value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from enum import Enum
-from typing import TypeVar, cast
+from typing import cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -14,7 +14,7 @@ from ..upstream import polar_records as records
 from ..upstream.errors import UpstreamError, UpstreamNotFound, UpstreamValidation
 from ..upstream.pages import Page
 from ..upstream.polar_requests import KEEP, CustomerCreate, CustomerQuery, CustomerUpdate, Keep, Owner
-from .arguments import require_uuid
+from .arguments import kept, require_uuid
 from .connections import Connection, connection
 from .context import Context
 from .errors import UserError, UserErrorCode, bad_input, from_upstream, user_errors_of
@@ -23,7 +23,6 @@ from .pagination import PageArguments, check_arguments
 from .types import Customer, CustomerType
 
 Info = strawberry.Info[Context, None]
-T = TypeVar("T")
 METADATA_DESCRIPTION = (
     "At most 50 pairs; keys of 1 to 40 characters; values are strings of 1 to 500 characters, integers within "
     "signed 64 bits, finite floats or booleans."
@@ -140,6 +139,13 @@ class AddressInput:
         return check_address(self.country, self.state, path)
 
 
+def address_change(address: AddressInput | None) -> records.Address | Keep | None:
+    """An address left out of an update is kept; null clears it."""
+    if address is UNSET:
+        return KEEP
+    return address.to_record() if address is not None else None
+
+
 @strawberry.input(description="The owner member of a team customer without an email.")
 class CustomerOwnerInput:
     email: str
@@ -223,18 +229,13 @@ def _change(data: CustomerUpdateInput) -> CustomerUpdate:
     return CustomerUpdate(
         email=kept(data.email),
         name=kept(data.name),
-        billing_address=KEEP if address is UNSET else address.to_record() if address else None,
+        billing_address=address_change(address),
         tax_id=kept(data.tax_id),
         locale=kept(data.locale),
         metadata=kept(data.metadata),
         external_id=kept(data.external_id),
         type=KEEP if data.type is UNSET else data.type.value if data.type else None,
     )
-
-
-def kept(value: T) -> T | Keep:
-    """A GraphQL input field left out (``UNSET``) is a field the update keeps."""
-    return KEEP if value is UNSET else value
 
 
 async def create_customer(info: Info, data: CustomerCreateInput) -> CustomerCreatePayload:

@@ -11,11 +11,11 @@ import strawberry
 from ..upstream.errors import UpstreamError, UpstreamNotFound, UpstreamValidation
 from ..upstream.pages import Page
 from ..upstream.polar_orders import Order as OrderRecord
-from ..upstream.polar_requests import KEEP, OrderQuery, OrderUpdate
-from .arguments import require_uuid
+from ..upstream.polar_requests import OrderQuery, OrderUpdate
+from .arguments import kept, require_uuid
 from .connections import Connection, connection
 from .context import Context
-from .customers import AddressInput
+from .customers import AddressInput, address_change
 from .errors import UserError, UserErrorCode, from_upstream, user_errors_of
 from .pagination import PageArguments, check_arguments
 from .portal_types import Order, PortalCustomer
@@ -136,10 +136,7 @@ async def update_order(
         errors = address.check(["input", "billingAddress"])
         if errors:
             return CustomerPortalOrderUpdatePayload(order=None, user_errors=errors)
-    change = OrderUpdate(
-        billing_name=KEEP if data.billing_name is strawberry.UNSET else data.billing_name,
-        billing_address=KEEP if address is strawberry.UNSET else address.to_record() if address else None,
-    )
+    change = OrderUpdate(billing_name=kept(data.billing_name), billing_address=address_change(address))
     try:
         updated = await context.polar_client.update_portal_order(token, str(order_id), change)
     except UpstreamNotFound:
