@@ -9,7 +9,7 @@ becomes a node; it names its connection type only for a description of its own.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
 
@@ -48,7 +48,7 @@ class Connection(Generic[N]):
         return [edge.node for edge in self.edges]
 
 
-C = TypeVar("C", bound=Connection)  # type: ignore[type-arg]
+C = TypeVar("C", bound="Connection[Any]")
 
 
 async def connection(
