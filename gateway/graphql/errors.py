@@ -130,12 +130,21 @@ def user_errors_of(problems: list[Problem], root: str | None = "input") -> list[
     prefix = [root] if root else []
     errors: list[UserError] = []
     for problem in problems:
-        path = [*prefix, *map(to_camel_case, problem.path)] or ["input"]
+        path = [*prefix, *_input_path(problem.path)] or ["input"]
         message = problem.message
         if problem.region is not None:  # Polar names the whole address; ours names the state and the fix
             message = state_message(problem.region, problem.rejected)
         errors.append(UserError(field=path, message=message, code=UserErrorCode[problem.kind.name]))
     return errors
+
+
+def _input_path(parts: list[str] | tuple[str, ...]) -> list[str]:
+    """Field names in GraphQL's case; a metadata key after ``metadata`` exactly as the caller wrote it."""
+    path: list[str] = []
+    for part in parts:
+        keyed = bool(path) and path[-1] == "metadata"
+        path.append(part if keyed else to_camel_case(part))
+    return path
 
 
 _REGION = {"US": ("a US state", "NY"), "CA": ("a Canadian province or territory", "QC")}

@@ -97,3 +97,19 @@ def test_every_problem_kind_has_a_user_error_code() -> None:
 def test_a_422_carries_its_problems() -> None:
     error = UpstreamValidation([{"type": "missing", "loc": ["body", "individual", "email"], "msg": "Field required"}])
     assert error.problems == [Problem(("email",), ProblemKind.REQUIRED, "Field required")]
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        (("billing_address", "postal_code"), ["input", "billingAddress", "postalCode"]),
+        (("metadata", "plan_tier"), ["input", "metadata", "plan_tier"]),  # the caller's key, as written
+        (("metadata", "key_2a"), ["input", "metadata", "key_2a"]),
+        (("owner", "external_id"), ["input", "owner", "externalId"]),
+    ],
+)
+def test_field_names_are_camel_cased_and_metadata_keys_kept(path: tuple[str, ...], field: list[str]) -> None:
+    """A metadata key used to come back camel-cased (``plan_tier`` as ``planTier``), naming a key the caller
+    never sent."""
+    problem = Problem(path=path, kind=ProblemKind.INVALID, message="m")
+    assert user_errors_of([problem])[0].field == field
