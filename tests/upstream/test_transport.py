@@ -89,19 +89,19 @@ async def test_429_past_the_deadline_is_rate_limited_at_once() -> None:
         await _transport(handler).request("GET", "/x", "t")
     assert raised.value.retry_after == 60
     assert len(seen) == 1
-    assert time.monotonic() - started < 1.0  # it did not wait for a retry that could not fit
+    assert time.monotonic() - started < 30  # it did not wait the 60 s for a retry that could not fit
 
 
 async def test_a_stalled_upstream_is_a_timeout_within_the_deadline() -> None:
     async def stall(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(5)
+        await asyncio.sleep(60)
         return httpx.Response(200, json={})
 
     budget.start(0.3)
     started = time.monotonic()
     with pytest.raises(UpstreamTimeout) as raised:
         await _transport(stall).request("GET", "/x", "t")
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 30  # the 0.3 s deadline's doing, not the upstream's 60 s answer
     assert raised.value.outcome_unknown
 
 
@@ -278,7 +278,7 @@ async def test_waiting_for_a_slot_counts_against_the_deadline_but_not_against_th
     started = time.monotonic()
     with pytest.raises(UpstreamTimeout) as raised:
         await transport.request("GET", "/x", "other")
-    assert 0.25 < time.monotonic() - started < 1.0
+    assert 0.25 < time.monotonic() - started < 30  # the deadline ended the wait; the slot never freed
     assert not raised.value.outcome_unknown  # nothing was sent
     assert transport.breaker.failures == 0
     release.set()
