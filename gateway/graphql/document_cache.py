@@ -53,7 +53,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from ..observability.metrics import DOCUMENT_CACHE_BYTES, DOCUMENT_CACHE_ENTRIES
-from .limits import Limits, OperationWeight, Spent, charge, check_limits
+from .limits import Limits, OperationWeight, Spent, charge, check_limits, cost_report
 
 # The operation name the client sent (Strawberry's execution context falls back to the first operation's).
 SENT_OPERATION_NAME: ContextVar[str | None] = ContextVar("sent_operation_name", default=None)
@@ -110,9 +110,10 @@ class DocumentCache:
     """Least recently used documents, at most ``max_bytes`` of them as weighed; and a budget of the bytes
     of documents it has not seen that requests may bring in (``admit``)."""
 
-    def __init__(self, max_bytes: int, new_bytes: ByteBudget | None = None) -> None:
+    def __init__(self, max_bytes: int, new_bytes: ByteBudget | None = None, *, keep_subfields: bool = True) -> None:
         self.max_bytes = max_bytes
         self.new_bytes = new_bytes
+        self.keep_subfields = keep_subfields  # for the lean engine's sub-selections (``execution.py``)
         self.size = 0
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._by_operation: dict[int, Entry] = {}
@@ -338,6 +339,7 @@ def cached_documents(
 
     class CachedDocuments(SchemaExtension):
         entry: Entry | None = None
+        cost: int | None = None  # as charged, once the operation has been weighed
 
         async def on_parse(self) -> AsyncIterator[None]:
             context = self.execution_context
@@ -369,10 +371,15 @@ def cached_documents(
             if not errors and operation is not None and weight is not None:
                 spent = getattr(context.context, "spent", None)  # the request's (a batch shares it)
                 spent = spent if isinstance(spent, Spent) else Spent()
-                over = charge(context.schema._schema, document, operation, weight, limits, context.variables, spent)
+                schema = context.schema._schema
+                self.cost, over = charge(schema, document, operation, weight, limits, context.variables, spent)
                 errors = [over] if over is not None else errors
             context.pre_execution_errors = errors
             yield
+
+        def get_results(self) -> dict[str, Any]:
+            """``extensions.cost`` of every weighed operation, executed or refused for its cost."""
+            return {} if self.cost is None else {"cost": cost_report(self.cost, limits)}
 
         def on_execute(self) -> Iterator[None]:
             """An operation of introspection only is answered from the cache when it has run before with the
@@ -398,7 +405,7 @@ def cached_documents(
                     cache.put(query, refused(query, document, errors))
                 return Entry(document, errors, costs, 0)  # this request answers with the original errors
             subfields: dict[int, dict[SubfieldKey, CollectedFields]] | None = None
-            if query is not None and "@" not in query:
+            if query is not None and "@" not in query and cache.keep_subfields:
                 subfields = {}
             entry = Entry(document, [], costs, tokens * BYTES_PER_TOKEN + 2 * len(query or ""), subfields)
             if query is not None:

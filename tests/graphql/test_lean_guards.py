@@ -1,0 +1,113 @@
+"""The lean engine's shortcuts skip nothing Strawberry would run: permission classes, field extensions and
+schema extensions that hook ``resolve`` give the same answers on the lean path as on the stock one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import strawberry
+from strawberry.extensions import FieldExtension, SchemaExtension
+from strawberry.permission import BasePermission
+from strawberry.types import ExecutionResult
+
+from gateway.graphql.execution import LeanExecutionContext, LeanPlans, plan_fields
+
+
+class Deny(BasePermission):
+    message = "denied by the probe"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return False
+
+
+class Upper(FieldExtension):
+    def resolve(self, next_: Callable[..., Any], source: Any, info: strawberry.Info, **kwargs: Any) -> Any:
+        return str(next_(source, info, **kwargs)).upper()
+
+
+class Redact(SchemaExtension):
+    """Hooks ``resolve``: every ``plain`` field reads as redacted."""
+
+    def resolve(self, _next: Callable[..., Any], root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+        value = _next(root, info, *args, **kwargs)
+        return "redacted" if info.field_name == "plain" else value
+
+
+@strawberry.type
+class Secret:
+    plain: str
+    hidden: str | None = strawberry.field(permission_classes=[Deny])
+    shout: str = strawberry.field(extensions=[Upper()])
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def secret(self) -> Secret:
+        return Secret(plain="plain value", hidden="the secret", shout="quiet")
+
+    @strawberry.field(permission_classes=[Deny])
+    def guarded(self, id: strawberry.ID) -> str | None:
+        return f"leaked {id}"
+
+    @strawberry.field(extensions=[Upper()])
+    def echo(self, text: str) -> str:
+        return text
+
+
+DOCUMENT = '{ secret { plain hidden shout } guarded(id: "1") echo(text: "hi") }'
+
+
+def _schema(lean: bool, extensions: list[type[SchemaExtension]]) -> strawberry.Schema:
+    schema = strawberry.Schema(
+        query=Query, extensions=extensions, execution_context_class=LeanExecutionContext if lean else None
+    )
+    if lean:
+        schema.lean_plans = LeanPlans(None)  # type: ignore[attr-defined]
+        plan_fields(schema, schema.lean_plans)  # type: ignore[attr-defined]
+    return schema
+
+
+def _answer(schema: strawberry.Schema) -> tuple[object, list[tuple[str, object]]]:
+    result = asyncio.run(schema.execute(DOCUMENT))
+    assert isinstance(result, ExecutionResult)
+    return result.data, sorted((error.message, error.path) for error in result.errors or [])
+
+
+def test_permission_classes_and_field_extensions_hold_on_the_lean_path() -> None:
+    lean, stock = _schema(True, []), _schema(False, [])
+    data, errors = _answer(lean)
+    assert data == {"secret": {"plain": "plain value", "hidden": None, "shout": "QUIET"}, "guarded": None, "echo": "HI"}
+    assert errors == [("denied by the probe", ["guarded"]), ("denied by the probe", ["secret", "hidden"])]
+    assert (data, errors) == _answer(stock)
+
+
+def test_only_fields_strawberry_calls_basic_take_the_shortcuts() -> None:
+    schema = _schema(True, [])
+    leaves = schema.lean_plans.leaves  # type: ignore[attr-defined]
+    assert ("Secret", "plain") in leaves
+    assert ("Secret", "hidden") not in leaves
+    assert ("Secret", "shout") not in leaves
+    query_fields = schema._schema.query_type.fields  # type: ignore[union-attr]
+    for name in ("guarded", "echo"):  # a resolver with plain arguments, but permission classes or extensions
+        assert not query_fields[name].resolve.__qualname__.startswith("_direct.")  # type: ignore[union-attr]
+
+
+def test_a_schema_extension_hooking_resolve_turns_the_shortcuts_off() -> None:
+    lean = _schema(True, [Redact])
+    assert lean.lean_plans.leaves == {}  # type: ignore[attr-defined]
+    data, errors = _answer(lean)
+    assert data["secret"]["plain"] == "redacted"  # type: ignore[index]
+    assert (data, errors) == _answer(_schema(False, [Redact]))
+
+
+def test_a_resolve_hook_added_after_planning_still_runs() -> None:
+    """Extensions may be set after the schema is planned: a request whose executor has middleware takes
+    the general path for every field."""
+    lean = _schema(True, [])
+    assert lean.lean_plans.leaves  # type: ignore[attr-defined]
+    lean.extensions = [Redact]
+    data, _ = _answer(lean)
+    assert data["secret"]["plain"] == "redacted"  # type: ignore[index]
