@@ -50,7 +50,8 @@ async def _gateway(sandbox: SandboxProcess, lean: bool) -> AsyncIterator[tuple[s
     [view] = {route.handler for route in app.router.routes() if isinstance(route.handler, GatewayView)}
     view.__class__ = RecordingView
     view.schema.__class__ = RecordingSchema
-    assert isinstance(view, RecordingView) and isinstance(view.schema, RecordingSchema)
+    assert isinstance(view, RecordingView)
+    assert isinstance(view.schema, RecordingSchema)
     view.handled, view.schema.processed = [], []
     async with TestServer(app, host="127.0.0.1") as server:
         yield str(server.make_url("/graphql")), view
@@ -80,5 +81,6 @@ async def test_each_failed_operation_reaches_both_hooks_once(sandbox: SandboxPro
     schema = view.schema
     assert isinstance(schema, RecordingSchema)
     assert len(view.handled) == len(schema.processed) == 2
-    assert "noSuchField" in view.handled[0][0] and "noSuchField" in schema.processed[0][0]
+    assert "noSuchField" in view.handled[0][0]
+    assert "noSuchField" in schema.processed[0][0]
     assert len(view.handled[1]) == len(schema.processed[1]) == 1

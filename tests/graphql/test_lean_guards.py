@@ -35,26 +35,37 @@ class Redact(SchemaExtension):
         return "redacted" if info.field_name == "plain" else value
 
 
+DENY: list[type[BasePermission]] = [Deny]
+
+
+def _upper() -> list[FieldExtension]:
+    return [Upper()]
+
+
 @strawberry.type
 class Secret:
     plain: str
-    hidden: str | None = strawberry.field(permission_classes=[Deny])
-    shout: str = strawberry.field(extensions=[Upper()])
+    hidden: str | None = strawberry.field(permission_classes=DENY)
+    shout: str = strawberry.field(extensions=_upper())
+
+
+def _secret() -> Secret:
+    return Secret(plain="plain value", hidden="the secret", shout="quiet")
+
+
+def _guarded(id: strawberry.ID) -> str | None:
+    return f"leaked {id}"
+
+
+def _echo(text: str) -> str:
+    return text
 
 
 @strawberry.type
 class Query:
-    @strawberry.field
-    def secret(self) -> Secret:
-        return Secret(plain="plain value", hidden="the secret", shout="quiet")
-
-    @strawberry.field(permission_classes=[Deny])
-    def guarded(self, id: strawberry.ID) -> str | None:
-        return f"leaked {id}"
-
-    @strawberry.field(extensions=[Upper()])
-    def echo(self, text: str) -> str:
-        return text
+    secret: Secret = strawberry.field(resolver=_secret)
+    guarded: str | None = strawberry.field(resolver=_guarded, permission_classes=DENY)
+    echo: str = strawberry.field(resolver=_echo, extensions=_upper())
 
 
 DOCUMENT = '{ secret { plain hidden shout } guarded(id: "1") echo(text: "hi") }'
@@ -90,9 +101,13 @@ def test_only_fields_strawberry_calls_basic_take_the_shortcuts() -> None:
     assert ("Secret", "plain") in leaves
     assert ("Secret", "hidden") not in leaves
     assert ("Secret", "shout") not in leaves
-    query_fields = schema._schema.query_type.fields  # type: ignore[union-attr]
+    query_type = schema._schema.query_type
+    assert query_type is not None
+    query_fields = query_type.fields
     for name in ("guarded", "echo"):  # a resolver with plain arguments, but permission classes or extensions
-        assert not query_fields[name].resolve.__qualname__.startswith("_direct.")  # type: ignore[union-attr]
+        resolve = query_fields[name].resolve
+        assert resolve is not None
+        assert not resolve.__qualname__.startswith("_direct.")
 
 
 def test_a_schema_extension_hooking_resolve_turns_the_shortcuts_off() -> None:
@@ -108,6 +123,6 @@ def test_a_resolve_hook_added_after_planning_still_runs() -> None:
     the general path for every field."""
     lean = _schema(True, [])
     assert lean.lean_plans.leaves  # type: ignore[attr-defined]
-    lean.extensions = [Redact]
+    lean.extensions = (Redact,)
     data, _ = _answer(lean)
     assert data["secret"]["plain"] == "redacted"  # type: ignore[index]
