@@ -27,6 +27,7 @@ from tests.graphql.fields import CUSTOMER_FIELDS, STATE_FIELDS
 from tests.graphql.lean_corpus import every_field, readme_operations, sample_value
 from tests.graphql.test_fuzz import SCALARS, SDL
 from tests.graphql_client import GRAPHQL_RESPONSE
+from tests.hostile import SHAPES, benign
 from tests.servers import NO_FAULTS, GatewayProcess, SandboxProcess, gateway_process
 
 COMMON = {
@@ -238,6 +239,13 @@ def test_errors_answer_alike(pair: Pair, sandbox: SandboxProcess) -> None:
             headers = {**ORGANIZATION, **headers} if headers else {"Accept": GRAPHQL_RESPONSE}
         statuses.add(pair.send(headers=headers, **request).status_code)
     assert {200, 400, 405} <= statuses
+
+
+def test_hostile_documents_are_refused_alike(pair: Pair, sandbox: SandboxProcess) -> None:
+    """The limits are the gateway's own, not the engine's: both modes refuse the same documents the same way."""
+    refused = [name for name, shape in SHAPES.items() if pair.send(json={"query": shape(0)}).status_code == 400]
+    assert len(refused) >= len(SHAPES) // 2
+    assert pair.send(json={"query": benign(0)}).status_code == 200
 
 
 FAULTS = [
