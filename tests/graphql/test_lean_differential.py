@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -79,15 +80,23 @@ def _comparable(response: httpx.Response) -> tuple[int, list[tuple[str, str]], b
     return response.status_code, headers, response.content
 
 
-@pytest.fixture(scope="module")
-def pair(sandbox_server: SandboxProcess) -> Iterator[Pair]:
+@contextmanager
+def _pair(sandbox_url: str, env: dict[str, str] | None = None) -> Iterator[Pair]:
+    """Two gateways on one sandbox, with the same settings but ``lean_execution``."""
+    settings = {**COMMON, **(env or {})}
     with (
-        gateway_process(sandbox_server.url, env={**COMMON, "GATEWAY_LEAN_EXECUTION": "true"}) as lean,
-        gateway_process(sandbox_server.url, env={**COMMON, "GATEWAY_LEAN_EXECUTION": "false"}) as stock,
+        gateway_process(sandbox_url, env={**settings, "GATEWAY_LEAN_EXECUTION": "true"}) as lean,
+        gateway_process(sandbox_url, env={**settings, "GATEWAY_LEAN_EXECUTION": "false"}) as stock,
     ):
         both = Pair(lean, stock)
         yield both
         both.http.close()
+
+
+@pytest.fixture(scope="module")
+def pair(sandbox_server: SandboxProcess) -> Iterator[Pair]:
+    with _pair(sandbox_server.url) as both:
+        yield both
 
 
 def _session_token(pair: Pair) -> str:
@@ -230,7 +239,8 @@ ERRORS: list[dict[str, Any]] = [
 ]
 
 
-def test_errors_answer_alike(pair: Pair, sandbox: SandboxProcess) -> None:
+def _send_errors(pair: Pair) -> set[int]:
+    """``ERRORS`` sent to both gateways; the statuses they answered."""
     statuses = set()
     for request in ERRORS:
         request = dict(request)
@@ -238,7 +248,35 @@ def test_errors_answer_alike(pair: Pair, sandbox: SandboxProcess) -> None:
         if headers is not None and "Accept" not in headers:
             headers = {**ORGANIZATION, **headers} if headers else {"Accept": GRAPHQL_RESPONSE}
         statuses.add(pair.send(headers=headers, **request).status_code)
-    assert {200, 400, 405} <= statuses
+    return statuses
+
+
+def test_errors_answer_alike(pair: Pair, sandbox: SandboxProcess) -> None:
+    assert {200, 400, 405} <= _send_errors(pair)
+
+
+def test_production_settings_answer_alike(sandbox: SandboxProcess) -> None:
+    """Without introspection, errors are masked and suggestions left out: by the same extensions in both."""
+    with _pair(sandbox.url, {"GATEWAY_INTROSPECTION": "false"}) as production:
+        assert {200, 400, 405} <= _send_errors(production)
+        production.query(get_introspection_query())
+        production.query("{ customers(first: 2) { nodes { id emial } } }")
+
+
+def test_the_cost_is_reported_in_one_place_on_every_path(pair: Pair, sandbox: SandboxProcess) -> None:
+    """``extensions.cost``: the lean POST path, GET and batches (Strawberry's general path) say the same."""
+    query = "{ customers(first: 3) { nodes { id email } } }"
+    cost = {"cost": {"requested": 1 + 3 * 3, "limit": 20000}}
+    assert pair.query(query)["extensions"] == cost
+    assert pair.send("GET", params={"query": query}).json()["extensions"] == cost
+    assert [answer["extensions"] for answer in pair.send(json=[{"query": query}] * 2).json()] == [cost, cost]
+    pages = " ".join(f"p{n}: customers(first: 100) {{ nodes {{ ...CustomerFields state {{ ...StateFields }} }} }}"
+                     for n in range(3))  # fmt: skip
+    over = pair.send(json={"query": CUSTOMER_FIELDS + STATE_FIELDS + f"{{ {pages} }}"})
+    assert over.status_code == 400
+    assert "setting max_cost" in over.json()["errors"][0]["message"]
+    reported = over.json()["extensions"]["cost"]
+    assert reported["requested"] > reported["limit"] == 20000
 
 
 def test_hostile_documents_are_refused_alike(pair: Pair, sandbox: SandboxProcess) -> None:

@@ -12,7 +12,9 @@ from strawberry.extensions import FieldExtension, SchemaExtension
 from strawberry.permission import BasePermission
 from strawberry.types import ExecutionResult
 
-from gateway.graphql.execution import LeanExecutionContext, LeanPlans, plan_fields
+from gateway.graphql.execution import LeanExecutionContext, LeanPlans, plan_fields, plans_of
+from gateway.graphql.schema import build_schema
+from gateway.settings import Settings
 
 
 class Deny(BasePermission):
@@ -126,3 +128,20 @@ def test_a_resolve_hook_added_after_planning_still_runs() -> None:
     lean.extensions = (Redact,)
     data, _ = _answer(lean)
     assert data["secret"]["plain"] == "redacted"  # type: ignore[index]
+
+
+def test_each_schema_keeps_its_own_plans_and_sub_selections() -> None:
+    """Nothing of the engine is kept at module level: two schemas in one process share no plans or caches,
+    and a schema built with the engine off has neither."""
+    first, second = build_schema(Settings()), build_schema(Settings())
+    assert first.lean_plans is not None
+    assert second.lean_plans is not None
+    assert plans_of(first._schema) is first.lean_plans
+    assert plans_of(second._schema) is second.lean_plans
+    assert first.lean_plans is not second.lean_plans
+    assert first.lean_plans.documents is first.documents
+    assert second.lean_plans.documents is second.documents
+    stock = build_schema(Settings(lean_execution=False))
+    assert stock.lean_plans is None
+    assert plans_of(stock._schema) is None
+    assert stock.execution_context_class is not LeanExecutionContext
