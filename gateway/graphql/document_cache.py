@@ -11,10 +11,12 @@ document, the schema and the rules, which are fixed for a schema, so the text is
   sub-selections execution collects per document) and its text (kept in its source and its strings).
 - A refused document keeps only its verdict: the error messages with their locations, and a skeleton
   of its operations (name and type, no selections) so that a repeat is answered exactly as the first.
-- Sub-selections collected by execution live in the entry of their document, so they go when it goes.
+- Sub-selections collected by the lean engine (``execution.py``, with ``lean_execution``) live in the entry
+  of their document, so they go when it goes.
 - Documents not seen lately come out of a budget of bytes and CPU (``DocumentCache.admit``, ``spend``),
   and those over 1 KB are parsed and validated on a worker thread, off the event loop.
 - Answers of introspection-only operations are kept (a few), the same for every caller.
+- Each operation's cost, as charged, is reported in its response's ``extensions.cost``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ run, so those rules only ever see documents of a bounded expanded size:
 - ``max_depth``: levels of nested selections (introspection fields aside, as graphql-depth-limit does);
 - ``max_aliases``: aliased fields, counted once per expansion;
 - ``max_cost``: every field costs 1, and what is under a list field costs as many times as the list may
-  hold: ``first``/``last`` (the page maximum for a variable, the default page when absent), the number
+  hold: ``first``/``last`` on any field that takes them (found in the schema, so a new connection is
+  priced without code; the page maximum for a variable, the default page when absent), the number
   of ``_entities`` representations, and for introspection the sizes of this schema's lists. A
   document's expanded size (its fields with every fragment inlined) is bounded by the same setting;
 - ``max_repeated_field``: fields of one response key merged into one selection set; the rule that
@@ -18,7 +19,8 @@ run, so those rules only ever see documents of a bounded expanded size:
 
 The weight of each operation is cached with its document, its multipliers that are variables taken at
 their maxima; an operation with such variables is weighed again, exactly, for each request that runs it,
-and the operations of one request (a batch) share one budget.
+and the operations of one request (a batch) share one budget. Each response says what its operation cost
+and the limit (``extensions.cost { requested limit }``, as Shopify's API does).
 """
 
 from __future__ import annotations
