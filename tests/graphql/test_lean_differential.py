@@ -44,7 +44,7 @@ WRITES = ("customerCreate", "customerSessionCreate")
 SESSION = """mutation($e: String) { customerSessionCreate(externalCustomerId: $e) {
   customerSession { token } userErrors { code } } }"""
 GENERATED = settings(
-    max_examples=40,
+    max_examples=60,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
