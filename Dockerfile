@@ -12,24 +12,27 @@ RUN npm ci --no-audit --no-fund --loglevel=error
 COPY gateway/graphiql_page/assets.txt /build/assets.txt
 RUN mkdir /assets && cd node_modules && awk '{ print $2 }' /build/assets.txt | xargs -I{} cp --parents {} /assets/
 
-# 2. The gateway and its dependencies as wheels.
+# 2. Wheels: the dependencies exactly as requirements.lock pins them (hashes checked), then the gateway's
+# own, which carries GraphiQL's assets (setup.py copies them in from web/node_modules, given here).
 FROM python:3.11-slim-bookworm AS wheels
 WORKDIR /build
-COPY pyproject.toml README.md ./
+COPY requirements.lock ./
+RUN pip wheel --no-cache-dir --require-hashes --wheel-dir /wheels -r requirements.lock
+COPY pyproject.toml setup.py MANIFEST.in README.md ./
 COPY gateway ./gateway
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+COPY --from=graphiql /assets ./web/node_modules
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
-# 3. The runtime: the wheels installed, the assets, an unprivileged user.
+# 3. The runtime: those wheels and nothing else (no index, no resolution), an unprivileged user.
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     GATEWAY_HOST=0.0.0.0 \
-    GATEWAY_PORT=8000 \
-    GATEWAY_GRAPHIQL_ASSETS_DIR=/app/graphiql
+    GATEWAY_PORT=8000
 RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-compile /wheels/*.whl \
+    pip install --no-cache-dir --no-compile --no-index --no-deps /wheels/*.whl \
+    && pip check \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin gateway
-COPY --from=graphiql /assets /app/graphiql
 WORKDIR /app
 USER 10001
 EXPOSE 8000

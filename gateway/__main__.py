@@ -1,4 +1,7 @@
-"""Command line: ``serve`` (the gateway), ``sandbox`` (the Polar emulator alone), ``export-schema``."""
+"""Command line: ``serve`` (the gateway), ``sandbox`` (the Polar emulator alone), ``export-schema``.
+
+The composition root: the one place (with ``gateway.workers`` for ``serve --workers N``) that starts the
+embedded sandbox and hands its URL to the application, which itself serves whatever upstream it is given."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from .observability.logs import configure_logging
-from .sandbox.runner import banner, start_sandbox
+from .sandbox.runner import RunningSandbox, banner, start_sandbox
 from .sandbox.seed import DEMO_TOKEN
 from .settings import Settings, with_cursor_secret
 
@@ -62,8 +65,11 @@ async def _serve(settings: Settings) -> None:
     """Serves until SIGTERM or SIGINT, then stops gracefully: no new connections, requests in flight
     finish (for up to ``shutdown_grace_s``), and the process exits 0. The handlers are installed before
     the port opens, so they are in place whenever a signal can matter; with them, python as PID 1 (in a
-    container) stops on SIGTERM too, where it would otherwise ignore it."""
-    from .app import UPSTREAM_URL, create_app, create_metrics_app
+    container) stops on SIGTERM too, where it would otherwise ignore it.
+
+    Without ``upstream_url``, this is where the embedded sandbox starts (on a free port of 127.0.0.1) and
+    is handed to the app; it stops after the requests in flight have finished."""
+    from .app import create_app, create_metrics_app
     from .http.connections import edge_runner
     from .observability import tracing
 
@@ -72,12 +78,18 @@ async def _serve(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     tracing.configure_tracing(settings.tracing, settings.service_name)
-    app = create_app(settings)
-    runner = edge_runner(app, settings)
-    await runner.setup()
-    runners = [runner]
-    reuse_port = settings.reuse_port or None
+    sandbox: RunningSandbox | None = None
+    runners: list[web.AppRunner] = []
     try:
+        if settings.upstream_url is None:
+            sandbox = await start_sandbox("127.0.0.1", 0, settings.sandbox_customers, settings.sandbox_seed)
+            app = create_app(settings, sandbox.url, demo_token=DEMO_TOKEN)
+        else:
+            app = create_app(settings)
+        runner = edge_runner(app, settings)
+        await runner.setup()
+        runners.append(runner)
+        reuse_port = settings.reuse_port or None
         await web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port).start()
         metrics_port = None
         if settings.metrics and settings.metrics_port is not None:
@@ -95,8 +107,8 @@ async def _serve(settings: Settings) -> None:
             print(f"GraphQL gateway listening on {address} (GraphiQL: open it in a browser)", flush=True)
             if metrics_port is not None:
                 print(f"  metrics: http://{settings.host}:{metrics_port}/metrics", flush=True)
-            if settings.upstream_url is None:
-                print(f"  upstream: embedded Polar sandbox at {app[UPSTREAM_URL]}", flush=True)
+            if sandbox is not None:
+                print(f"  upstream: embedded Polar sandbox at {sandbox.url}", flush=True)
                 print(f"  demo token: {DEMO_TOKEN}  (send 'Authorization: Bearer {DEMO_TOKEN}')", flush=True)
         await stop.wait()
         log.info("stopping: no new connections; requests in flight have %gs to finish (setting shutdown_grace_s)",
@@ -104,6 +116,8 @@ async def _serve(settings: Settings) -> None:
     finally:
         for each in runners:
             await each.cleanup()  # stops listening, then waits for requests in flight
+        if sandbox is not None:
+            await sandbox.stop()
         tracing.shutdown()
 
 

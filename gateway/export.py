@@ -18,8 +18,8 @@ import httpx
 from aiohttp import web
 
 from .graphql.errors import failure_of
-from .graphql.view import POLAR_CLIENT, SETTINGS
-from .http.tokens import TokenKind, credentials, token_kind
+from .http.keys import POLAR_CLIENT, SETTINGS
+from .http.tokens import TokenKind, TokenRefused, credentials, require
 from .upstream.errors import UpstreamBusy, UpstreamError, UpstreamRateLimited, UpstreamTimeout, UpstreamUnauthorized
 
 log = logging.getLogger("gateway.export")
@@ -49,13 +49,11 @@ def _upstream_refusal(error: UpstreamError) -> web.Response:
 
 
 async def export_customers_csv(request: web.Request) -> web.StreamResponse:
-    caller = credentials(request.headers)
-    token = caller.token
-    if token is None:
-        message = caller.problem or "Send 'Authorization: Bearer <organization access token>'."
-        return _refusal(401, "UNAUTHENTICATED", message, {"WWW-Authenticate": "Bearer"})
-    if token_kind(token) is TokenKind.CUSTOMER_SESSION:
-        return _refusal(403, "FORBIDDEN", "The export needs an organization access token, not a customer session.")
+    try:
+        token = require(credentials(request.headers), TokenKind.ORGANIZATION)
+    except TokenRefused as refused:
+        challenge = {"WWW-Authenticate": "Bearer"} if refused.code == "UNAUTHENTICATED" else None
+        return _refusal(refused.status, refused.code, refused.message, challenge)
     settings = request.app[SETTINGS]
     polar = request.app[POLAR_CLIENT]
     response: web.StreamResponse | None = None

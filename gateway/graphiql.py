@@ -1,7 +1,9 @@
 """GraphiQL served by the gateway itself: no CDN, so it works on a closed network.
 
 The assets come from the npm registry at build time (``web/package.json`` and its lockfile, installed by
-``make`` and by the Dockerfile) and are served from a fixed list under ``/graphiql/``. The page pre-fills
+``make`` with ``npm ci``) and are served from a fixed list under ``/graphiql/``. A built wheel (``pip
+install .``, the Docker image) carries them in ``graphiql_page/assets/`` (setup.py copies them there);
+a source checkout serves them from ``web/node_modules``. The page pre-fills
 the Authorization header (with the demo token when the upstream is the embedded sandbox) and an example
 query, and keeps the headers the developer types across reloads.
 """
@@ -15,9 +17,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .http.keys import GRAPHIQL_ASSETS, GRAPHIQL_TOKEN
+
 ASSET_ROUTE = "/graphiql"
-DEFAULT_TOKEN = web.AppKey("graphiql_token", str)
-ASSETS_DIR = web.AppKey("graphiql_assets", Path)
 _OWN_DIR = Path(__file__).parent / "graphiql_page"
 
 # URL name -> path under node_modules: the files GraphiQL needs, and all the Dockerfile copies of them.
@@ -75,26 +77,21 @@ PAGE = """<!doctype html>
 """
 
 
-def default_assets_dir() -> Path:
-    """``web/node_modules`` beside the ``gateway`` package: the source tree, and the Docker image's layout."""
-    return Path(__file__).resolve().parent.parent / "web" / "node_modules"
-
-
 def missing_assets(directory: Path) -> list[str]:
     return [path for path in NPM_ASSETS.values() if not (directory / path).is_file()]
 
 
 def render_page(request: web.Request) -> web.Response:
     """The GraphiQL page, or a 503 that says how to install the assets when they are missing."""
-    directory = request.app[ASSETS_DIR]
+    directory = request.app[GRAPHIQL_ASSETS]
     missing = missing_assets(directory)
     if missing:
         return web.Response(
             status=503,
             text=f"GraphiQL's assets are not installed in {directory} (missing {missing[0]}): "
-            "run `make install`, which runs `npm ci --prefix web`.",
+            "run `make install`, which runs `npm ci --prefix web` (a built wheel carries them).",
         )
-    token = request.app.get(DEFAULT_TOKEN, PLACEHOLDER_TOKEN)
+    token = request.app.get(GRAPHIQL_TOKEN, PLACEHOLDER_TOKEN)
     settings = {
         "url": request.path,
         "query": EXAMPLE_QUERY,
@@ -112,7 +109,7 @@ async def serve_asset(request: web.Request) -> web.StreamResponse:
     """One file of the fixed list; anything else is a 404 (no path from the URL reaches the disk)."""
     name = request.match_info["name"]
     if name in NPM_ASSETS:
-        path = request.app[ASSETS_DIR] / NPM_ASSETS[name]
+        path = request.app[GRAPHIQL_ASSETS] / NPM_ASSETS[name]
     elif name in OWN_ASSETS:
         path = _OWN_DIR / OWN_ASSETS[name]
     else:
@@ -130,7 +127,7 @@ async def serve_asset(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application, directory: Path) -> None:
-    app[ASSETS_DIR] = directory
+    app[GRAPHIQL_ASSETS] = directory
     if missing := missing_assets(directory):
         log.warning("GraphiQL assets missing in %s (%s); run `make install`", directory, missing[0])
     app.router.add_get(ASSET_ROUTE + "/{name}", serve_asset)

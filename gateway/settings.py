@@ -14,10 +14,20 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .graphiql import default_assets_dir
-
 CURSOR_SECRET_MIN_CHARS = 32
 log = logging.getLogger("gateway.settings")
+
+
+def default_assets_dir() -> Path:
+    """The copies inside the installed package when it was built as a wheel (``graphiql_page/assets``, each
+    file ``graphiql_page/assets.txt`` lists present), else ``web/node_modules`` beside the ``gateway``
+    package: a source checkout. Here, not beside the GraphiQL handlers: settings depend on no handler."""
+    page = Path(__file__).resolve().parent / "graphiql_page"
+    packaged = page / "assets"
+    listed = [line.split()[1] for line in (page / "assets.txt").read_text().splitlines() if line.strip()]
+    if packaged.is_dir() and all((packaged / path).is_file() for path in listed):
+        return packaged
+    return Path(__file__).resolve().parent.parent / "web" / "node_modules"
 
 
 class Settings(BaseSettings):

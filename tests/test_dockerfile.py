@@ -1,10 +1,12 @@
 """The Dockerfile, checked without a Docker engine (this machine has none): its stages and runtime rules,
-that everything it copies exists and is not ignored, that the wheel it installs carries GraphiQL's page
-files, and that the asset layout it builds serves GraphiQL, with its own HEALTHCHECK command passing."""
+that everything it copies exists and is not ignored, that its wheels stage, given exactly what it copies,
+builds a wheel carrying GraphiQL's assets (tests/test_packaging.py installs such a wheel and serves
+GraphiQL from it), and that its own HEALTHCHECK command passes against a gateway."""
 
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import json
 import re
 import shutil
@@ -36,6 +38,15 @@ def _final_stage() -> list[tuple[str, str]]:
     return instructions[last_from:]
 
 
+def _stage(alias: str) -> list[tuple[str, str]]:
+    instructions = _instructions()
+    starts = [i for i, (name, _) in enumerate(instructions) if name == "FROM"] + [len(instructions)]
+    for start, end in itertools.pairwise(starts):
+        if instructions[start][1].endswith(f" AS {alias}"):
+            return instructions[start:end]
+    raise AssertionError(f"no stage {alias}")
+
+
 def test_it_is_multi_stage_and_the_runtime_is_slim_and_unprivileged() -> None:
     stages = [args for name, args in _instructions() if name == "FROM"]
     assert len(stages) == 3
@@ -46,7 +57,9 @@ def test_it_is_multi_stage_and_the_runtime_is_slim_and_unprivileged() -> None:
     assert json.loads(final["CMD"]) == ["python", "-m", "gateway", "serve"]
     assert final["EXPOSE"] == "8000"
     assert "/healthz" in final["HEALTHCHECK"]
-    assert "GATEWAY_GRAPHIQL_ASSETS_DIR=/app/graphiql" in final["ENV"]
+    # GraphiQL's assets are inside the installed wheel: no folder or setting of their own in the runtime.
+    assert "GATEWAY_GRAPHIQL_ASSETS_DIR" not in final["ENV"]
+    assert not [args for name, args in _final_stage() if name == "COPY"]
 
 
 def test_python_is_pid_1_and_stops_on_sigterm() -> None:
@@ -69,31 +82,48 @@ def test_everything_it_copies_from_the_context_exists_and_is_not_ignored() -> No
         assert not any(fnmatch.fnmatch(source, pattern) for pattern in IGNORED), source
 
 
-def test_the_wheel_carries_the_graphiql_page_files(tmp_path: Path) -> None:
+def test_the_wheels_stage_installs_the_lock_and_builds_a_wheel_carrying_graphiql(tmp_path: Path) -> None:
+    """Stage 2 as Docker runs it: the context files it copies, GraphiQL's listed files where the graphiql
+    stage leaves them, no npm; the wheel it builds carries those files and no tests."""
+    wheels = _stage("wheels")
+    runs = [args for name, args in wheels if name == "RUN"]
+    assert "--require-hashes --wheel-dir /wheels -r requirements.lock" in runs[0]
+    context = tmp_path / "context"
+    context.mkdir()
+    for name, args in wheels:
+        if name != "COPY":
+            continue
+        *sources, destination = args.split()
+        if sources[0] == "--from=graphiql":  # /assets: the listed files at their node_modules paths
+            for path in NPM_ASSETS.values():
+                target = context / destination / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(ROOT / "web" / "node_modules" / path, target)
+            continue
+        for source in sources:
+            if (ROOT / source).is_dir():
+                shutil.copytree(ROOT / source, context / destination, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy(ROOT / source, context / source if destination.endswith("/") else context / destination)
+    assert (context / "web" / "node_modules").is_dir()
+    assert not (context / "web" / "package-lock.json").exists()  # so setup.py cannot have run npm
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir",
-         str(tmp_path), str(ROOT)],
-        check=True, timeout=120,
+         str(tmp_path / "wheels"), str(context)],
+        check=True, timeout=180,
     )  # fmt: skip
-    (wheel,) = tmp_path.glob("gateway-*.whl")
+    (wheel,) = (tmp_path / "wheels").glob("customer_gateway-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "gateway/graphiql_page/start.js" in names
     assert "gateway/graphiql_page/assets.txt" in names
+    for path in NPM_ASSETS.values():
+        assert f"gateway/graphiql_page/assets/{path}" in names, path
     assert not any(name.startswith("tests/") for name in names)
 
 
-def test_the_image_asset_layout_serves_graphiql_and_passes_the_healthcheck(
-    sandbox: SandboxProcess, tmp_path: Path
-) -> None:
-    # What the graphiql stage does: only the listed files, at their node_modules paths.
-    for path in NPM_ASSETS.values():
-        target = tmp_path / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / "web" / "node_modules" / path, target)
-    with gateway_process(sandbox.url, env={"GATEWAY_GRAPHIQL_ASSETS_DIR": str(tmp_path)}) as gateway:
+def test_its_healthcheck_passes_against_a_gateway_and_fails_without_one(sandbox: SandboxProcess) -> None:
+    with gateway_process(sandbox.url) as gateway:
         assert httpx.get(gateway.graphql_url, headers={"Accept": "text/html"}).status_code == 200
-        for name in NPM_ASSETS:
-            assert httpx.get(f"{gateway.url}/graphiql/{name}").status_code == 200, name
         healthcheck = json.loads(dict(_final_stage())["HEALTHCHECK"].split("CMD", 1)[1])
         port = gateway.url.rsplit(":", 1)[1]
         finished = subprocess.run(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ..http.tokens import Credentials, TokenKind, token_kind
+from ..http.tokens import Credentials, TokenKind, TokenRefused, require
 from ..settings import Settings
 from ..upstream.polar import PolarClient
-from .errors import ErrorCode, gateway_error, unauthenticated
+from .errors import ErrorCode, gateway_error
 from .limits import Spent
 from .loaders import Loaders
 from .pagination import Cursors, cursors_for
@@ -26,36 +26,21 @@ class Context:
     spent: Spent = field(default_factory=Spent)  # what this request's operations have cost (a batch shares it)
 
     @property
-    def token(self) -> str:
-        """The caller's token; a GraphQL UNAUTHENTICATED error (saying why) before any upstream call without one."""
-        token = self.credentials.token
-        if not token:
-            raise unauthenticated(self.credentials.problem)
-        return token
-
-    @property
     def organization_token(self) -> str:
-        """For the organization's fields; a customer session token is FORBIDDEN here, without a call."""
-        token = self.token
-        if token_kind(token) is TokenKind.CUSTOMER_SESSION:
-            raise gateway_error(
-                "A customer session token reaches only customerPortal fields; this field needs an "
-                "organization access token.",
-                ErrorCode.FORBIDDEN,
-            )
-        return token
+        """For the organization's fields; without a token, or with a customer session's, a GraphQL error
+        (UNAUTHENTICATED, FORBIDDEN) before any upstream call."""
+        return self._token(TokenKind.ORGANIZATION)
 
     @property
     def session_token(self) -> str:
         """For customerPortal; an organization token is FORBIDDEN here, without a call."""
-        token = self.token
-        if token_kind(token) is not TokenKind.CUSTOMER_SESSION:
-            raise gateway_error(
-                "customerPortal acts as one customer: send a customer session token (polar_cst_...), "
-                "which customerSessionCreate returns.",
-                ErrorCode.FORBIDDEN,
-            )
-        return token
+        return self._token(TokenKind.CUSTOMER_SESSION)
+
+    def _token(self, needed: TokenKind) -> str:
+        try:
+            return require(self.credentials, needed)
+        except TokenRefused as refused:
+            raise gateway_error(refused.message, ErrorCode(refused.code)) from None
 
     @property
     def cursors(self) -> Cursors:

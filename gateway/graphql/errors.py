@@ -47,12 +47,6 @@ def bad_input(message: str, argument: str | None = None) -> GraphQLError:
     return gateway_error(message, ErrorCode.BAD_USER_INPUT, **extra)
 
 
-def unauthenticated(problem: str | None = None) -> GraphQLError:
-    """No usable token: none was sent, or ``problem`` says why the Authorization header was refused."""
-    message = problem or "Send 'Authorization: Bearer <Polar access token>' to use this field."
-    return gateway_error(message, ErrorCode.UNAUTHENTICATED)
-
-
 @dataclass(frozen=True)
 class Failure:
     """How an upstream failure is told: its code, the HTTP status where one is its own (the CSV export),

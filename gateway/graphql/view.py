@@ -24,18 +24,12 @@ from strawberry.types.graphql import OperationType
 from ..graphiql import render_page
 from ..http import bodies
 from ..http.answers import GRAPHQL_RESPONSE, error_response, wants_graphql_response
+from ..http.keys import POLAR_CLIENT, SCOPES, SETTINGS
 from ..http.tokens import credentials
-from ..settings import Settings
-from ..upstream import budget
-from ..upstream.polar import PolarClient
 from .context import Context
 from .document_cache import DocumentCache
 from .federation import ROUTER_SECRET_HEADER
-from .scopes import ScopeMemory
 
-POLAR_CLIENT = web.AppKey("polar_client", PolarClient)
-SETTINGS = web.AppKey("settings", Settings)
-SCOPES = web.AppKey("scopes", ScopeMemory)
 _REQUEST = "graphql_request"
 _SHAPE = (
     "The request must be a JSON object with a string 'query', optional object 'variables' and optional "
@@ -90,7 +84,6 @@ class GatewayView(GraphQLView[Context, None]):
     async def get_context(self, request: web.Request, response: web.Response | web.WebSocketResponse) -> Context:
         app = request.app
         settings = app[SETTINGS]
-        budget.start(settings.request_deadline_s, settings.max_upstream_calls)
         return Context(
             polar_client=app[POLAR_CLIENT],
             settings=app[SETTINGS],
@@ -185,12 +178,6 @@ class GatewayView(GraphQLView[Context, None]):
             raise HTTPException(503, NEW_DOCUMENTS_BUSY)
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
-        try:
-            return await self._answer(request)
-        finally:
-            budget.end()  # whatever the request left running (a dataloader's batch task) calls no more
-
-    async def _answer(self, request: web.Request) -> web.StreamResponse:
         settings = request.app[SETTINGS]
         try:
             if settings.lean_execution and _is_plain_post(request):

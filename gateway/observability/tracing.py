@@ -49,10 +49,6 @@ def shutdown() -> None:
         _provider.shutdown()
 
 
-def enabled() -> bool:
-    return _tracer is not None
-
-
 _OFF: AbstractContextManager[None] = nullcontext()
 
 

@@ -85,12 +85,12 @@ def hasty_gateway(sandbox: SandboxProcess) -> Iterator[GraphQL]:
 def test_a_stalled_upstream_is_upstream_timeout_within_the_deadline(
     hasty_gateway: GraphQL, sandbox: SandboxProcess
 ) -> None:
-    _faults(sandbox, latency_ms=3000)
+    _faults(sandbox, latency_ms=20_000)
     started = time.monotonic()
     body = hasty_gateway.execute("{ customers(first: 5) { totalCount } }")
     elapsed = time.monotonic() - started
     assert error_codes(body) == ["UPSTREAM_TIMEOUT"]
-    assert elapsed < 1 + 1.5  # the deadline plus a small slack, never the upstream's 3 s
+    assert elapsed < 10  # the 1 s deadline's answer, not the upstream's 20 s one (a wide margin: no timing claim)
 
 
 def test_a_429_that_fits_the_deadline_is_retried(patient_gateway: GraphQL, sandbox: SandboxProcess) -> None:
@@ -107,7 +107,7 @@ def test_a_429_past_the_deadline_is_rate_limited_with_retry_after(
     body = hasty_gateway.execute("{ customers(first: 1) { totalCount } }")
     assert error_codes(body) == ["RATE_LIMITED"]
     assert body["errors"][0]["extensions"]["retryAfter"] == 60
-    assert time.monotonic() - started < 1.5  # answered at once, not after waiting in vain
+    assert time.monotonic() - started < 30  # answered without waiting out the 60 s (a wide margin, no timing claim)
 
 
 def test_one_failed_field_leaves_the_rest_of_the_answer(

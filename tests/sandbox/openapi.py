@@ -12,8 +12,9 @@ from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-VENDORED = Path(__file__).parents[1] / "contracts" / "polar-customers.openapi.json"
-SHARED = Path(__file__).parents[3] / "shared" / "upstream" / "polar-customers.openapi.json"
+CONTRACTS = Path(__file__).parents[2] / "docs" / "upstream"  # the vendors' contracts, vendored
+SHARED_CONTRACTS = Path(__file__).parents[3] / "shared" / "upstream"  # the team's copy, beside a checkout
+VENDORED = CONTRACTS / "polar-customers.openapi.json"
 POLAR_HOST = "https://sandbox-api.polar.sh"
 
 

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import httpx
 import pytest
 
 from tests.sandbox.helpers import all_pages, customer_with_active_subscription, new_customer
-from tests.sandbox.openapi import SHARED, VENDORED, validate
+from tests.sandbox.openapi import CONTRACTS, SHARED_CONTRACTS, validate
 
 UNKNOWN_ID = "6f1c2a4e-8b7d-4c3e-9f2a-1b2c3d4e5f60"
 
 
-def test_the_vendored_document_is_the_shared_one() -> None:
-    if not SHARED.exists():
-        pytest.skip(f"{SHARED} is not beside this clone; the vendored copy {VENDORED.name} is used")
-    assert VENDORED.read_bytes() == SHARED.read_bytes()
+def test_the_vendored_contracts_are_the_ones_recorded_and_the_shared_ones_when_present() -> None:
+    """``docs/upstream/`` holds the contracts the sandbox is built to, each pinned in ``SHA256SUMS`` (a changed
+    copy must be re-pinned on purpose); beside the team's shared folder, they must also equal it."""
+    pinned = dict(line.split()[::-1] for line in (CONTRACTS / "SHA256SUMS").read_text().splitlines())
+    vendored = {path.name for path in CONTRACTS.iterdir() if path.name != "SHA256SUMS"}
+    assert vendored == set(pinned)
+    for name, digest in pinned.items():
+        assert hashlib.sha256((CONTRACTS / name).read_bytes()).hexdigest() == digest, name
+        shared = SHARED_CONTRACTS / name
+        if SHARED_CONTRACTS.is_dir():
+            assert shared.read_bytes() == (CONTRACTS / name).read_bytes(), f"{name} drifted from {shared}"
 
 
 def test_an_invalid_answer_is_caught() -> None:

@@ -1,0 +1,23 @@
+"""Every ``web.AppKey`` of the gateway's application, in one place: what ``create_app`` puts on the app and
+the handlers read back. The value types are imported for type checking only, so the edge depends on nothing
+it names here at run time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from ..graphql.scopes import ScopeMemory
+    from ..settings import Settings
+    from ..upstream.polar import PolarClient
+    from ..upstream.transport import Transport
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+POLAR_CLIENT: web.AppKey[PolarClient] = web.AppKey("polar_client")
+TRANSPORT: web.AppKey[Transport] = web.AppKey("transport")  # the API's pool, which /readyz probes
+SCOPES: web.AppKey[ScopeMemory] = web.AppKey("scopes")
+GRAPHIQL_TOKEN: web.AppKey[str] = web.AppKey("graphiql_token")  # pre-filled in GraphiQL; unset: a placeholder
+GRAPHIQL_ASSETS: web.AppKey[Path] = web.AppKey("graphiql_assets")
