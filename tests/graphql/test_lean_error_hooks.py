@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 from graphql import GraphQLError
 from strawberry.http import GraphQLHTTPResponse
@@ -38,9 +39,15 @@ class RecordingSchema(GatewaySchema):
 
 class RecordingView(GatewayView):
     handled: list[list[str]]
+    plain_posts: int  # requests answered by the lean POST path
 
     def _handle_errors(self, errors: list[GraphQLError], response_data: GraphQLHTTPResponse) -> None:
         self.handled.append([error.message for error in errors])
+
+    async def _run_plain_post(self, request: web.Request) -> web.Response | None:
+        answer = await super()._run_plain_post(request)
+        self.plain_posts += answer is not None
+        return answer
 
 
 @asynccontextmanager
@@ -52,7 +59,7 @@ async def _gateway(sandbox: SandboxProcess, lean: bool) -> AsyncIterator[tuple[s
     view.schema.__class__ = RecordingSchema
     assert isinstance(view, RecordingView)
     assert isinstance(view.schema, RecordingSchema)
-    view.handled, view.schema.processed = [], []
+    view.handled, view.schema.processed, view.plain_posts = [], [], 0
     async with TestServer(app, host="127.0.0.1") as server:
         yield str(server.make_url("/graphql")), view
 
@@ -84,3 +91,4 @@ async def test_each_failed_operation_reaches_both_hooks_once(sandbox: SandboxPro
     assert "noSuchField" in view.handled[0][0]
     assert "noSuchField" in schema.processed[0][0]
     assert len(view.handled[1]) == len(schema.processed[1]) == 1
+    assert view.plain_posts == (3 if lean and how == "post" else 0)  # the lean POST path only when lean

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
+from graphql import GraphQLObjectType
 from strawberry.extensions import FieldExtension, SchemaExtension
 from strawberry.permission import BasePermission
 from strawberry.types import ExecutionResult
@@ -145,3 +146,18 @@ def test_each_schema_keeps_its_own_plans_and_sub_selections() -> None:
     assert stock.lean_plans is None
     assert plans_of(stock._schema) is None
     assert stock.execution_context_class is not LeanExecutionContext
+
+
+def test_with_the_engine_off_every_resolver_is_strawberrys() -> None:
+    def replaced(settings: Settings) -> set[str]:
+        schema = build_schema(settings)._schema
+        return {
+            f"{named.name}.{name}"
+            for named in schema.type_map.values()
+            if isinstance(named, GraphQLObjectType)
+            for name, field in named.fields.items()
+            if field.resolve is not None and field.resolve.__module__ == "gateway.graphql.execution"
+        }
+
+    assert len(replaced(Settings())) > 100  # plain fields read by attribute, resolvers called directly
+    assert replaced(Settings(lean_execution=False)) == set()
