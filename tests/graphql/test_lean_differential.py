@@ -189,6 +189,20 @@ def test_every_argument_answers_alike(pair: Pair, sandbox: SandboxProcess) -> No
     pair.query(f'{{ customer(id: "{"0" * 8}-0000-0000-0000-{"0" * 12}") {{ id }} }}')  # none: null
     pair.query('mutation { customerDelete(externalId: "nobody-has-this-id") { deletedCustomerId userErrors { field code } } }')
     pair.query('mutation { customerUpdate(externalId: "nobody-has-this-id", input: { name: "x" }) { userErrors { code } } }')
+    for refused in REFUSED_MUTATIONS:  # userErrors, and nothing written
+        body = pair.query(refused, token=session if "Portal" in refused else DEMO_TOKEN)
+        assert any(payload["userErrors"] for payload in body["data"].values()), body
+
+
+REFUSED_MUTATIONS = [
+    'mutation { customerCreate(input: { email: "not an email" }) { customer { id } userErrors { field message code } } }',
+    'mutation { customerCreate(input: { email: "ada@gmail.com", billingAddress: { country: "US", state: "ZZ" } }) '
+    "{ customer { id } userErrors { field message code } } }",
+    'mutation { customerSessionCreate(externalCustomerId: "nobody-has-this-id") { customerSession { token } '
+    "userErrors { field message code } } }",
+    'mutation { customerPortalOrderUpdate(id: "00000000-0000-0000-0000-000000000000", input: { billingName: "A" }) '
+    "{ order { id } userErrors { field message code } } }",
+]
 
 
 ERRORS: list[dict[str, Any]] = [
