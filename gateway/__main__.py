@@ -27,7 +27,9 @@ log = logging.getLogger("gateway")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m gateway", description=__doc__)
+    invoked = os.path.basename(sys.argv[0])  # the console script's name, or python -m's __main__.py
+    prog = "python -m gateway" if invoked == "__main__.py" else invoked
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the GraphQL gateway")
     serve.add_argument("--host", help="default 127.0.0.1 (GATEWAY_HOST)")

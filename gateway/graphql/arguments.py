@@ -1,18 +1,17 @@
-"""GraphQL arguments turned into upstream parameters, refused with a clear error when malformed;
-one rule each, shared by every listing and lookup."""
+"""Rules on GraphQL arguments shared by every listing, lookup and update: a malformed one is refused with a
+clear error before any upstream call; one left out of an update is kept."""
 
 from __future__ import annotations
 
 import uuid
+from typing import TypeVar
 
+from strawberry.types.unset import UNSET
+
+from ..upstream.polar_requests import KEEP, Keep
 from .errors import bad_input
 
-
-def upstream_sorting(sort_key: str | None, reverse: bool) -> str:
-    """No sort key: Polar's default, newest first. A sort key: ascending; ``reverse`` flips either."""
-    if sort_key is None:
-        return "created_at" if reverse else "-created_at"
-    return f"-{sort_key}" if reverse else sort_key
+T = TypeVar("T")
 
 
 def require_uuid(value: str, argument: str, noun: str = "a UUID") -> str:
@@ -22,3 +21,8 @@ def require_uuid(value: str, argument: str, noun: str = "a UUID") -> str:
     except ValueError:
         raise bad_input(f"'{argument}' must be {noun}.", argument) from None
     return value
+
+
+def kept(value: T) -> T | Keep:
+    """An input field left out (``UNSET``) is one an update keeps as it is; ``None`` clears it."""
+    return KEEP if value is UNSET else value

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from enum import Enum
-from typing import Any, cast
+from typing import cast
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types.unset import UNSET
 
+from ..upstream import polar_records as records
 from ..upstream.errors import UpstreamError, UpstreamNotFound, UpstreamValidation
-from ..upstream.transport import QueryParams
-from .arguments import require_uuid, upstream_sorting
+from ..upstream.pages import Page
+from ..upstream.polar_requests import KEEP, CustomerCreate, CustomerQuery, CustomerUpdate, Keep, Owner
+from .arguments import kept, require_uuid
+from .connections import Connection, connection
 from .context import Context
-from .errors import UserError, UserErrorCode, bad_input, from_upstream, user_errors_from_upstream
+from .errors import UserError, UserErrorCode, bad_input, from_upstream, user_errors_of
 from .input_rules import check_address, check_email, check_metadata, check_name, state_code
-from .pagination import PageArguments, Slice, check_arguments, read_connection
+from .pagination import PageArguments, check_arguments
 from .types import Customer, CustomerType
 
 Info = strawberry.Info[Context, None]
-DEFAULT_PAGE_SIZE = 10
 METADATA_DESCRIPTION = (
     "At most 50 pairs; keys of 1 to 40 characters; values are strings of 1 to 500 characters, integers within "
     "signed 64 bits, finite floats or booleans."
@@ -30,29 +32,9 @@ METADATA_DESCRIPTION = (
 # Connection --------------------------------------------------------------------------------------
 
 
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
-
-
-@strawberry.type
-class CustomerEdge:
-    cursor: str
-    node: Customer
-
-
 @strawberry.type(description="A page of customers. Cursors are opaque and tied to the filter and sort.")
-class CustomerConnection:
-    edges: list[CustomerEdge]
-    page_info: PageInfo
+class CustomerConnection(Connection[Customer]):
     total_count: int = strawberry.field(description="Customers matching the filter, over every page.")
-
-    @strawberry.field
-    def nodes(self) -> list[Customer]:
-        return [edge.node for edge in self.edges]
 
 
 @strawberry.enum
@@ -82,58 +64,35 @@ class CustomerFilter:
     )
 
 
-def _filters(filter_: CustomerFilter | None) -> QueryParams:
-    params: QueryParams = []
-    if filter_ is not None:
-        if filter_.email is not None:
-            params.append(("email", filter_.email))
-        if filter_.query is not None:
-            params.append(("query", filter_.query))
-        if filter_.active is not None:
-            params.append(("active", "true" if filter_.active else "false"))
-        for entry in filter_.metadata or []:
-            if not entry.key or not entry.values:
-                raise bad_input("Each metadata filter needs a key and at least one value.", "filter")
-            params.extend((f"metadata[{entry.key}]", value) for value in entry.values)
-    return params
-
-
-def page_info(edges: list[Any], window: Slice) -> PageInfo:
-    return PageInfo(
-        has_next_page=window.has_next,
-        has_previous_page=window.has_previous,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
-    )
+def customer_query(filter_: CustomerFilter | None, sort_key: CustomerSortKey | None, reverse: bool) -> CustomerQuery:
+    """The list the arguments name; a metadata filter without a key or values is refused."""
+    sort = sort_key.value if sort_key else None
+    if filter_ is None:
+        return CustomerQuery(sort_key=sort, reverse=reverse)
+    metadata = tuple((entry.key, tuple(entry.values)) for entry in filter_.metadata or [])
+    if any(not key or not values for key, values in metadata):
+        raise bad_input("Each metadata filter needs a key and at least one value.", "filter")
+    return CustomerQuery(email=filter_.email, text=filter_.query, active=filter_.active, metadata=metadata,
+                         sort_key=sort, reverse=reverse)  # fmt: skip
 
 
 async def resolve_customers(
     info: Info, filter_: CustomerFilter | None, sort_key: CustomerSortKey | None, reverse: bool, args: PageArguments
 ) -> CustomerConnection:
     context = info.context
-    check_arguments(args, context.settings.max_page_size)
-    filters = _filters(filter_)
+    args = check_arguments(args, context.settings.max_page_size)
+    query = customer_query(filter_, sort_key, reverse)
     token = context.organization_token
     loaders = context.loaders
 
-    async def fetch(page_params: QueryParams) -> Any:
-        try:
-            return await context.polar_client.list_customers(token, page_params)
-        except UpstreamError as error:
-            raise from_upstream(error) from error
+    def read_page(page: int, size: int) -> Awaitable[Page[records.Customer]]:
+        return context.polar_client.customers_page(token, query, page, size)
 
     listed = loaders.listing_started()
     try:
-        sorting = upstream_sorting(sort_key.value if sort_key else None, reverse)
-        cursors = context.cursors
-        window, print_ = await read_connection(fetch, filters, sorting, args, DEFAULT_PAGE_SIZE, cursors)
-        edges = [
-            CustomerEdge(cursor=cursors.encode(window.start + index, print_), node=loaders.prime(item))
-            for index, item in enumerate(window.items)
-        ]
+        return await connection(CustomerConnection, read_page, query, args, loaders.prime, context.cursors)
     finally:
         listed.set_result(None)
-    return CustomerConnection(edges=edges, page_info=page_info(edges, window), total_count=window.total)
 
 
 # Lookups -----------------------------------------------------------------------------------------
@@ -172,13 +131,19 @@ class AddressInput:
     )
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 code.")
 
-    def to_json(self) -> dict[str, Any]:
-        state = state_code(self.country, self.state)
-        return {"line1": self.line1, "line2": self.line2, "postal_code": self.postal_code, "city": self.city,
-                "state": state, "country": self.country}  # fmt: skip
+    def to_record(self) -> records.Address:
+        return records.Address(country=self.country, line1=self.line1, line2=self.line2, postal_code=self.postal_code,
+                               city=self.city, state=state_code(self.country, self.state))  # fmt: skip
 
     def check(self, path: list[str]) -> list[UserError]:
         return check_address(self.country, self.state, path)
+
+
+def address_change(address: AddressInput | None) -> records.Address | Keep | None:
+    """An address left out of an update is kept; null clears it."""
+    if address is UNSET:
+        return KEEP
+    return address.to_record() if address is not None else None
 
 
 @strawberry.input(description="The owner member of a team customer without an email.")
@@ -244,42 +209,33 @@ def _common_checks(data: CustomerCreateInput | CustomerUpdateInput) -> list[User
     return errors
 
 
-def _create_body(data: CustomerCreateInput) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": data.type.value}
-    for key, value in (
-        ("email", data.email),
-        ("external_id", data.external_id),
-        ("name", data.name),
-        ("tax_id", data.tax_id),
-        ("locale", data.locale),
-        ("metadata", data.metadata),
-    ):
-        if value is not None:
-            body[key] = value
-    if data.billing_address is not None:
-        body["billing_address"] = data.billing_address.to_json()
-    if data.owner is not None:
-        body["owner"] = {"email": data.owner.email, "name": data.owner.name, "external_id": data.owner.external_id}
-    return body
+def _creation(data: CustomerCreateInput) -> CustomerCreate:
+    owner = data.owner
+    return CustomerCreate(
+        type=data.type.value,
+        email=data.email,
+        external_id=data.external_id,
+        name=data.name,
+        billing_address=data.billing_address.to_record() if data.billing_address is not None else None,
+        tax_id=data.tax_id,
+        locale=data.locale,
+        metadata=data.metadata,
+        owner=Owner(email=owner.email, name=owner.name, external_id=owner.external_id) if owner else None,
+    )
 
 
-def _update_body(data: CustomerUpdateInput) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    for key, value in (
-        ("email", data.email),
-        ("name", data.name),
-        ("tax_id", data.tax_id),
-        ("locale", data.locale),
-        ("metadata", data.metadata),
-        ("external_id", data.external_id),
-    ):
-        if value is not UNSET:
-            body[key] = value
-    if data.billing_address is not UNSET:
-        body["billing_address"] = data.billing_address.to_json() if data.billing_address else None
-    if data.type is not UNSET:
-        body["type"] = data.type.value if data.type else None
-    return body
+def _change(data: CustomerUpdateInput) -> CustomerUpdate:
+    address = data.billing_address
+    return CustomerUpdate(
+        email=kept(data.email),
+        name=kept(data.name),
+        billing_address=address_change(address),
+        tax_id=kept(data.tax_id),
+        locale=kept(data.locale),
+        metadata=kept(data.metadata),
+        external_id=kept(data.external_id),
+        type=KEEP if data.type is UNSET else data.type.value if data.type else None,
+    )
 
 
 async def create_customer(info: Info, data: CustomerCreateInput) -> CustomerCreatePayload:
@@ -304,9 +260,9 @@ async def create_customer(info: Info, data: CustomerCreateInput) -> CustomerCrea
         return CustomerCreatePayload(customer=None, user_errors=errors)
     context = info.context
     try:
-        created = await context.polar_client.create_customer(context.organization_token, _create_body(data))
+        created = await context.polar_client.create_customer(context.organization_token, _creation(data))
     except UpstreamValidation as error:
-        return CustomerCreatePayload(customer=None, user_errors=user_errors_from_upstream(error.details))
+        return CustomerCreatePayload(customer=None, user_errors=user_errors_of(error.problems))
     except UpstreamError as error:
         raise from_upstream(error, write=True) from error
     return CustomerCreatePayload(customer=context.loaders.prime(created), user_errors=[])
@@ -328,19 +284,18 @@ async def update_customer(
     if errors:
         return CustomerUpdatePayload(customer=None, user_errors=errors)
     context = info.context
-    body = _update_body(data)
+    change = _change(data)
     try:
         if customer_id is not None:
-            updated = await context.polar_client.update_customer(context.organization_token, customer_id, body)
+            updated = await context.polar_client.update_customer(context.organization_token, customer_id, change)
         else:
-            body = {k: v for k, v in body.items() if k not in {"external_id", "type"}}
             updated = await context.polar_client.update_customer_by_external_id(
-                context.organization_token, str(by_external), body
+                context.organization_token, str(by_external), change
             )
     except UpstreamNotFound:
         return CustomerUpdatePayload(customer=None, user_errors=[_not_found(customer_id)])
     except UpstreamValidation as error:
-        return CustomerUpdatePayload(customer=None, user_errors=user_errors_from_upstream(error.details))
+        return CustomerUpdatePayload(customer=None, user_errors=user_errors_of(error.problems))
     except UpstreamError as error:
         raise from_upstream(error, write=True) from error
     return CustomerUpdatePayload(customer=context.loaders.prime(updated), user_errors=[])
@@ -361,7 +316,7 @@ async def delete_customer(
     except UpstreamNotFound:
         return CustomerDeletePayload(deleted_customer_id=None, user_errors=[_not_found(customer_id if id_ else None)])
     except UpstreamValidation as error:
-        return CustomerDeletePayload(deleted_customer_id=None, user_errors=user_errors_from_upstream(error.details))
+        return CustomerDeletePayload(deleted_customer_id=None, user_errors=user_errors_of(error.problems))
     except UpstreamError as error:
         raise from_upstream(error, write=True) from error
     return CustomerDeletePayload(deleted_customer_id=strawberry.ID(customer_id), user_errors=[])

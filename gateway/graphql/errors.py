@@ -3,13 +3,13 @@ what is; upstream failures are mapped here and nowhere else."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.utils.str_converters import to_camel_case
 
 from ..upstream.errors import (
     UpstreamBusy,
@@ -24,6 +24,7 @@ from ..upstream.errors import (
     UpstreamUnauthorized,
     UpstreamUnavailable,
 )
+from ..upstream.problems import Problem
 
 
 class ErrorCode(StrEnum):
@@ -123,39 +124,27 @@ class UserError:
     code: UserErrorCode
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-_UNION_TAGS = re.compile(r"^(constrained-str|int|float|bool|str|\[key\])$")
-_BODY_TAGS = frozenset({"individual", "team"})  # Polar's create body is a union on ``type``: its tag leads loc
-_STATE = {"Value error, Invalid US state": "US", "Value error, Invalid CA subdivision": "CA"}
-
-
-def user_errors_from_upstream(details: list[dict[str, Any]], root: str | None = "input") -> list[UserError]:
-    """Every Polar 422 detail as a userError, its ``loc`` turned into the GraphQL input path
-    (under ``root``, or at the top for a mutation whose arguments are not one input object)."""
+def user_errors_of(problems: list[Problem], root: str | None = "input") -> list[UserError]:
+    """Every problem of an upstream 422 as a userError at the GraphQL input path of its field (under
+    ``root``, or at the top for a mutation whose arguments are not one input object)."""
+    prefix = [root] if root else []
     errors: list[UserError] = []
-    seen: set[tuple[tuple[str, ...], str]] = set()
-    for detail in details:
-        loc = [str(part) for part in detail.get("loc", []) if not isinstance(part, int)]
-        if loc and loc[0] == "body":
-            loc = loc[1:]
-        if loc and loc[0] in _BODY_TAGS:
-            loc = loc[1:]
-        prefix = [root] if root else []
-        path = [*prefix, *[_camel(part) for part in loc if not _UNION_TAGS.match(part)]] or ["input"]
-        message = str(detail.get("msg", "Invalid value."))
-        if (country := _STATE.get(message)) is not None:  # Polar names the address; the state is what is wrong
-            address = detail.get("input")
-            path, message = [*path, "state"], state_message(country, _state_of(address))
-        key = (tuple(path), message)
-        if key in seen:
-            continue
-        seen.add(key)
-        errors.append(UserError(field=path, message=message, code=_code(detail)))
+    for problem in problems:
+        path = [*prefix, *_input_path(problem.path)] or ["input"]
+        message = problem.message
+        if problem.region is not None:  # Polar names the whole address; ours names the state and the fix
+            message = state_message(problem.region, problem.rejected)
+        errors.append(UserError(field=path, message=message, code=UserErrorCode[problem.kind.name]))
     return errors
+
+
+def _input_path(parts: list[str] | tuple[str, ...]) -> list[str]:
+    """Field names in GraphQL's case; a metadata key after ``metadata`` exactly as the caller wrote it."""
+    path: list[str] = []
+    for part in parts:
+        keyed = bool(path) and path[-1] == "metadata"
+        path.append(part if keyed else to_camel_case(part))
+    return path
 
 
 _REGION = {"US": ("a US state", "NY"), "CA": ("a Canadian province or territory", "QC")}
@@ -165,29 +154,3 @@ def state_message(country: str, state: object) -> str:
     """Why ``state`` is refused for ``country`` (US or CA), and what to send instead."""
     region, example = _REGION[country]
     return f"'{state}' is not {region}: send its two-letter code, such as {example} or {country}-{example}."
-
-
-def _state_of(address: object) -> object:
-    return address.get("state") if isinstance(address, dict) else None
-
-
-def _code(detail: dict[str, Any]) -> UserErrorCode:
-    kind = str(detail.get("type", ""))
-    message = str(detail.get("msg", ""))
-    if "already exists" in message:
-        return UserErrorCode.TAKEN
-    if "is not a valid email address" in message:  # syntax, or a domain that is missing or takes no email
-        return UserErrorCode.INVALID
-    if "does not exist" in message:
-        return UserErrorCode.NOT_FOUND
-    if "cannot be updated" in message or "cannot be changed" in message or "cannot be reset" in message:
-        return UserErrorCode.IMMUTABLE
-    if kind == "missing":
-        return UserErrorCode.REQUIRED
-    if kind in {"string_too_long"}:
-        return UserErrorCode.TOO_LONG
-    if kind == "too_long":
-        return UserErrorCode.TOO_MANY
-    if kind == "string_too_short":
-        return UserErrorCode.BLANK
-    return UserErrorCode.INVALID

@@ -117,7 +117,7 @@ def state_code(country: str, state: str | None) -> str | None:
 
 def check_address(country: str, state: str | None, path: list[str]) -> list[UserError]:
     """The country, and for US and CA the state, with a message of ours at ``path + ["state"]``: Polar
-    answers a whole-address ``Value error, Invalid US state`` (see ``errors.user_errors_from_upstream``)."""
+    answers a whole-address ``Value error, Invalid US state`` (see ``gateway.upstream.problems``)."""
     errors = check_country(country, [*path, "country"])
     code = country.strip().upper()
     if errors or code not in SUBDIVISIONS or state is None or not state.strip():

@@ -1,4 +1,4 @@
-"""Relay connections over Polar's numbered pages.
+"""Positions over numbered pages: the arithmetic under every connection (``connections``).
 
 Polar has no cursors, so a cursor holds an absolute position in the listing plus a fingerprint of
 the filter and sort it belongs to. A window of up to 100 positions is read with the page size that
@@ -19,24 +19,26 @@ import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Generic, TypeVar
 
-from ..upstream.polar import Json, Page
-from ..upstream.transport import QueryParams
+from ..upstream.pages import Page
 from .errors import bad_input
 
 CURSOR_PREFIX = "pos2"
 MAX_POSITION = 10_000_000  # the deepest position a cursor may hold: 100,000 of Polar's largest pages
 MAC_BYTES = 16  # HMAC-SHA-256 truncated to 128 bits
 MAX_CURSOR_CHARS = 128  # a cursor this gateway issues has about 60
-FetchPage = Callable[[QueryParams], Awaitable[Page]]
+LARGEST_PAGE = 100  # the most items one upstream page holds
+R = TypeVar("R")
+FetchPage = Callable[[int, int], Awaitable[Page[R]]]  # (page number from 1, page size) -> that page
 
 
 @dataclass(frozen=True)
-class Slice:
+class Slice(Generic[R]):
     """Items at absolute positions ``start`` .. ``start + len(items) - 1`` of a listing of ``total``."""
 
     start: int
-    items: list[Json]
+    items: list[R]
     total: int
 
     @property
@@ -48,9 +50,10 @@ class Slice:
         return self.start > 0
 
 
-def fingerprint(params: QueryParams) -> str:
-    canonical = "&".join(f"{key}={value}" for key, value in params)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+def fingerprint(listing: object) -> str:
+    """Twelve hex digits that tell listings apart: ``listing`` is a frozen record of its filter and sort,
+    whose ``repr`` names every field."""
+    return hashlib.sha256(repr(listing).encode()).hexdigest()[:12]
 
 
 class Cursors:
@@ -107,7 +110,7 @@ def cursors_for(secret: str) -> Cursors:
     return Cursors(secret.encode())
 
 
-def page_size_for(start: int, count: int, maximum: int = 100) -> int:
+def page_size_for(start: int, count: int, maximum: int = LARGEST_PAGE) -> int:
     """A page size >= count whose pages hold the whole window, else ``count`` (two pages then)."""
     for size in range(count, maximum + 1):
         if start // size == (start + count - 1) // size:
@@ -115,32 +118,45 @@ def page_size_for(start: int, count: int, maximum: int = 100) -> int:
     return count
 
 
-async def read_window(fetch: FetchPage, params: QueryParams, start: int, count: int) -> Slice:
+@dataclass(frozen=True)
+class PagePlan:
+    """The upstream pages that hold positions ``start`` .. ``start + count - 1``: pages ``first`` to
+    ``last`` (from 1, at most two) of ``size`` items, the window starting ``offset`` items into the first."""
+
+    size: int
+    first: int
+    last: int
+    offset: int
+
+
+def plan_pages(start: int, count: int) -> PagePlan:
+    """Where a window lies in numbered pages; an empty window still reads one page (for the total)."""
+    count = max(count, 1)
+    size = page_size_for(start, count)
+    first = start // size + 1
+    return PagePlan(size=size, first=first, last=(start + count - 1) // size + 1, offset=start - (first - 1) * size)
+
+
+async def read_window(fetch: FetchPage[R], start: int, count: int) -> Slice[R]:
     """Positions ``start`` .. ``start + count - 1`` in at most two upstream pages, read concurrently."""
-    size = page_size_for(start, max(count, 1))
-    first_page = start // size + 1
-    last_page = (start + max(count, 1) - 1) // size + 1
-    pages = await asyncio.gather(
-        *(fetch([*params, ("page", page), ("limit", size)]) for page in range(first_page, last_page + 1))
-    )
-    items = [item for page in pages for item in page["items"]]
-    offset = start - (first_page - 1) * size
-    return Slice(start=start, items=items[offset : offset + count], total=pages[0]["pagination"]["total_count"])
+    plan = plan_pages(start, count)
+    pages = await asyncio.gather(*(fetch(page, plan.size) for page in range(plan.first, plan.last + 1)))
+    items = [item for page in pages for item in page.items]
+    return Slice(start=start, items=items[plan.offset : plan.offset + count], total=pages[0].total)
 
 
-async def read_tail(fetch: FetchPage, params: QueryParams, count: int) -> Slice:
+async def read_tail(fetch: FetchPage[R], count: int) -> Slice[R]:
     """The last ``count`` items, read forwards: the listing's length first (a page of one), then the window.
 
     Reading the first items of the reversed listing saved a call, but Polar keeps items whose sort values
     tie in creation order in both directions (polar-server-differences.md row 15): the reversed listing is
     not the forward one's mirror, and tied items would have come back at positions their cursors do not
     hold, so that paging on from them skipped some and repeated others."""
-    probe = await fetch([*params, ("page", 1), ("limit", 1)])
-    total = probe["pagination"]["total_count"]
+    total = (await fetch(1, 1)).total
     start = max(0, total - count)
     if start >= total:
         return Slice(start=total, items=[], total=total)
-    return await read_window(fetch, params, start, total - start)
+    return await read_window(fetch, start, total - start)
 
 
 @dataclass(frozen=True)
@@ -169,19 +185,17 @@ def check_arguments(args: PageArguments, maximum: int) -> PageArguments:
     return args
 
 
-async def read_connection(
-    fetch: FetchPage, filters: QueryParams, sorting: str, args: PageArguments, default_page: int, cursors: Cursors
-) -> tuple[Slice, str]:
-    """The window the arguments ask for, and the fingerprint its cursors carry; cursors are read before any
-    call, so a refused one costs nothing upstream."""
-    params: QueryParams = [*filters, ("sorting", sorting)]
-    print_ = fingerprint(params)
+async def read_positions(
+    fetch: FetchPage[R], print_: str, args: PageArguments, default_page: int, cursors: Cursors
+) -> Slice[R]:
+    """The window the arguments ask for in the listing whose fingerprint is ``print_``; cursors are read
+    before any call, so a refused one costs nothing upstream."""
     if args.last is not None or args.before is not None:
         count = args.last if args.last is not None else default_page
         if args.before is None:
-            return await read_tail(fetch, params, count), print_
+            return await read_tail(fetch, count)
         end = cursors.decode(args.before, print_, "before")
         start = max(0, end - count)
-        return await read_window(fetch, params, start, end - start), print_
+        return await read_window(fetch, start, end - start)
     start = cursors.decode(args.after, print_, "after") + 1 if args.after is not None else 0
-    return await read_window(fetch, params, start, args.first if args.first is not None else default_page), print_
+    return await read_window(fetch, start, args.first if args.first is not None else default_page)

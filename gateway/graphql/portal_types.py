@@ -1,29 +1,18 @@
 """The GraphQL types of the customer portal: the signed-in customer, sessions, and orders with their
-product, subscription and items, built straight from Polar's JSON."""
+product, subscription and items, built from the upstream layer's records."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
-from ..upstream.prices import prices_from_json
+from ..upstream import polar_orders as orders
+from ..upstream import polar_records as records
 from .prices import ProductPrice, product_price
-from .types import (
-    Address,
-    BenefitType,
-    Customer,
-    CustomerType,
-    RecurringInterval,
-    TaxId,
-    optional_time,
-    required_time,
-)
-
-Json = dict[str, Any]
+from .types import Address, BenefitType, Customer, CustomerType, RecurringInterval, TaxId, fields_of
 
 
 @strawberry.enum
@@ -74,23 +63,13 @@ class PortalCustomer:
     modified_at: datetime | None
 
     @classmethod
-    def from_json(cls, data: Json) -> PortalCustomer:
-        kind = data.get("type")
-        return cls(
-            id=data["id"],
-            type=CustomerType(kind) if kind else None,
-            email=data.get("email"),
-            email_verified=data["email_verified"],
-            name=data.get("name"),
-            billing_name=data.get("billing_name"),
-            billing_address=Address.from_json(data.get("billing_address")),
-            tax_id=TaxId.from_json(data.get("tax_id")),
-            locale=data.get("locale"),
-            default_payment_method_id=data.get("default_payment_method_id"),
-            oauth_accounts=data.get("oauth_accounts", {}),
-            created_at=required_time(data["created_at"]),
-            modified_at=optional_time(data.get("modified_at")),
-        )
+    def of(cls, record: records.PortalCustomer) -> PortalCustomer:
+        return cls(**fields_of(
+            record,
+            type=CustomerType(record.type) if record.type else None,
+            billing_address=Address.of(record.billing_address),
+            tax_id=TaxId.of(record.tax_id),
+        ))  # fmt: skip
 
 
 @strawberry.type(description="A short-lived token acting as one customer, for frontend apps and the portal.")
@@ -238,138 +217,33 @@ class Order:
     modified_at: datetime | None
 
     @classmethod
-    def from_json(cls, data: Json) -> Order:
-        product, subscription = data.get("product"), data.get("subscription")
-        return cls(
-            id=data["id"],
-            status=OrderStatus(data["status"]),
-            paid=data["paid"],
-            subtotal_amount=data["subtotal_amount"],
-            discount_amount=data["discount_amount"],
-            net_amount=data["net_amount"],
-            tax_amount=data["tax_amount"],
-            total_amount=data["total_amount"],
-            applied_balance_amount=data["applied_balance_amount"],
-            due_amount=data["due_amount"],
-            refunded_amount=data["refunded_amount"],
-            refunded_tax_amount=data["refunded_tax_amount"],
-            refundable_amount=data["refundable_amount"],
-            refundable_tax_amount=data["refundable_tax_amount"],
-            currency=data["currency"],
-            billing_reason=OrderBillingReason(data["billing_reason"]),
-            billing_name=data.get("billing_name"),
-            billing_address=Address.from_json(data.get("billing_address")),
-            invoice_number=data.get("invoice_number"),
-            is_invoice_generated=data["is_invoice_generated"],
-            receipt_number=data.get("receipt_number"),
-            seats=data.get("seats"),
-            description=data["description"],
-            customer_id=data["customer_id"],
-            product_id=data.get("product_id"),
-            discount_id=data.get("discount_id"),
-            subscription_id=data.get("subscription_id"),
-            checkout_id=data.get("checkout_id"),
-            next_payment_attempt_at=optional_time(data.get("next_payment_attempt_at")),
+    def of(cls, record: orders.Order) -> Order:
+        product, subscription = record.product, record.subscription
+        return cls(**fields_of(
+            record,
+            status=OrderStatus(record.status),
+            billing_reason=OrderBillingReason(record.billing_reason),
+            billing_address=Address.of(record.billing_address),
             product=_product(product) if product else None,
             subscription=_subscription(subscription) if subscription else None,
-            items=[
-                OrderItem(
-                    id=i["id"],
-                    created_at=required_time(i["created_at"]),
-                    modified_at=optional_time(i.get("modified_at")),
-                    label=i["label"],
-                    amount=i["amount"],
-                    tax_amount=i["tax_amount"],
-                    proration=i["proration"],
-                    product_price_id=i.get("product_price_id"),
-                )
-                for i in data.get("items", [])
-            ],
-            created_at=required_time(data["created_at"]),
-            modified_at=optional_time(data.get("modified_at")),
-        )
+            items=[OrderItem(**fields_of(item)) for item in record.items],
+        ))  # fmt: skip
 
 
-def _product(data: Json) -> OrderProduct:
-    organization = data["organization"]
-    interval = data.get("recurring_interval")
-    return OrderProduct(
-        id=data["id"],
-        name=data["name"],
-        description=data.get("description"),
-        visibility=data["visibility"],
+def _product(record: orders.OrderProduct) -> OrderProduct:
+    interval = record.recurring_interval
+    return OrderProduct(**fields_of(
+        record,
         recurring_interval=RecurringInterval(interval) if interval else None,
-        recurring_interval_count=data.get("recurring_interval_count"),
-        trial_interval=data.get("trial_interval"),
-        trial_interval_count=data.get("trial_interval_count"),
-        meter_interval=data.get("meter_interval"),
-        meter_interval_count=data.get("meter_interval_count"),
-        is_recurring=data["is_recurring"],
-        is_archived=data["is_archived"],
-        organization_id=data["organization_id"],
-        prices=[product_price(price) for price in prices_from_json(data.get("prices", []))],
-        medias=data.get("medias", []),
-        benefits=[
-            OrderBenefit(
-                id=b["id"],
-                type=BenefitType(b["type"]),
-                description=b["description"],
-                selectable=b["selectable"],
-                deletable=b["deletable"],
-                is_deleted=b["is_deleted"],
-                organization_id=b["organization_id"],
-                properties=b.get("properties"),
-                created_at=required_time(b["created_at"]),
-                modified_at=optional_time(b.get("modified_at")),
-            )
-            for b in data.get("benefits", [])
-        ],
-        organization=OrderOrganization(
-            id=organization["id"],
-            name=organization["name"],
-            slug=organization["slug"],
-            avatar_url=organization.get("avatar_url"),
-            created_at=required_time(organization["created_at"]),
-            modified_at=optional_time(organization.get("modified_at")),
-            proration_behavior=organization["proration_behavior"],
-            allow_customer_updates=organization["allow_customer_updates"],
-            customer_portal_settings=organization.get("customer_portal_settings", {}),
-        ),
-        created_at=required_time(data["created_at"]),
-        modified_at=optional_time(data.get("modified_at")),
-    )
+        prices=[product_price(price) for price in record.prices],
+        benefits=[OrderBenefit(**fields_of(b, type=BenefitType(b.type))) for b in record.benefits],
+        organization=OrderOrganization(**fields_of(record.organization)),
+    ))  # fmt: skip
 
 
-def _subscription(data: Json) -> OrderSubscription:
-    return OrderSubscription(
-        id=data["id"],
-        status=OrderSubscriptionStatus(data["status"]),
-        amount=data["amount"],
-        currency=data["currency"],
-        recurring_interval=RecurringInterval(data["recurring_interval"]),
-        recurring_interval_count=data["recurring_interval_count"],
-        current_period_start=required_time(data["current_period_start"]),
-        current_period_end=required_time(data["current_period_end"]),
-        current_meter_period_start=optional_time(data.get("current_meter_period_start")),
-        current_meter_period_end=optional_time(data.get("current_meter_period_end")),
-        trial_start=optional_time(data.get("trial_start")),
-        trial_end=optional_time(data.get("trial_end")),
-        cancel_at_period_end=data["cancel_at_period_end"],
-        canceled_at=optional_time(data.get("canceled_at")),
-        started_at=optional_time(data.get("started_at")),
-        ends_at=optional_time(data.get("ends_at")),
-        ended_at=optional_time(data.get("ended_at")),
-        past_due_at=optional_time(data.get("past_due_at")),
-        pause_at_period_end=data["pause_at_period_end"],
-        paused_at=optional_time(data.get("paused_at")),
-        resumes_at=optional_time(data.get("resumes_at")),
-        customer_id=data["customer_id"],
-        product_id=data["product_id"],
-        discount_id=data.get("discount_id"),
-        checkout_id=data.get("checkout_id"),
-        seats=data.get("seats"),
-        customer_cancellation_reason=data.get("customer_cancellation_reason"),
-        customer_cancellation_comment=data.get("customer_cancellation_comment"),
-        created_at=required_time(data["created_at"]),
-        modified_at=optional_time(data.get("modified_at")),
-    )
+def _subscription(record: orders.OrderSubscription) -> OrderSubscription:
+    return OrderSubscription(**fields_of(
+        record,
+        status=OrderSubscriptionStatus(record.status),
+        recurring_interval=RecurringInterval(record.recurring_interval),
+    ))  # fmt: skip

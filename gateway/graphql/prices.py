@@ -119,17 +119,17 @@ PRICE_TYPES = (ProductPriceFixed, ProductPriceCustom, ProductPriceSeatBased, Pro
 
 
 def product_price(record: records.Price) -> ProductPrice:
-    common: dict[str, Any] = {
-        "id": strawberry.ID(record.id),
-        "created_at": record.created_at,
-        "modified_at": record.modified_at,
-        "source": ProductPriceSource(record.source),
-        "amount_type": ProductPriceAmountType(record.amount_type),
-        "price_currency": record.currency,
-        "tax_behavior": TaxBehavior(record.tax_behavior) if record.tax_behavior else None,
-        "is_archived": record.is_archived,
-        "product_id": strawberry.ID(record.product_id),
-    }
+    common: dict[str, Any] = dict(
+        id=strawberry.ID(record.id),
+        created_at=record.created_at,
+        modified_at=record.modified_at,
+        source=ProductPriceSource(record.source),
+        amount_type=ProductPriceAmountType(record.amount_type),
+        price_currency=record.currency,
+        tax_behavior=TaxBehavior(record.tax_behavior) if record.tax_behavior else None,
+        is_archived=record.is_archived,
+        product_id=strawberry.ID(record.product_id),
+    )
     if isinstance(record, records.FixedPrice):
         legacy = record.legacy_interval
         return ProductPriceFixed(**common, price_amount=record.amount, legacy=legacy is not None,

@@ -19,7 +19,8 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.utils.str_converters import to_camel_case
 
 from ..settings import Settings
-from .customers import DEFAULT_PAGE_SIZE, CustomerMutations, CustomerQueries
+from .connections import DEFAULT_PAGE_SIZE
+from .customers import CustomerMutations, CustomerQueries
 from .document_cache import SENT_OPERATION_NAME, ByteBudget, DocumentCache, cached_documents
 from .execution import LeanExecutionContext, LeanPlans, plan_fields
 from .federation import FederationQueries, check_representations, settle_entities
@@ -28,17 +29,18 @@ from .masking import MaskErrorsAndSuggestions, MaskUnexpectedErrors
 from .observe import ObserveOperation
 from .portal import PortalMutations, PortalQueries
 from .prices import PRICE_TYPES
+from .sessions import SessionMutations, SessionQueries
 
 log = logging.getLogger("gateway.graphql")
 
 
 @strawberry.type
-class Query(CustomerQueries, PortalQueries, FederationQueries):
+class Query(CustomerQueries, PortalQueries, SessionQueries, FederationQueries):
     pass
 
 
 @strawberry.type
-class Mutation(CustomerMutations, PortalMutations):
+class Mutation(CustomerMutations, SessionMutations, PortalMutations):
     pass
 
 

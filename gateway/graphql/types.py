@@ -1,4 +1,4 @@
-"""The GraphQL object types of customers and their state, built straight from Polar's JSON.
+"""The GraphQL object types of customers and their state, built from the upstream layer's records.
 
 Plain fields are plain attributes (no resolver, no await); only ``Customer.state`` goes upstream,
 through the request's state loader, and only when a query selects it.
@@ -6,7 +6,9 @@ through the request's state loader, and only when a query selects it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable
+from dataclasses import fields
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, cast
@@ -14,20 +16,25 @@ from typing import TYPE_CHECKING, Any, cast
 import strawberry
 from strawberry.scalars import JSON
 
+from ..upstream import polar_records as records
 from .federation import resolve_customer_reference
 
 if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
     from .context import Context
 
-Json = dict[str, Any]
+
+def fields_of(record: DataclassInstance, **converted: Any) -> dict[str, Any]:
+    """A record's fields by name, as a GraphQL type of the same field names takes them; ``converted``
+    replaces those that change type on the way (an enum, a nested type)."""
+    return {name: getattr(record, name) for name in _names(type(record))} | converted
 
 
-def optional_time(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
-def required_time(value: str) -> datetime:
-    return datetime.fromisoformat(value)
+@functools.cache
+def _names(kind: type[DataclassInstance]) -> tuple[str, ...]:
+    """A record type's field names, read once: a page of customers converts hundreds of records."""
+    return tuple(field.name for field in fields(kind))
 
 
 @strawberry.enum
@@ -72,17 +79,8 @@ class Address:
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
 
     @classmethod
-    def from_json(cls, data: Json | None) -> Address | None:
-        if data is None:
-            return None
-        return cls(
-            line1=data.get("line1"),
-            line2=data.get("line2"),
-            postal_code=data.get("postal_code"),
-            city=data.get("city"),
-            state=data.get("state"),
-            country=data["country"],
-        )
+    def of(cls, record: records.Address | None) -> Address | None:
+        return None if record is None else cls(**fields_of(record))
 
 
 @strawberry.type(description="A validated tax id and the format Polar recognised, e.g. eu_vat or us_ein.")
@@ -91,9 +89,8 @@ class TaxId:
     format: str
 
     @classmethod
-    def from_json(cls, data: list[str] | None) -> TaxId | None:
-        """Polar sends ``[value, format]``, or null."""
-        return cls(value=data[0], format=data[1]) if data else None
+    def of(cls, record: records.TaxId | None) -> TaxId | None:
+        return None if record is None else cls(value=record.value, format=record.format)
 
 
 @strawberry.type
@@ -132,52 +129,13 @@ class CustomerStateSubscription:
     meters: list[CustomerStateSubscriptionMeter]
 
     @classmethod
-    def from_json(cls, data: Json) -> CustomerStateSubscription:
-        """From ``/state``."""
-        return cls._build(data, data.get("price_id"))
-
-    @classmethod
-    def from_list_item(cls, data: Json) -> CustomerStateSubscription:
-        """From an item of ``/v1/subscriptions/``, whose prices are a list: the state names the first."""
-        prices = data.get("prices")
-        return cls._build(data, prices[0]["id"] if prices else None)
-
-    @classmethod
-    def _build(cls, data: Json, price_id: strawberry.ID | None) -> CustomerStateSubscription:
-        return cls(
-            id=data["id"],
-            created_at=required_time(data["created_at"]),
-            modified_at=optional_time(data.get("modified_at")),
-            custom_field_data=data.get("custom_field_data", {}),
-            metadata=data.get("metadata", {}),
-            status=SubscriptionStatus(data["status"]),
-            amount=data["amount"],
-            currency=data["currency"],
-            recurring_interval=RecurringInterval(data["recurring_interval"]),
-            current_period_start=required_time(data["current_period_start"]),
-            current_period_end=required_time(data["current_period_end"]),
-            trial_start=optional_time(data.get("trial_start")),
-            trial_end=optional_time(data.get("trial_end")),
-            cancel_at_period_end=data["cancel_at_period_end"],
-            canceled_at=optional_time(data.get("canceled_at")),
-            started_at=optional_time(data.get("started_at")),
-            ends_at=optional_time(data.get("ends_at")),
-            product_id=data["product_id"],
-            discount_id=data.get("discount_id"),
-            price_id=price_id,
-            meters=[
-                CustomerStateSubscriptionMeter(
-                    id=m["id"],
-                    created_at=required_time(m["created_at"]),
-                    modified_at=optional_time(m.get("modified_at")),
-                    consumed_units=m["consumed_units"],
-                    credited_units=m["credited_units"],
-                    amount=m["amount"],
-                    meter_id=m["meter_id"],
-                )
-                for m in data.get("meters", [])
-            ],
-        )
+    def of(cls, record: records.ActiveSubscription) -> CustomerStateSubscription:
+        return cls(**fields_of(
+            record,
+            status=SubscriptionStatus(record.status),
+            recurring_interval=RecurringInterval(record.recurring_interval),
+            meters=[CustomerStateSubscriptionMeter(**fields_of(meter)) for meter in record.meters],
+        ))  # fmt: skip
 
 
 @strawberry.type(description="A benefit currently granted to the customer.")
@@ -192,28 +150,8 @@ class CustomerStateBenefitGrant:
     properties: JSON
 
     @classmethod
-    def from_json(cls, data: Json) -> CustomerStateBenefitGrant:
-        """From ``/state``, which flattens the benefit's type and metadata into the grant."""
-        return cls._build(data, data["benefit_type"], data.get("benefit_metadata", {}))
-
-    @classmethod
-    def from_list_item(cls, data: Json) -> CustomerStateBenefitGrant:
-        """From an item of ``/v1/benefit-grants/``, which embeds the whole benefit."""
-        benefit = data["benefit"]
-        return cls._build(data, benefit["type"], benefit.get("metadata", {}))
-
-    @classmethod
-    def _build(cls, data: Json, benefit_type: str, benefit_metadata: Any) -> CustomerStateBenefitGrant:
-        return cls(
-            id=data["id"],
-            created_at=required_time(data["created_at"]),
-            modified_at=optional_time(data.get("modified_at")),
-            granted_at=required_time(data["granted_at"]),
-            benefit_id=data["benefit_id"],
-            benefit_type=BenefitType(benefit_type),
-            benefit_metadata=benefit_metadata,
-            properties=data.get("properties", {}),
-        )
+    def of(cls, record: records.BenefitGrant) -> CustomerStateBenefitGrant:
+        return cls(**fields_of(record, benefit_type=BenefitType(record.benefit_type)))
 
 
 @strawberry.type(description="A meter of the customer with its balance.")
@@ -227,16 +165,8 @@ class CustomerStateMeter:
     balance: float
 
     @classmethod
-    def from_json(cls, data: Json) -> CustomerStateMeter:
-        return cls(
-            id=data["id"],
-            created_at=required_time(data["created_at"]),
-            modified_at=optional_time(data.get("modified_at")),
-            meter_id=data["meter_id"],
-            consumed_units=data["consumed_units"],
-            credited_units=data["credited_units"],
-            balance=data["balance"],
-        )
+    def of(cls, record: records.CustomerMeter) -> CustomerStateMeter:
+        return cls(**fields_of(record))
 
 
 @strawberry.type(description="What the customer has now: active subscriptions, granted benefits and meters.")
@@ -246,12 +176,11 @@ class CustomerState:
     active_meters: list[CustomerStateMeter]
 
     @classmethod
-    def from_json(cls, data: Json) -> CustomerState:
-        """From ``/state``."""
+    def of(cls, record: records.CustomerState) -> CustomerState:
         return cls(
-            active_subscriptions=[CustomerStateSubscription.from_json(s) for s in data["active_subscriptions"]],
-            granted_benefits=[CustomerStateBenefitGrant.from_json(g) for g in data["granted_benefits"]],
-            active_meters=[CustomerStateMeter.from_json(m) for m in data["active_meters"]],
+            active_subscriptions=[CustomerStateSubscription.of(s) for s in record.active_subscriptions],
+            granted_benefits=[CustomerStateBenefitGrant.of(g) for g in record.granted_benefits],
+            active_meters=[CustomerStateMeter.of(m) for m in record.active_meters],
         )
 
 
@@ -290,24 +219,10 @@ class Customer:
         return resolve_customer_reference(info, key)
 
     @classmethod
-    def from_json(cls, data: Json) -> Customer:
-        return cls(
-            id=data["id"],
-            type=CustomerType(data["type"]),
-            external_id=data.get("external_id"),
-            email=data.get("email"),
-            email_verified=data["email_verified"],
-            name=data.get("name"),
-            billing_name=data.get("billing_name"),
-            billing_address=Address.from_json(data.get("billing_address")),
-            tax_id=TaxId.from_json(data.get("tax_id")),
-            locale=data.get("locale"),
-            metadata=data.get("metadata", {}),
-            organization_id=data["organization_id"],
-            default_payment_method_id=data.get("default_payment_method_id"),
-            created_at=required_time(data["created_at"]),
-            modified_at=optional_time(data.get("modified_at")),
-            deleted_at=optional_time(data.get("deleted_at")),
-            first_user_event_at=optional_time(data.get("first_user_event_at")),
-            avatar_url=data.get("avatar_url"),
-        )
+    def of(cls, record: records.Customer) -> Customer:
+        return cls(**fields_of(
+            record,
+            type=CustomerType(record.type),
+            billing_address=Address.of(record.billing_address),
+            tax_id=TaxId.of(record.tax_id),
+        ))  # fmt: skip

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .problems import Problem, read_problems
+
 
 class UpstreamError(Exception):
     """Base of every upstream failure. Messages never carry tokens, URLs with credentials or bodies."""
@@ -26,11 +28,15 @@ class UpstreamNotFound(UpstreamError):
 
 
 class UpstreamValidation(UpstreamError):
-    """422 with Polar's ``detail`` list."""
+    """422 with Polar's ``detail`` list, read as ``problems``."""
 
     def __init__(self, details: list[dict[str, Any]]) -> None:
         super().__init__("upstream rejected the input")
         self.details = details
+
+    @property
+    def problems(self) -> list[Problem]:
+        return read_problems(self.details)
 
 
 class UpstreamRateLimited(UpstreamError):

@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.graphql.errors import user_errors_from_upstream
+from gateway.graphql.errors import user_errors_of
+from gateway.upstream.problems import read_problems
 from tests.graphql.test_portal import _active_customer, _session
 from tests.graphql_client import GraphQL
 
@@ -86,7 +87,7 @@ def test_the_portal_order_update_checks_the_state_too(gql: GraphQL, demo: httpx.
 def test_polars_whole_address_422_is_mapped_to_the_state(loc: list[str], msg: str, state: str, message: str) -> None:
     """The sandbox's form and the real server's, which leads ``loc`` with the create body's union tag."""
     detail: dict[str, Any] = {"type": "value_error", "loc": loc, "msg": msg, "input": {"country": "US", "state": state}, "ctx": {"error": {}}}
-    (error,) = user_errors_from_upstream([detail])
+    (error,) = user_errors_of(read_problems([detail]))
     assert (error.field, error.message, error.code.value) == (STATE, message, "INVALID")
 
 
@@ -96,5 +97,5 @@ def test_the_union_tag_of_the_create_body_never_reaches_a_field_path() -> None:
         {"type": "value_error", "loc": ["body", "team"], "msg": "An owner is required", "input": {}},
         {"type": "string_type", "loc": ["body", "individual", "metadata", "team", "constrained-str"], "msg": "m", "input": 1},
     ]
-    assert [e.field for e in user_errors_from_upstream(details)] == [
+    assert [e.field for e in user_errors_of(read_problems(details))] == [
         ["input", "email"], ["input"], ["input", "metadata", "team"]]  # fmt: skip

@@ -11,9 +11,9 @@ import pytest
 
 from gateway.graphql.pagination import MAX_POSITION
 from gateway.sandbox.seed import DEMO_TOKEN
-from tests.graphql.test_cursors import signed
 from tests.graphql_client import GraphQL, error_codes
 from tests.servers import GatewayProcess, SandboxProcess, gateway_process
+from tests.unit.test_cursors import signed
 
 SECRET = "k" * 40
 WARNING = "cursor_secret is not set"

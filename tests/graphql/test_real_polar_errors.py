@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.graphql.errors import user_errors_from_upstream
+from gateway.graphql.errors import user_errors_of
+from gateway.upstream.problems import read_problems
 from tests.graphql_client import GraphQL
 
 UNDELIVERABLE = "dave@example.com is not a valid email address: The domain name example.com does not accept email."
@@ -24,7 +25,7 @@ def test_an_email_polar_cannot_deliver_to_is_invalid_at_the_email(loc: list[str]
         "type": "value_error", "loc": loc, "msg": message, "input": email,
         "ctx": {"email": email, "reason": message.split(": ", 1)[1]},
     }  # fmt: skip
-    [error] = user_errors_from_upstream([detail])
+    [error] = user_errors_of(read_problems([detail]))
     assert (error.field, error.message, error.code.value) == (["input", "email"], message, "INVALID")
 
 
@@ -33,13 +34,13 @@ def test_an_email_polar_cannot_deliver_to_is_invalid_at_the_email(loc: list[str]
 )
 def test_both_shapes_give_one_field_path(loc: list[str]) -> None:
     detail = {"type": "string_type", "loc": loc, "msg": "Input should be a valid string", "input": {}}
-    [error] = user_errors_from_upstream([detail])
+    [error] = user_errors_of(read_problems([detail]))
     assert error.field == ["input", "metadata", "nested"]
 
 
 def test_a_session_for_a_customer_that_does_not_exist_is_still_not_found() -> None:
     detail = {"type": "value_error", "loc": ["body", "customer_id"], "msg": "Customer does not exist.", "input": "x"}
-    [error] = user_errors_from_upstream([detail])
+    [error] = user_errors_of(read_problems([detail]))
     assert error.code.value == "NOT_FOUND"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, SelectionSetNode, parse
 from graphql.language import Visitor, visit
 
-from gateway.graphql.customers import DEFAULT_PAGE_SIZE
+from gateway.graphql.connections import DEFAULT_PAGE_SIZE
 from gateway.graphql.limits import Limits, Weigher, check_limits
 from gateway.graphql.schema import build_schema
 from gateway.settings import Settings
