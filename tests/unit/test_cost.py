@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from graphql import OperationDefinitionNode, build_schema, parse
 
-from gateway.graphql import customers, portal
+from gateway.graphql.connections import DEFAULT_PAGE_SIZE
 from gateway.graphql.limits import Limits, Spent, Weigher, charge, check_limits, cost_report, paged_fields
 from gateway.graphql.schema import build_schema as build_gateway_schema
 from gateway.settings import Settings
@@ -73,9 +73,14 @@ def test_a_list_that_is_not_paged_costs_its_fields_once() -> None:
     assert _cost("{ gadgets { id name } }") == 3
 
 
-def test_the_gateway_has_one_default_page_size_for_every_list() -> None:
-    """Every connection reads one default page when no size is given, and the cost rule prices it so."""
-    assert customers.DEFAULT_PAGE_SIZE == portal.DEFAULT_PAGE_SIZE
+def test_every_list_of_the_gateway_costs_one_default_page_without_a_size() -> None:
+    """Every connection reads ``DEFAULT_PAGE_SIZE`` items when no size is given, and the cost rule prices
+    each so: the customer portal's orders as the customers."""
+    schema = build_gateway_schema(Settings())._schema
+    limits = Limits.of(Settings(), DEFAULT_PAGE_SIZE, schema)
+    for query, above in (("{ customers { nodes { id } } }", 0), ("{ customerPortal { orders { nodes { id } } } }", 1)):
+        _, weights = check_limits(schema, parse(query), limits)
+        assert weights[None].cost == above + 1 + DEFAULT_PAGE_SIZE * 2, query
 
 
 def test_charge_reports_the_cost_it_charged_whether_or_not_it_fits() -> None:
