@@ -123,6 +123,11 @@ class Settings(BaseSettings):
     # against after an aiohttp upgrade (tests/test_edge_switch.py does).
     edge_guards: bool = True
 
+    # The lean engine (gateway/graphql/execution.py and the view's plain POST path) overrides private methods
+    # of graphql-core's executor and calls plain resolvers around Strawberry's wrapper. Off: stock Strawberry
+    # and graphql-core, to compare against after upgrading either (tests/graphql/test_lean_differential.py).
+    lean_execution: bool = True
+
     # Switch dataloaders and batching off: the naive gateway of the benchmark.
     batching: bool = True
 

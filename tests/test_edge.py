@@ -197,7 +197,7 @@ def test_a_body_that_arrives_in_time_is_served(quick: GatewayProcess) -> None:
             connection.sendall(QUERY[offset : offset + 9])
         response = read_response(connection)
     assert response.status == 200
-    assert response.body == b'{"data":{"__typename":"Query"}}'
+    assert response.body == b'{"data":{"__typename":"Query"},"extensions":{"cost":{"requested":1,"limit":20000}}}'
 
 
 # Connections ------------------------------------------------------------------------------------------

@@ -216,4 +216,4 @@ def test_two_authorization_headers_are_refused_not_picked_from(
 
 def test_one_well_formed_token_still_works(gateway: GatewayProcess, sandbox: SandboxProcess) -> None:
     graphql = exchange(gateway.url, _graphql_with([f"bearer  {DEMO_TOKEN}".encode()]))  # any case, 1*SP
-    assert _graphql_body(graphql) == {"data": {"customers": {"totalCount": 250}}}
+    assert _graphql_body(graphql) == {"data": {"customers": {"totalCount": 250}}, "extensions": {"cost": {"requested": 2, "limit": 20000}}}

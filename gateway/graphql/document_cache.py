@@ -11,10 +11,12 @@ document, the schema and the rules, which are fixed for a schema, so the text is
   sub-selections execution collects per document) and its text (kept in its source and its strings).
 - A refused document keeps only its verdict: the error messages with their locations, and a skeleton
   of its operations (name and type, no selections) so that a repeat is answered exactly as the first.
-- Sub-selections collected by execution live in the entry of their document, so they go when it goes.
+- Sub-selections collected by the lean engine (``execution.py``, with ``lean_execution``) live in the entry
+  of their document, so they go when it goes.
 - Documents not seen lately come out of a budget of bytes and CPU (``DocumentCache.admit``, ``spend``),
   and those over 1 KB are parsed and validated on a worker thread, off the event loop.
 - Answers of introspection-only operations are kept (a few), the same for every caller.
+- Each operation's cost, as charged, is reported in its response's ``extensions.cost``.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from ..observability.metrics import DOCUMENT_CACHE_BYTES, DOCUMENT_CACHE_ENTRIES
-from .limits import Limits, OperationWeight, Spent, charge, check_limits
+from .limits import Limits, OperationWeight, Spent, charge, check_limits, cost_report
 
 # The operation name the client sent (Strawberry's execution context falls back to the first operation's).
 SENT_OPERATION_NAME: ContextVar[str | None] = ContextVar("sent_operation_name", default=None)
@@ -110,9 +112,10 @@ class DocumentCache:
     """Least recently used documents, at most ``max_bytes`` of them as weighed; and a budget of the bytes
     of documents it has not seen that requests may bring in (``admit``)."""
 
-    def __init__(self, max_bytes: int, new_bytes: ByteBudget | None = None) -> None:
+    def __init__(self, max_bytes: int, new_bytes: ByteBudget | None = None, *, keep_subfields: bool = True) -> None:
         self.max_bytes = max_bytes
         self.new_bytes = new_bytes
+        self.keep_subfields = keep_subfields  # for the lean engine's sub-selections (``execution.py``)
         self.size = 0
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._by_operation: dict[int, Entry] = {}
@@ -338,6 +341,7 @@ def cached_documents(
 
     class CachedDocuments(SchemaExtension):
         entry: Entry | None = None
+        cost: int | None = None  # as charged, once the operation has been weighed
 
         async def on_parse(self) -> AsyncIterator[None]:
             context = self.execution_context
@@ -369,10 +373,15 @@ def cached_documents(
             if not errors and operation is not None and weight is not None:
                 spent = getattr(context.context, "spent", None)  # the request's (a batch shares it)
                 spent = spent if isinstance(spent, Spent) else Spent()
-                over = charge(context.schema._schema, document, operation, weight, limits, context.variables, spent)
+                schema = context.schema._schema
+                self.cost, over = charge(schema, document, operation, weight, limits, context.variables, spent)
                 errors = [over] if over is not None else errors
             context.pre_execution_errors = errors
             yield
+
+        def get_results(self) -> dict[str, Any]:
+            """``extensions.cost`` of every weighed operation, executed or refused for its cost."""
+            return {} if self.cost is None else {"cost": cost_report(self.cost, limits)}
 
         def on_execute(self) -> Iterator[None]:
             """An operation of introspection only is answered from the cache when it has run before with the
@@ -398,7 +407,7 @@ def cached_documents(
                     cache.put(query, refused(query, document, errors))
                 return Entry(document, errors, costs, 0)  # this request answers with the original errors
             subfields: dict[int, dict[SubfieldKey, CollectedFields]] | None = None
-            if query is not None and "@" not in query:
+            if query is not None and "@" not in query and cache.keep_subfields:
                 subfields = {}
             entry = Entry(document, [], costs, tokens * BYTES_PER_TOKEN + 2 * len(query or ""), subfields)
             if query is not None:

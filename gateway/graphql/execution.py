@@ -1,25 +1,36 @@
-"""A lean path through graphql-core for plain fields: most of a response is leaf fields read straight from
-attributes (a page of 50 customers with state is about 1,500 of them), and graphql-core's general path
-builds a resolve-info object, calls a resolver and dispatches on the type for each one.
+"""The lean engine: a faster path through graphql-core for plain fields, used only with the setting
+``lean_execution`` (on by default). It overrides two private methods of graphql-core's executor
+(``execute_field``, ``collect_subfields``) and replaces Strawberry's resolver wrapper on some fields, so
+it is fenced: with the setting off the gateway runs stock Strawberry and graphql-core, and
+``tests/graphql/test_lean_differential.py`` holds both to the same answers, byte for byte.
 
-- Every field without a resolver of its own is read with one ``getattr`` (Strawberry's generic path
-  takes three Python calls).
-- A plain field of a scalar or enum type is read and coerced directly by the execution context, without
-  the resolve info; anything unusual (null in a non-null field, a value that does not coerce) goes the
-  general way, which reports it exactly as before.
-- The sub-selections of an object field are collected once per cached document, not once per request
-  and alias: a document without directives collects the same fields for the same nodes every time,
-  and twenty aliased lookups have twenty selection sets to collect.
+Most of a response is leaf fields read straight from attributes (a page of 50 customers with state is
+about 1,500 of them), and graphql-core's general path builds a resolve-info object, calls a resolver and
+dispatches on the type for each one.
+
+- A field Strawberry itself calls basic (``StrawberryField.is_basic_field``: no resolver, no field
+  extensions, so no permission classes) and that no exception handler covers is read with one
+  ``getattr``; of a scalar or enum type, it is read and coerced by the execution context without the
+  resolve info. Anything unusual (null in a non-null field, a value that does not coerce) goes the
+  general way, which reports it as stock graphql-core does.
+- The sub-selections of an object field are collected once per cached document without directives, not
+  once per request and alias (twenty aliased lookups have twenty selection sets to collect).
 - A field with a resolver whose arguments are all plain scalars (``customer(id:)``, ``Customer.state``)
-  calls that resolver directly: Strawberry's general wrapper converts each argument by type, builds the
-  call through its extension chain and adds a coroutine around async resolvers, which for these fields
-  changes nothing but costs about as much as the resolver itself.
+  and no field extensions calls that resolver directly: Strawberry's wrapper converts each argument by
+  type and builds the call through its extension chain, which for these fields changes nothing but costs
+  about as much as the resolver itself.
+- Nothing is planned when the schema has exception handlers or an extension that hooks ``resolve``
+  (Strawberry runs those as graphql-core middleware around every field), and a request whose executor
+  has middleware anyway takes the general path for every field.
+
+The plans live on the Strawberry schema (``LeanPlans``), the shared sub-selections in its document cache.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import strawberry
@@ -33,6 +44,7 @@ from graphql import (
 )
 from graphql.execution.collect_fields import CollectedFields, FieldDetailsList
 from graphql.pyutils import Path
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -41,78 +53,107 @@ from strawberry.types.field import StrawberryField
 
 from .document_cache import DocumentCache
 
-# (parent type name, field name) -> (attribute, coerce to output, non-null)
+# (attribute, coerce to output, non-null), by (parent type name, field name)
 LeafPlan = tuple[str, Callable[[Any], Any], bool]
 
 
-def lean_execution_context(
-    documents: DocumentCache,
-) -> tuple[type[StrawberryGraphQLCoreExecutionContext], dict[tuple[str, str], LeafPlan]]:
-    """An execution context class and its (empty) plans, filled by ``plan_fields`` once the
-    schema exists. Sub-selections are shared through the entries of ``documents``."""
-    plans: dict[tuple[str, str], LeafPlan] = {}
+@dataclass
+class LeanPlans:
+    """What the lean engine knows of one schema: its plain leaf fields, and where cached documents keep
+    the sub-selections collected for them."""
 
-    class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
-        def execute_field(
-            self,
-            parent_type: GraphQLObjectType,
-            source: Any,
-            field_details_list: FieldDetailsList,
-            path: Path,
-            position_context: Any,
-        ) -> Any:
-            plan = plans.get((parent_type.name, field_details_list[0].node.name.value))
-            if plan is not None:
-                attribute, coerce, non_null = plan
-                value = getattr(source, attribute)
-                if value is None:
-                    if not non_null:
-                        return None
-                else:
-                    try:
-                        coerced = coerce(value)
-                    except Exception:
-                        coerced = None
-                    if coerced is not None and coerced is not Undefined:
-                        return coerced
-            return super().execute_field(parent_type, source, field_details_list, path, position_context)
-
-        def collect_subfields(
-            self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
-        ) -> CollectedFields:
-            shared = documents.subfields_of(self.operation)
-            if shared is None:
-                return super().collect_subfields(return_type, field_details_list)
-            key = (return_type.name, *(id(details.node) for details in field_details_list))
-            collected = shared.get(key)
-            if collected is None:
-                collected = shared[key] = super().collect_subfields(return_type, field_details_list)
-            return collected
-
-    return LeanExecutionContext, plans
+    documents: DocumentCache | None
+    leaves: dict[tuple[str, str], LeafPlan] = field(default_factory=dict)
 
 
-def plan_fields(
-    schema: GraphQLSchema, config: StrawberryConfig, plans: dict[tuple[str, str], LeafPlan], *, handlers: bool
-) -> None:
-    """Plain fields get the lean path above; resolvers with plain arguments are called directly unless
-    the schema has exception handlers (``handlers``)."""
-    for named in schema.type_map.values():
+def plans_of(schema: GraphQLSchema) -> LeanPlans | None:
+    """The plans of the Strawberry schema behind ``schema``, if it has any."""
+    owner = (schema.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    plans = getattr(owner, "lean_plans", None)
+    return plans if isinstance(plans, LeanPlans) else None
+
+
+_NO_LEAVES: dict[tuple[str, str], LeafPlan] = {}
+
+
+class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context, with the shortcuts planned by ``plan_fields``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        plans = plans_of(self.schema)
+        middleware = getattr(self.middleware_manager, "middlewares", None)
+        self._leaves = plans.leaves if plans is not None and not middleware else _NO_LEAVES
+        self._documents = plans.documents if plans is not None else None
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        plan = self._leaves.get((parent_type.name, field_details_list[0].node.name.value))
+        if plan is not None:
+            attribute, coerce, non_null = plan
+            value = getattr(source, attribute)
+            if value is None:
+                if not non_null:
+                    return None
+            else:
+                try:
+                    coerced = coerce(value)
+                except Exception:
+                    coerced = None
+                if coerced is not None and coerced is not Undefined:
+                    return coerced
+        return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def collect_subfields(
+        self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> CollectedFields:
+        shared = self._documents.subfields_of(self.operation) if self._documents is not None else None
+        if shared is None:
+            return super().collect_subfields(return_type, field_details_list)
+        key = (return_type.name, *(id(details.node) for details in field_details_list))
+        collected = shared.get(key)
+        if collected is None:
+            collected = shared[key] = super().collect_subfields(return_type, field_details_list)
+        return collected
+
+
+def hooks_resolve(extensions: Iterable[object]) -> bool:
+    """Whether any schema extension (a class, an instance, or a factory of unknown kind) may hook
+    ``resolve``: Strawberry runs such hooks around every field, which the shortcuts would skip."""
+    for extension in extensions:
+        kind = extension if isinstance(extension, type) else type(extension)
+        if not issubclass(kind, SchemaExtension) or kind._implements_resolve():
+            return True
+    return False
+
+
+def plan_fields(schema: strawberry.Schema, plans: LeanPlans) -> None:
+    """Fills ``plans`` and replaces the resolvers of plain fields, unless the schema has exception
+    handlers, directives or an extension that hooks ``resolve``; call it once the extensions are set."""
+    if schema.exception_handlers or schema.directives or hooks_resolve(schema.extensions):
+        return
+    for named in schema._schema.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
             continue
-        for field_name, field in named.fields.items():
-            definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        for field_name, graphql_field in named.fields.items():
+            definition = (graphql_field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
             if not isinstance(definition, StrawberryField):
                 continue
-            if not getattr(field.resolve, "_is_default", False):
-                if not handlers and _callable_directly(definition):
-                    field.resolve = _direct(definition, config)
+            if not (definition.is_basic_field and getattr(graphql_field.resolve, "_is_default", False)):
+                if _callable_directly(definition):
+                    graphql_field.resolve = _direct(definition, schema.config)
                 continue
-            field.resolve = _attribute(definition.python_name)
-            non_null = isinstance(field.type, GraphQLNonNull)
-            leaf = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-            if is_leaf_type(leaf) and not field.args:
-                plans[(named.name, field_name)] = (definition.python_name, leaf.coerce_output_value, non_null)
+            graphql_field.resolve = _attribute(definition.python_name)
+            non_null = isinstance(graphql_field.type, GraphQLNonNull)
+            leaf = graphql_field.type.of_type if isinstance(graphql_field.type, GraphQLNonNull) else graphql_field.type
+            if is_leaf_type(leaf) and not graphql_field.args:
+                plans.leaves[(named.name, field_name)] = (definition.python_name, leaf.coerce_output_value, non_null)
 
 
 def _attribute(name: str) -> Callable[..., Any]:
@@ -127,12 +168,11 @@ _PLAIN_SCALARS = (str, int, float, bool, strawberry.ID)
 
 
 def _callable_directly(field: StrawberryField) -> bool:
-    """A resolver Strawberry would call with its arguments unchanged: no field extensions, and every
-    argument a built-in scalar (Strawberry passes those through as graphql-core coerced them; inputs,
-    enums, lists and ``Maybe`` it converts). ``plan_fields`` calls nothing directly when the schema has
-    exception handlers, which Strawberry's wrapper applies."""
+    """A resolver Strawberry would call with its arguments unchanged: no field extensions (permission
+    classes are one), and every argument a built-in scalar (Strawberry passes those through as graphql-core
+    coerced them; inputs, enums, lists and ``Maybe`` it converts)."""
     resolver = field.base_resolver
-    if resolver is None or field.extensions:
+    if resolver is None or field.extensions or field.permission_classes:
         return False
     function = resolver.wrapped_func
     if isinstance(function, staticmethod | classmethod) or inspect.isasyncgenfunction(function):

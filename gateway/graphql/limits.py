@@ -9,7 +9,8 @@ run, so those rules only ever see documents of a bounded expanded size:
 - ``max_depth``: levels of nested selections (introspection fields aside, as graphql-depth-limit does);
 - ``max_aliases``: aliased fields, counted once per expansion;
 - ``max_cost``: every field costs 1, and what is under a list field costs as many times as the list may
-  hold: ``first``/``last`` (the page maximum for a variable, the default page when absent), the number
+  hold: ``first``/``last`` on any field that takes them (found in the schema, so a new connection is
+  priced without code; the page maximum for a variable, the default page when absent), the number
   of ``_entities`` representations, and for introspection the sizes of this schema's lists. A
   document's expanded size (its fields with every fragment inlined) is bounded by the same setting;
 - ``max_repeated_field``: fields of one response key merged into one selection set; the rule that
@@ -18,7 +19,8 @@ run, so those rules only ever see documents of a bounded expanded size:
 
 The weight of each operation is cached with its document, its multipliers that are variables taken at
 their maxima; an operation with such variables is weighed again, exactly, for each request that runs it,
-and the operations of one request (a batch) share one budget.
+and the operations of one request (a batch) share one budget. Each response says what its operation cost
+and the limit (``extensions.cost { requested limit }``, as Shopify's API does).
 """
 
 from __future__ import annotations
@@ -261,7 +263,7 @@ class Weigher:
             return 1
         if parent is not None and parent.name.startswith("__"):
             return self.limits.introspection_lists.get((parent.name, node.name.value), 1)
-        if any(argument in definition.args for argument in PAGE_ARGUMENTS):
+        if is_paged(definition):
             pages = [a.value for a in node.arguments or () if a.name.value in PAGE_ARGUMENTS]
             return max((self._count(page, self.limits.max_page) for page in pages), default=self.limits.default_page)
         if node.name.value == "_entities":
@@ -306,6 +308,29 @@ class Weigher:
             return False
         counted = (*PAGE_ARGUMENTS, REPRESENTATIONS)
         return any(isinstance(a.value, VariableNode) and a.name.value in counted for a in node.arguments or ())
+
+
+def is_paged(definition: GraphQLField) -> bool:
+    """A list paged by ``first``/``last``: its cost is its page size (``default_page`` when not given)
+    times its sub-selection. Read from the schema, so a new connection is priced without code."""
+    return any(argument in definition.args for argument in PAGE_ARGUMENTS)
+
+
+def paged_fields(schema: GraphQLSchema) -> set[str]:
+    """Every paged field of the schema, as ``Type.field``."""
+    return {
+        f"{named.name}.{name}"
+        for named in schema.type_map.values()
+        if isinstance(named, GraphQLObjectType | GraphQLInterfaceType) and not named.name.startswith("__")
+        for name, definition in named.fields.items()
+        if is_paged(definition)
+    }
+
+
+def cost_report(requested: int, limits: Limits) -> dict[str, int]:
+    """What a response says of its cost (``extensions.cost``, as Shopify's API does): the operation's cost
+    as charged (page sizes as the request gave them, introspection aside) and the limit it is held to."""
+    return {"requested": requested, "limit": limits.max_cost}
 
 
 def _spreads(selections: SelectionSetNode, found: list[str]) -> list[str]:
@@ -429,9 +454,9 @@ def charge(
     limits: Limits,
     variables: Mapping[str, Any] | None,
     spent: Spent,
-) -> GraphQLError | None:
+) -> tuple[int, GraphQLError | None]:
     """Charges the operation this request runs to the request's budget, weighed with its variables when
-    they count; the error when it does not fit."""
+    they count: its cost, and the error when it does not fit."""
     label = operation_label(operation)
     cost, representations = weight.cost, weight.representations
     if weight.by_variables:  # exact, so that what a batch's later operations may spend is exact too
@@ -441,20 +466,20 @@ def charge(
     if spent.representations + representations > limits.max_entities:
         total = spent.representations + representations
         earlier = f" (with the batch's earlier operations, {total})" if spent.representations else ""
-        return GraphQLError(
+        return cost, GraphQLError(
             f"Operation '{label}' asks _entities for {representations} representations{earlier}; one request may "
             f"ask for at most {limits.max_entities} (setting max_entities).",
             operation,
         )
     if spent.cost + cost > limits.max_cost:
         earlier = f" and the batch's earlier operations {spent.cost}" if spent.cost else ""
-        return GraphQLError(
+        return cost, GraphQLError(
             f"Operation '{label}' costs {cost}{earlier}, over the limit of {limits.max_cost} (setting max_cost); "
             "ask for fewer items per page or fewer nested fields.",
             operation,
         )
     if spent.introspection + weight.introspection > limits.introspection_allowance:
-        return GraphQLError(
+        return cost, GraphQLError(
             f"Introspection in operation '{label}' would make this request introspect more than the schema once; "
             "send one introspection per request.",
             operation,
@@ -462,4 +487,4 @@ def charge(
     spent.cost += cost
     spent.introspection += weight.introspection
     spent.representations += representations
-    return None
+    return cost, None

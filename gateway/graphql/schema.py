@@ -22,7 +22,7 @@ from ..settings import Settings
 from .connections import DEFAULT_PAGE_SIZE
 from .customers import CustomerMutations, CustomerQueries
 from .document_cache import SENT_OPERATION_NAME, ByteBudget, DocumentCache, cached_documents
-from .execution import lean_execution_context, plan_fields
+from .execution import LeanExecutionContext, LeanPlans, plan_fields
 from .federation import FederationQueries, check_representations, settle_entities
 from .limits import Limits
 from .masking import MaskErrorsAndSuggestions, MaskUnexpectedErrors
@@ -49,6 +49,7 @@ class GatewaySchema(strawberry.federation.Schema):
 
     max_entities = 250
     documents: DocumentCache | None = None  # parsed and validated documents, with their limits checked
+    lean_plans: LeanPlans | None = None  # the lean engine's shortcuts (``execution.py``); None when off
 
     async def execute(self, query: str | None, *args: Any, **kwargs: Any) -> ExecutionResult:
         """Remembers the operation name the client sent: a document of several operations needs one."""
@@ -85,18 +86,24 @@ class NamesConvertedOnce(NameConverter):
 
 
 def build_schema(settings: Settings) -> GatewaySchema:
+    """The schema with its extensions; with ``lean_execution`` off, on stock Strawberry and graphql-core
+    (no executor overrides, no direct resolver calls, Strawberry's own name converter)."""
+    lean = settings.lean_execution
     config = StrawberryConfig(
-        name_converter=NamesConvertedOnce(),
+        name_converter=NamesConvertedOnce() if lean else NameConverter(),
         disable_field_suggestions=not settings.introspection,
         batching_config={"max_operations": settings.max_batch_operations},
     )
     # Factories: one extension per request (they hold the request's execution context). The document
     # cache is the schema's, shared by every request; the limits are computed once, from the schema.
     new_bytes = ByteBudget(settings.new_document_bytes_per_s, settings.new_document_burst_bytes)
-    documents = DocumentCache(settings.document_cache_bytes, new_bytes)
-    execution_context, plans = lean_execution_context(documents)
+    documents = DocumentCache(settings.document_cache_bytes, new_bytes, keep_subfields=lean)
     schema = GatewaySchema(
-        query=Query, mutation=Mutation, types=PRICE_TYPES, config=config, execution_context_class=execution_context
+        query=Query,
+        mutation=Mutation,
+        types=PRICE_TYPES,
+        config=config,
+        execution_context_class=LeanExecutionContext if lean else None,
     )
     schema.max_entities = settings.max_entities
     schema.documents = documents
@@ -108,7 +115,9 @@ def build_schema(settings: Settings) -> GatewaySchema:
         MaskUnexpectedErrors if settings.introspection else MaskErrorsAndSuggestions,
     ]
     schema.extensions = tuple(extensions)
-    plan_fields(schema._schema, config, plans, handlers=bool(schema.exception_handlers))
+    if lean:
+        schema.lean_plans = LeanPlans(documents)
+        plan_fields(schema, schema.lean_plans)
     return schema
 
 

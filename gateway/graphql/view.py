@@ -180,7 +180,7 @@ class GatewayView(GraphQLView[Context, None]):
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         settings = request.app[SETTINGS]
         try:
-            if _is_plain_post(request):
+            if settings.lean_execution and _is_plain_post(request):
                 plain = await self._run_plain_post(request)
                 if plain is not None:
                     return plain
@@ -202,9 +202,11 @@ class GatewayView(GraphQLView[Context, None]):
     async def _run_plain_post(self, request: web.Request) -> web.Response | None:
         """Most requests are one operation POSTed as JSON. Strawberry's general ``run`` also handles
         batches, GET, uploads, streaming transports and websockets, and costs as much per request as
-        executing a lookup; this path does only what a plain POST needs, with the same hooks. Anything
-        else (a batch, a body of the wrong shape) returns None and takes the general path, which reads
-        the body aiohttp has kept and answers exactly as before."""
+        executing a lookup; this path does only what a plain POST needs, with the same hooks (``_admit``,
+        ``get_context``, ``process_result``, ``_handle_errors``, ``create_response``). Anything else (a
+        batch, a body of the wrong shape) returns None and takes the general path, which reads the body
+        aiohttp has kept and answers exactly as before. Part of the lean engine: off with
+        ``lean_execution``, and held to ``run``'s answers by the differential test."""
         data = self.parse_json(await request.read())
         if not isinstance(data, dict) or not _well_shaped(
             data.get("query"), data.get("variables"), data.get("operationName"), data.get("extensions")
@@ -227,6 +229,8 @@ class GatewayView(GraphQLView[Context, None]):
         except MissingQueryError as error:
             raise HTTPException(400, "No GraphQL query found in the request") from error
         response_data = await self.process_result(request, result)
+        if result.errors:
+            self._handle_errors(result.errors, response_data)  # as ``run`` does: Sentry's integration hooks it
         return self.create_response(response_data, sub_response)
 
     def decode_json(self, data: str | bytes) -> object:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLObjectType
 
-from gateway.graphql.execution import plan_fields
+from gateway.graphql.execution import LeanPlans, plan_fields
 from gateway.graphql.schema import build_schema
 from gateway.settings import Settings
 
@@ -44,7 +44,8 @@ def test_with_exception_handlers_every_resolver_keeps_strawberrys_wrapper() -> N
 
     for handlers, expected in ((False, True), (True, False)):
         schema = strawberry.Schema(query=Query)
-        plan_fields(schema._schema, schema.config, {}, handlers=handlers)
+        schema.exception_handlers = (object(),) if handlers else ()  # type: ignore[assignment]
+        plan_fields(schema, LeanPlans(None))
         field = schema._schema.query_type.fields["echo"]  # type: ignore[union-attr]
         assert field.resolve is not None
         assert field.resolve.__qualname__.startswith("_direct.") is expected

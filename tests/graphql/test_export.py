@@ -82,7 +82,8 @@ def test_the_export_url_uses_public_url_not_the_host_header(
         for host in (None, "evil.example.com"):
             headers = {"Authorization": f"Bearer {DEMO_TOKEN}", **({"Host": host} if host else {})}
             body = httpx.post(gateway.graphql_url, json={"query": "{ customersExportUrl }"}, headers=headers).json()
-            assert body == {"data": {"customersExportUrl": public_url.rstrip("/") + "/export/customers.csv"}}
+            url = public_url.rstrip("/") + "/export/customers.csv"
+            assert body == {"data": {"customersExportUrl": url}, "extensions": {"cost": {"requested": 1, "limit": 20000}}}
 
 
 @pytest.mark.parametrize("public_url", ["api.example.com", "ftp://example.com", "https://", "https://x.example?a=1"])

@@ -82,7 +82,7 @@ def test_missing_assets_are_a_clear_503(sandbox: SandboxProcess, tmp_path: Path)
         assert "make install" in response.text
         assert "GraphiQL assets missing" in "".join(gateway.output)
         api = httpx.post(gateway.graphql_url, json={"query": "{ __typename }"})
-        assert api.json() == {"data": {"__typename": "Query"}}
+        assert api.json() == {"data": {"__typename": "Query"}, "extensions": {"cost": {"requested": 1, "limit": 20000}}}
 
 
 def test_graphiql_in_headless_chromium_runs_the_prefilled_query(demo_gateway: GatewayProcess) -> None:

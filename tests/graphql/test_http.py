@@ -123,7 +123,7 @@ def test_serve_without_upstream_url_embeds_the_sandbox() -> None:
             headers={"Authorization": f"Bearer {DEMO_TOKEN}"},
             timeout=30,
         )
-    assert response.json() == {"data": {"customers": {"totalCount": 250}}}
+    assert response.json() == {"data": {"customers": {"totalCount": 250}}, "extensions": {"cost": {"requested": 2, "limit": 20000}}}
 
 
 def test_include_and_skip_follow_each_requests_variables(gql: GraphQL) -> None:

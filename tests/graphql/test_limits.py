@@ -82,7 +82,7 @@ def test_an_oversized_body_is_413_naming_the_limit(gateway_server: GatewayProces
 def test_batches_are_bounded(gateway_server: GatewayProcess) -> None:
     ok = httpx.post(gateway_server.graphql_url, json=[{"query": "{ __typename }"}] * 3, headers=HEADERS)
     assert ok.status_code == 200
-    assert ok.json() == [{"data": {"__typename": "Query"}}] * 3
+    assert ok.json() == [{"data": {"__typename": "Query"}, "extensions": {"cost": {"requested": 1, "limit": 20000}}}] * 3
     refused = httpx.post(gateway_server.graphql_url, json=[{"query": "{ __typename }"}] * 11, headers=HEADERS)
     assert refused.status_code == 400
     assert "at most 10 (setting max_batch_operations)" in refused.json()["errors"][0]["message"]
@@ -105,7 +105,7 @@ def test_introspection_graphiql_and_suggestions_can_be_switched_off(production_g
     page = httpx.get(url, headers={"Accept": "text/html"})
     assert "graphiql" not in page.text.lower()
     assert httpx.post(url, json={"query": "{ customers(first: 1) { totalCount } }"}, headers=HEADERS).json() == {
-        "data": {"customers": {"totalCount": 250}}}  # fmt: skip
+        "data": {"customers": {"totalCount": 250}}, "extensions": {"cost": {"requested": 2, "limit": 20000}}}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -204,5 +204,5 @@ def test_a_document_of_several_operations_needs_an_operation_name(gql: GraphQL) 
     named = gql.http.post(
         gql.url, json={"query": document, "operationName": "Read"}, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}
     )
-    assert named.json() == {"data": {"__typename": "Query"}}
+    assert named.json() == {"data": {"__typename": "Query"}, "extensions": {"cost": {"requested": 1, "limit": 20000}}}
     assert gql.upstream_calls() == {}
