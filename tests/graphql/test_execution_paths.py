@@ -11,7 +11,7 @@ from gateway.settings import Settings
 
 
 def _direct_fields() -> set[str]:
-    schema = build_schema(Settings())._schema
+    schema = build_schema(Settings(lean_execution=True))._schema
     found = set()
     for named in schema.type_map.values():
         if isinstance(named, GraphQLObjectType):

@@ -134,7 +134,7 @@ def test_a_resolve_hook_added_after_planning_still_runs() -> None:
 def test_each_schema_keeps_its_own_plans_and_sub_selections() -> None:
     """Nothing of the engine is kept at module level: two schemas in one process share no plans or caches,
     and a schema built with the engine off has neither."""
-    first, second = build_schema(Settings()), build_schema(Settings())
+    first, second = build_schema(Settings(lean_execution=True)), build_schema(Settings(lean_execution=True))
     assert first.lean_plans is not None
     assert second.lean_plans is not None
     assert plans_of(first._schema) is first.lean_plans
@@ -159,5 +159,5 @@ def test_with_the_engine_off_every_resolver_is_strawberrys() -> None:
             if field.resolve is not None and field.resolve.__module__ == "gateway.graphql.execution"
         }
 
-    assert len(replaced(Settings())) > 100  # plain fields read by attribute, resolvers called directly
+    assert len(replaced(Settings(lean_execution=True))) > 100  # plain fields read by attribute, resolvers called directly
     assert replaced(Settings(lean_execution=False)) == set()
