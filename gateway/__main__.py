@@ -1,4 +1,4 @@
-"""Command line: ``serve`` (the gateway), ``sandbox`` (the Polar emulator alone), ``export-schema``.
+"""Command line: ``serve`` (the gateway), ``sandbox`` (the Polar or Voucherify emulator alone), ``export-schema``.
 
 The composition root: the one place (with ``gateway.workers`` for ``serve --workers N``) that starts the
 embedded sandbox and hands its URL to the application, which itself serves whatever upstream it is given."""
@@ -37,18 +37,31 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--upstream-url", help="Polar API base URL (GATEWAY_UPSTREAM_URL); default: embedded sandbox")
     serve.add_argument("--workers", type=int, help="processes sharing the port, default 1 (GATEWAY_WORKERS)")
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR; default INFO (GATEWAY_LOG_LEVEL)")
-    sandbox = commands.add_parser("sandbox", help="run the stateful Polar sandbox upstream alone")
+    sandbox = commands.add_parser("sandbox", help="run a stateful vendor sandbox (Polar by default) alone")
+    sandbox.add_argument("--vendor", choices=("polar", "voucherify"), default="polar", help="which API to emulate")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8100)
-    sandbox.add_argument("--customers", type=int, default=250, help="customers of organization Demo")
+    sandbox.add_argument("--customers", type=int, help="customers of the Demo organization or project (250; 120)")
     sandbox.add_argument("--seed", type=int, default=1, help="seed of the deterministic demo data")
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL), as checked in to schema.graphql")
     return parser
 
 
-async def _run_sandbox(host: str, port: int, customers: int, seed: int) -> None:
-    running = await start_sandbox(host, port, customers, seed)
+async def _run_sandbox(host: str, port: int, customers: int | None, seed: int) -> None:
+    running = await start_sandbox(host, port, 250 if customers is None else customers, seed)
     print(banner(running.url), flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await running.stop()
+
+
+async def _run_voucherify_sandbox(host: str, port: int, customers: int | None, seed: int) -> None:
+    from .sandbox.voucherify.runner import banner as voucherify_banner
+    from .sandbox.voucherify.runner import start_voucherify_sandbox
+
+    running = await start_voucherify_sandbox(host, port, 120 if customers is None else customers, seed)
+    print(voucherify_banner(running.url), flush=True)
     try:
         await asyncio.Event().wait()
     finally:
@@ -140,10 +153,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.write(schema_sdl())
         return
     if args.command == "sandbox":
-        if args.customers < 0:
+        if args.customers is not None and args.customers < 0:
             raise SystemExit("--customers must be 0 or more")
         host, port = args.host, args.port
-        running = _run_sandbox(args.host, args.port, args.customers, args.seed)
+        run = _run_voucherify_sandbox if args.vendor == "voucherify" else _run_sandbox
+        running = run(args.host, args.port, args.customers, args.seed)
     else:
         settings = _settings(args)
         configure_logging(settings.log_level, settings.log_format == "json")

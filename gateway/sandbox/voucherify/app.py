@@ -1,0 +1,88 @@
+"""The Voucherify sandbox's aiohttp application: one middleware for faults, authentication, request ids and
+Voucherify's error bodies around every ``/v1`` request."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from . import controls
+from .customers import routes as customer_routes
+from .errors import VoucherifyError, method_not_allowed, route_not_found, unauthorized
+from .seed import CREDENTIALS
+from .state import PROJECT, REQUEST_ID, STATE, VoucherifyState
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+CONTROL_PREFIX = "/__sandbox/"
+TOO_MANY = {"code": 429, "message": "Too many requests hit the API too quickly."}
+
+
+def route_key(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return f"{request.method} {resource.canonical if resource is not None else '<unmatched>'}"
+
+
+@web.middleware
+async def voucherify_api(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(CONTROL_PREFIX):
+        return await handler(request)
+    state = request.app[STATE]
+    route = route_key(request)
+    state.stats[route] += 1
+    request_id = state.request_id()
+    request[REQUEST_ID] = request_id
+    faults = state.faults
+    if (delay := faults.delay_seconds(state.rng)) > 0:
+        await asyncio.sleep(delay)
+    if faults.drop_rate and state.rng.random() < faults.drop_rate:
+        state.injected[route] += 1
+        if request.transport is not None:
+            request.transport.abort()
+        raise asyncio.CancelledError
+    if faults.error_rate and state.rng.random() < faults.error_rate:
+        state.injected[route] += 1
+        if faults.error_status == 429:
+            return _too_many(faults.retry_after)
+        return web.Response(status=faults.error_status, text=f"Injected fault {faults.error_status}")
+    try:
+        app_id = request.headers.get("X-App-Id", "")
+        expected = CREDENTIALS.get(app_id)
+        token = request.headers.get("X-App-Token", "")
+        if expected is None or not hmac.compare_digest(expected.encode(), token.encode()):
+            raise unauthorized()
+        limit = faults.rate_limit_per_minute
+        if limit is not None and not state.limiter.allow(app_id, limit):
+            state.injected[route] += 1
+            return _too_many(faults.retry_after)
+        request[PROJECT] = state.projects[app_id]
+        return await handler(request)
+    except web.HTTPNotFound:
+        return _error(route_not_found(request.path), request_id)
+    except web.HTTPMethodNotAllowed:
+        return _error(method_not_allowed(request.method, request.path), request_id)
+    except VoucherifyError as error:
+        return _error(error, request_id)
+
+
+def _error(error: VoucherifyError, request_id: str) -> web.Response:
+    return web.json_response(error.body(request_id), status=error.status)
+
+
+def _too_many(retry_after: int) -> web.Response:
+    """Voucherify's 429 is one of the bodies with only ``code`` and ``message``."""
+    headers = {"Retry-After": str(retry_after), "X-Rate-Limit-Type": "api_calls"}
+    return web.json_response(TOO_MANY, status=429, headers=headers)
+
+
+def create_app(customers: int = 120, seed: int = 1) -> web.Application:
+    app = web.Application(middlewares=[voucherify_api], client_max_size=10 * 1024 * 1024)
+    app[STATE] = VoucherifyState(customers=customers, seed=seed)
+    app.add_routes(controls.routes())
+    app.add_routes(customer_routes())
+    return app
+
+
+__all__ = ["VoucherifyState", "create_app"]
