@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import httpx
 
 _SANDBOX_LISTENING = re.compile(r"sandbox listening on (http://127\.0\.0\.1:\d+)")
+_VOUCHERIFY_LISTENING = re.compile(r"Voucherify sandbox listening on (http://127\.0\.0\.1:\d+)")
 _GATEWAY_LISTENING = re.compile(r"gateway listening on (http://127\.0\.0\.1:\d+)/graphql")
 _FLOOR_LISTENING = re.compile(r"floor listening on (http://127\.0\.0\.1:\d+)")
 NO_FAULTS = {
@@ -84,6 +85,14 @@ def sandbox_process(customers: int = 250, seed: int = 1, timeout: float = 30) ->
     """``python -m gateway sandbox --port 0``, stopped when the block ends."""
     command = ["sandbox", "--port", "0", "--customers", str(customers), "--seed", str(seed)]
     with _process(command, _SANDBOX_LISTENING, timeout) as (url, process, _output):
+        yield SandboxProcess(url, process)
+
+
+@contextmanager
+def voucherify_sandbox_process(customers: int = 120, seed: int = 1, timeout: float = 30) -> Iterator[SandboxProcess]:
+    """``python -m gateway sandbox --vendor voucherify --port 0``, stopped when the block ends."""
+    command = ["sandbox", "--vendor", "voucherify", "--port", "0", "--customers", str(customers), "--seed", str(seed)]
+    with _process(command, _VOUCHERIFY_LISTENING, timeout) as (url, process, _output):
         yield SandboxProcess(url, process)
 
 

@@ -4,12 +4,13 @@ demo customer by ``source_id``) and project Other with a few, so isolation can b
 from __future__ import annotations
 
 import random
+import unicodedata
 from datetime import timedelta
 from functools import cache
 
 from ..seed import BASE_TIME, MAIL_DOMAINS
 from ..seed import build_store as build_polar_store
-from .model import Customer
+from .model import Customer, iso
 from .store import Project
 
 DEMO_APP_ID = "vf_sandbox_app"
@@ -57,7 +58,7 @@ def _customer(project: Project, index: int, source_id: str, rng: random.Random) 
     customer = Customer(id=project.new_id("cust_"), created_at=created, source_id=source_id)
     customer.fields = {
         "name": f"{first} {last}",
-        "email": f"{first.lower()}.{last.lower()}.{index}@{rng.choice(MAIL_DOMAINS)}",
+        "email": f"{_ascii(first)}.{_ascii(last)}.{index}@{rng.choice(MAIL_DOMAINS)}",
         "metadata": {"lang": rng.choice(_LANGS)},
     }
     if rng.random() < 0.5:
@@ -72,7 +73,7 @@ def _customer(project: Project, index: int, source_id: str, rng: random.Random) 
             "total_count": orders,
             "average_amount": sum(amounts) // orders,
             "last_order_amount": amounts[-1],
-            "last_order_date": (created + timedelta(days=orders)).date().isoformat(),
+            "last_order_date": iso(created + timedelta(days=orders)),
         }
     points = rng.choice([0, 0, 50, 250, 800, 1200, 4000])
     if points:
@@ -83,3 +84,8 @@ def _customer(project: Project, index: int, source_id: str, rng: random.Random) 
         }
         customer.summary["redemptions"]["loyalty_card"]["points_to_go"] = points
     return customer
+
+
+def _ascii(name: str) -> str:
+    """``Björn`` -> ``bjorn``: mailbox names stay ASCII."""
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
