@@ -50,7 +50,7 @@ def test_a_page_past_the_end_is_empty(demo: httpx.Client) -> None:
     [{"page": 100}, {"page": 0}, {"limit": 101}, {"limit": 0}, {"limit": "ten"}, {"order": "name"},
      {"starting_after": "yesterday"}, {"created_at[before]": "soon"}],
 )  # fmt: skip
-def test_bad_query_is_400_invalid_query_params(demo: httpx.Client, params: dict[str, object]) -> None:
+def test_bad_query_is_400_invalid_query_params(demo: httpx.Client, params: dict[str, str | int]) -> None:
     error_body(demo.get("/v1/customers", params=params), 400, "invalid_query_params")
 
 
