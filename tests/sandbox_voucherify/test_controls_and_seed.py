@@ -11,7 +11,7 @@ from tests.servers import SandboxProcess
 def test_stats_count_requests_by_route(voucherify: SandboxProcess, demo: httpx.Client) -> None:
     demo.get("/v1/customers")
     demo.get("/v1/customers/crm_00001")
-    demo.get("/v1/customers/crm_00002")
+    demo.get("/v1/customers/crm_00003")
     assert voucherify.stats() == {"GET /v1/customers": 1, "GET /v1/customers/{customer_id}": 2}
 
 

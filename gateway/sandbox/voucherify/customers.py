@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .activity import activities, activity, record
 from .errors import invalid_payload, not_found
 from .listing import list_customers
 from .model import Customer, iso
@@ -38,7 +39,7 @@ def _apply(project: Project, customer: Customer, fields: dict[str, Any]) -> None
     """A partial update: sent fields replace stored ones whole (``metadata`` and ``address`` included)."""
     customer.fields.update(fields)
     customer.updated_at = project.tick()
-    customer.events += 1
+    record(project, customer, "customer.updated", customer.updated_at)
 
 
 async def create(request: web.Request) -> web.Response:
@@ -64,6 +65,7 @@ async def create(request: web.Request) -> web.Response:
     customer = Customer(id=project.new_id("cust_"), created_at=project.tick(), source_id=source_id or None)
     customer.fields = fields
     project.add(customer)
+    record(project, customer, "customer.created", customer.created_at)
     return web.json_response(customer.as_json())
 
 
@@ -97,8 +99,8 @@ async def permanent_deletion(request: web.Request) -> web.Response:
         "related_object": "customer",
         "status": "DONE",
         "data_json": {
-            "events": customer.events,
-            "customer_events": customer.events,
+            "events": len(customer.activity),
+            "customer_events": len(customer.activity),
             "daily_events": 0,
             "segments": len(segments_of(customer)),
             "orders": customer.orders_count,
@@ -125,6 +127,17 @@ async def segments(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+async def list_activity(request: web.Request) -> web.Response:
+    customer = _found(project_of(request), request.match_info["customer_id"])
+    return web.json_response(activity(customer, request.query))
+
+
+async def list_activities(request: web.Request) -> web.Response:
+    """Deprecated upstream; no 404 is documented, so an unknown customer gets an empty list."""
+    customer = project_of(request).find(request.match_info["customer_id"])
+    return web.json_response(activities(customer, request.query))
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/v1/customers", list_all),
@@ -134,4 +147,6 @@ def routes() -> list[web.RouteDef]:
         web.delete("/v1/customers/{customer_id}", delete),
         web.post("/v1/customers/{customer_id}/permanent-deletion", permanent_deletion),
         web.get("/v1/customers/{customer_id}/segments", segments),
+        web.get("/v1/customers/{customer_id}/activity", list_activity),
+        web.get("/v1/customers/{customer_id}/activities", list_activities),
     ]

@@ -45,7 +45,7 @@ class Customer:
     summary: dict[str, Any] = field(default_factory=empty_summary)
     loyalty: dict[str, Any] = field(default_factory=empty_loyalty)
     referrals: dict[str, Any] = field(default_factory=lambda: {"total": 0, "campaigns": []})
-    events: int = 1  # customer events so far (customer.created), reported by permanent deletion
+    activity: list[dict[str, Any]] = field(default_factory=list)  # customer events, oldest first
 
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"id": self.id}

@@ -10,6 +10,7 @@ from functools import cache
 
 from ..seed import BASE_TIME, MAIL_DOMAINS
 from ..seed import build_store as build_polar_store
+from .activity import record
 from .model import Customer, iso
 from .store import Project
 
@@ -83,6 +84,7 @@ def _customer(project: Project, index: int, source_id: str, rng: random.Random) 
             "campaigns": {"Demo Loyalty": {"points": points, "referred_customers": 0}},
         }
         customer.summary["redemptions"]["loyalty_card"]["points_to_go"] = points
+    record(project, customer, "customer.created", created)
     return customer
 
 
