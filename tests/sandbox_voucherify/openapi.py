@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
+from openapi_schema_validator import OAS30Validator
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from tests.sandbox.openapi import CONTRACTS, _Request, _Response
@@ -60,3 +61,23 @@ def error_body(response: httpx.Response, status: int, key: str) -> dict[str, Any
     assert body["details"]
     assert REQUEST_ID.match(body["request_id"])
     return body
+
+
+RESULT_SCHEMAS = {
+    "CUSTOMERS.BULK_UPDATE": "AsyncActionResultCustomersBulkUpdateResponseBody",
+    "CUSTOMERS.METADATA_UPDATE": "AsyncActionResultCustomersMetadataUpdateResponseBody",
+}
+
+
+def validate_async_action(response: httpx.Response) -> None:
+    """``GET /v1/async-actions/{id}``: the document's ``result`` is a oneOf of ~20 result schemas, most with only
+    optional keys, so any result matches several and fails. The envelope is validated without ``result``, and
+    ``result`` against the schema its ``type`` names."""
+    body = response.json()
+    result = body.pop("result", None)
+    envelope = httpx.Response(response.status_code, headers=response.headers, json=body, request=response.request)
+    validate(envelope)
+    if result is not None:
+        document = json.loads(VENDORED.read_text())
+        schema = {"$ref": f"#/components/schemas/{RESULT_SCHEMAS[body['type']]}", "components": document["components"]}
+        OAS30Validator(schema, format_checker=OAS30Validator.FORMAT_CHECKER).validate(result)

@@ -78,7 +78,7 @@ def _too_many(retry_after: int) -> web.Response:
 
 
 def create_app(customers: int = 120, seed: int = 1) -> web.Application:
-    app = web.Application(middlewares=[voucherify_api], client_max_size=10 * 1024 * 1024)
+    app = web.Application(middlewares=[voucherify_api], client_max_size=11 * 1024 * 1024)
     app[STATE] = VoucherifyState(customers=customers, seed=seed)
     app.add_routes(controls.routes())
     app.add_routes(customer_routes())

@@ -8,11 +8,12 @@ from typing import Any
 from aiohttp import web
 
 from .activity import activities, activity, record
+from .bulk import bulk_update, metadata_update
 from .errors import invalid_payload, not_found
 from .listing import list_customers
 from .model import Customer, iso
 from .segments import segments_of
-from .state import project_of
+from .state import project_of, queue_of
 from .store import Project
 from .validation import customer_fields
 
@@ -138,6 +139,14 @@ async def list_activities(request: web.Request) -> web.Response:
     return web.json_response(activities(customer, request.query))
 
 
+async def get_async_action(request: web.Request) -> web.Response:
+    action_id = request.match_info["action_id"]
+    action = queue_of(request).read(project_of(request), action_id)
+    if action is None:
+        raise not_found("async_action", action_id)
+    return web.json_response(action.as_json())
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/v1/customers", list_all),
@@ -149,4 +158,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/v1/customers/{customer_id}/segments", segments),
         web.get("/v1/customers/{customer_id}/activity", list_activity),
         web.get("/v1/customers/{customer_id}/activities", list_activities),
+        web.post("/v1/customers/bulk/async", bulk_update),
+        web.post("/v1/customers/metadata/async", metadata_update),
+        web.get("/v1/async-actions/{action_id}", get_async_action),
     ]

@@ -8,6 +8,7 @@ from collections import Counter
 from aiohttp import web
 
 from ..faults import Faults, RateLimiter
+from .asyncs import AsyncQueue
 from .seed import build_projects
 from .store import Project
 
@@ -24,6 +25,7 @@ class VoucherifyState:
 
     def reset(self) -> None:
         self.projects: dict[str, Project] = build_projects(self.customers, self.seed)
+        self.queues: dict[str, AsyncQueue] = {app_id: AsyncQueue() for app_id in self.projects}
         self.rng = random.Random(self.seed)
         self.requests = 0
         self.stats.clear()
@@ -48,3 +50,7 @@ def state_of(request: web.Request) -> VoucherifyState:
 def project_of(request: web.Request) -> Project:
     project: Project = request[PROJECT]
     return project
+
+
+def queue_of(request: web.Request) -> AsyncQueue:
+    return request.app[STATE].queues[project_of(request).app_id]
