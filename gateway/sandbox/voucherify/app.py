@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from . import controls
+from . import consents, controls
 from .customers import routes as customer_routes
 from .errors import VoucherifyError, method_not_allowed, route_not_found, unauthorized
-from .seed import CREDENTIALS
+from .seed import CLIENT_CREDENTIALS, CREDENTIALS
 from .state import PROJECT, REQUEST_ID, STATE, VoucherifyState
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -48,11 +48,7 @@ async def voucherify_api(request: web.Request, handler: Handler) -> web.StreamRe
             return _too_many(faults.retry_after)
         return web.Response(status=faults.error_status, text=f"Injected fault {faults.error_status}")
     try:
-        app_id = request.headers.get("X-App-Id", "")
-        expected = CREDENTIALS.get(app_id)
-        token = request.headers.get("X-App-Token", "")
-        if expected is None or not hmac.compare_digest(expected.encode(), token.encode()):
-            raise unauthorized()
+        app_id = _authenticated_project(request)
         limit = faults.rate_limit_per_minute
         if limit is not None and not state.limiter.allow(app_id, limit):
             state.injected[route] += 1
@@ -65,6 +61,19 @@ async def voucherify_api(request: web.Request, handler: Handler) -> web.StreamRe
         return _error(method_not_allowed(request.method, request.path), request_id)
     except VoucherifyError as error:
         return _error(error, request_id)
+
+
+def _authenticated_project(request: web.Request) -> str:
+    """The project whose keys came: server keys on ``/v1``, client keys and an ``Origin`` on ``/client/v1``."""
+    if request.path.startswith("/client/"):
+        app_id, token = request.headers.get("X-Client-Application-Id", ""), request.headers.get("X-Client-Token", "")
+        expected = CLIENT_CREDENTIALS.get(app_id) if request.headers.get("Origin") else None
+    else:
+        app_id, token = request.headers.get("X-App-Id", ""), request.headers.get("X-App-Token", "")
+        expected = CREDENTIALS.get(app_id)
+    if expected is None or not hmac.compare_digest(expected.encode(), token.encode()):
+        raise unauthorized()
+    return app_id
 
 
 def _error(error: VoucherifyError, request_id: str) -> web.Response:
@@ -82,6 +91,7 @@ def create_app(customers: int = 120, seed: int = 1) -> web.Application:
     app[STATE] = VoucherifyState(customers=customers, seed=seed)
     app.add_routes(controls.routes())
     app.add_routes(customer_routes())
+    app.add_routes(consents.routes())
     return app
 
 

@@ -45,6 +45,7 @@ class Customer:
     summary: dict[str, Any] = field(default_factory=empty_summary)
     loyalty: dict[str, Any] = field(default_factory=empty_loyalty)
     referrals: dict[str, Any] = field(default_factory=lambda: {"total": 0, "campaigns": []})
+    consents: dict[str, bool] = field(default_factory=dict)  # consent id -> granted; never rendered (no field)
     activity: list[dict[str, Any]] = field(default_factory=list)  # customer events, oldest first
 
     def as_json(self) -> dict[str, Any]:

@@ -19,6 +19,10 @@ DEMO_APP_TOKEN = "vf_sandbox_secret"
 OTHER_APP_ID = "vf_sandbox_other_app"
 OTHER_APP_TOKEN = "vf_sandbox_other_secret"
 CREDENTIALS = {DEMO_APP_ID: DEMO_APP_TOKEN, OTHER_APP_ID: OTHER_APP_TOKEN}
+# Client-side keys (``X-Client-Application-Id`` / ``X-Client-Token``), for the ``/client/v1`` consents call.
+DEMO_CLIENT_TOKEN = "vf_sandbox_client_token"
+OTHER_CLIENT_TOKEN = "vf_sandbox_other_client_token"
+CLIENT_CREDENTIALS = {DEMO_APP_ID: DEMO_CLIENT_TOKEN, OTHER_APP_ID: OTHER_CLIENT_TOKEN}
 OTHER_CUSTOMERS = 8
 
 _FIRST = ["Ada", "Björn", "Chloé", "Dmitri", "Esther", "Farid", "Greta", "Hiro", "Ines", "Jonas", "Kofi", "Lena"]
