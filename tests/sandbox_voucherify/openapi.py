@@ -29,6 +29,7 @@ def voucherify_openapi() -> OpenAPI:
 def validate(response: httpx.Response) -> None:
     """Raises when the answer does not match the document's response for its operation and status."""
     request = response.request
+    request.read()  # a multipart upload is a stream until read
     adapted_request = _Request(
         method=request.method.lower(),
         path=request.url.path,
@@ -66,6 +67,7 @@ def error_body(response: httpx.Response, status: int, key: str) -> dict[str, Any
 RESULT_SCHEMAS = {
     "CUSTOMERS.BULK_UPDATE": "AsyncActionResultCustomersBulkUpdateResponseBody",
     "CUSTOMERS.METADATA_UPDATE": "AsyncActionResultCustomersMetadataUpdateResponseBody",
+    "CUSTOMERS.IMPORT_CSV": "17_res_obj_get_async_action_result_customers_import_csv",
 }
 
 

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from .activity import activities, activity, record
 from .bulk import bulk_update, metadata_update
+from .csv_import import import_csv
 from .errors import invalid_payload, not_found
 from .listing import list_customers
 from .model import Customer, iso
@@ -160,5 +161,6 @@ def routes() -> list[web.RouteDef]:
         web.get("/v1/customers/{customer_id}/activities", list_activities),
         web.post("/v1/customers/bulk/async", bulk_update),
         web.post("/v1/customers/metadata/async", metadata_update),
+        web.post("/v1/customers/importCSV", import_csv),
         web.get("/v1/async-actions/{action_id}", get_async_action),
     ]

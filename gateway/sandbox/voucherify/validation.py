@@ -22,7 +22,7 @@ def customer_fields(body: dict[str, Any]) -> dict[str, Any]:
         value = body[key]
         if key in STRING_FIELDS and value is not None and not isinstance(value, str):
             raise invalid_payload(f"Property .{key} must be string")
-        if key in ("birthday", "birthdate") and value is not None and not _is_date(value):
+        if key in ("birthday", "birthdate") and value is not None and not is_date(value):
             raise invalid_payload(f"Property .{key} must be a date (YYYY-MM-DD)")
         if key == "address" and value is not None:
             if not isinstance(value, dict) or any(not isinstance(v, str | None) for v in value.values()):
@@ -34,7 +34,7 @@ def customer_fields(body: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _is_date(value: object) -> bool:
+def is_date(value: object) -> bool:
     if not isinstance(value, str) or not _DATE.match(value):
         return False
     try:
