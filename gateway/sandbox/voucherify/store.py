@@ -24,7 +24,8 @@ class Project:
 
     def tick(self) -> datetime:
         """Now, but always later than the previous stamp, so ``created_at`` orders and cursors are strict."""
-        now = datetime.now(UTC).replace(microsecond=datetime.now(UTC).microsecond // 1000 * 1000)
+        now = datetime.now(UTC)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # whole milliseconds, as rendered
         self._last = max(now, self._last + timedelta(milliseconds=1))
         return self._last
 
