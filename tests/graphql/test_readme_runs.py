@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from graphql import OperationDefinitionNode, parse, print_ast
 
 from gateway.sandbox.seed import DEMO_TOKEN
 from tests.graphql_client import GraphQL
-from tests.servers import GatewayProcess, SandboxProcess
+from tests.servers import GatewayProcess, SandboxProcess, voucherify_sandbox_process
 
 README = (Path(__file__).parents[2] / "README.md").read_text()
 GRAPHQL_BLOCKS = re.findall(r"^```graphql\n(.*?)^```", README, flags=re.S | re.M)
@@ -106,12 +107,19 @@ def test_a_readme_example_runs_as_written(gql: GraphQL, operation: str) -> None:
 def test_a_readme_curl_line_succeeds(
     line: str, gateway_server: GatewayProcess, sandbox: SandboxProcess, tmp_path: Path
 ) -> None:
-    """Run with curl itself, the ports of ``make serve`` (8000, and 8100 for the sandbox) pointed at this
-    test's servers; ``--fail`` makes any 4xx or 5xx answer a failed command."""
-    assert DEMO_TOKEN in line or "/__sandbox/" in line or "/healthz" in line
-    text = line.replace("http://127.0.0.1:8000", gateway_server.url).replace("http://127.0.0.1:8100", sandbox.url)
+    """Run with curl itself, the ports of the README (8000 the gateway, 8100 the Polar sandbox, 8200 the
+    Voucherify one) pointed at this test's servers; ``--fail`` makes any 4xx or 5xx a failed command."""
+    assert DEMO_TOKEN in line or "/__sandbox/" in line or "/healthz" in line or "vf_sandbox_secret" in line
+    voucherify = "http://127.0.0.1:8200" in line
+    with voucherify_sandbox_process() if voucherify else nullcontext(sandbox) as second:
+        text = (line.replace("http://127.0.0.1:8000", gateway_server.url).replace("http://127.0.0.1:8100", sandbox.url)
+                .replace("http://127.0.0.1:8200", second.url))  # fmt: skip
+        _run_curl(text, tmp_path)
+    sandbox.reset()  # a curl line may set faults
+
+
+def _run_curl(text: str, tmp_path: Path) -> None:
     arguments = shlex.split(text)
     done = subprocess.run([arguments[0], "--fail", "--silent", "--show-error", "--max-time", "30", *arguments[1:]],
                           cwd=tmp_path, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 0, (text, done.stderr)
-    sandbox.reset()  # a curl line may set faults

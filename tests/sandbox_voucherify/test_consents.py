@@ -6,14 +6,14 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from gateway.sandbox.voucherify.seed import DEMO_APP_ID, DEMO_CLIENT_TOKEN
+from gateway.sandbox.voucherify.seed import DEMO_APP_ID, DEMO_CLIENT_APP_ID, DEMO_CLIENT_TOKEN
 from tests.sandbox_voucherify.openapi import error_body, validate
 from tests.servers import SandboxProcess
 
 CLIENT_HEADERS = {
-    "X-Client-Application-Id": DEMO_APP_ID,
+    "X-Client-Application-Id": DEMO_CLIENT_APP_ID,
     "X-Client-Token": DEMO_CLIENT_TOKEN,
-    "Origin": "https://shop.test",
+    "Origin": "http://localhost:5173",
 }
 
 
@@ -53,3 +53,7 @@ def test_client_side_needs_client_keys_and_an_origin(voucherify: SandboxProcess,
     error_body(httpx.put(path, json={"cnst_a": True}, headers=dict(demo.headers)), 401, "unauthorized")
     wrong = {**CLIENT_HEADERS, "X-Client-Token": "vf_sandbox_other_client_token"}
     error_body(httpx.put(path, json={"cnst_a": True}, headers=wrong), 401, "unauthorized")
+    foreign = {**CLIENT_HEADERS, "Origin": "https://evil.example"}  # an origin the project does not allow
+    error_body(httpx.put(path, json={"cnst_a": True}, headers=foreign), 401, "unauthorized")
+    server_id = {**CLIENT_HEADERS, "X-Client-Application-Id": DEMO_APP_ID}  # the server app id is not a client's
+    error_body(httpx.put(path, json={"cnst_a": True}, headers=server_id), 401, "unauthorized")

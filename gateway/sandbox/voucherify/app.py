@@ -12,7 +12,7 @@ from aiohttp import web
 from . import consents, controls
 from .customers import routes as customer_routes
 from .errors import VoucherifyError, method_not_allowed, route_not_found, unauthorized
-from .seed import CLIENT_CREDENTIALS, CREDENTIALS
+from .seed import ALLOWED_ORIGINS, CLIENT_CREDENTIALS, CREDENTIALS
 from .state import PROJECT, REQUEST_ID, STATE, VoucherifyState
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -66,14 +66,15 @@ async def voucherify_api(request: web.Request, handler: Handler) -> web.StreamRe
 def _authenticated_project(request: web.Request) -> str:
     """The project whose keys came: server keys on ``/v1``, client keys and an ``Origin`` on ``/client/v1``."""
     if request.path.startswith("/client/"):
-        app_id, token = request.headers.get("X-Client-Application-Id", ""), request.headers.get("X-Client-Token", "")
-        expected = CLIENT_CREDENTIALS.get(app_id) if request.headers.get("Origin") else None
+        client_id, token = request.headers.get("X-Client-Application-Id", ""), request.headers.get("X-Client-Token", "")
+        known = CLIENT_CREDENTIALS.get(client_id) if request.headers.get("Origin") in ALLOWED_ORIGINS else None
+        expected, project = known if known is not None else (None, "")
     else:
-        app_id, token = request.headers.get("X-App-Id", ""), request.headers.get("X-App-Token", "")
-        expected = CREDENTIALS.get(app_id)
+        project, token = request.headers.get("X-App-Id", ""), request.headers.get("X-App-Token", "")
+        expected = CREDENTIALS.get(project)
     if expected is None or not hmac.compare_digest(expected.encode(), token.encode()):
         raise unauthorized()
-    return app_id
+    return project
 
 
 def _error(error: VoucherifyError, request_id: str) -> web.Response:

@@ -19,10 +19,18 @@ DEMO_APP_TOKEN = "vf_sandbox_secret"
 OTHER_APP_ID = "vf_sandbox_other_app"
 OTHER_APP_TOKEN = "vf_sandbox_other_secret"
 CREDENTIALS = {DEMO_APP_ID: DEMO_APP_TOKEN, OTHER_APP_ID: OTHER_APP_TOKEN}
-# Client-side keys (``X-Client-Application-Id`` / ``X-Client-Token``), for the ``/client/v1`` consents call.
+# Client-side keys (``X-Client-Application-Id`` / ``X-Client-Token``), for the ``/client/v1`` consents call:
+# an application id of their own, the token, and the project they act for. A browser sends them, so they
+# are accepted only with an ``Origin`` the project allows.
+DEMO_CLIENT_APP_ID = "vf_sandbox_client_app"
 DEMO_CLIENT_TOKEN = "vf_sandbox_client_token"
+OTHER_CLIENT_APP_ID = "vf_sandbox_other_client_app"
 OTHER_CLIENT_TOKEN = "vf_sandbox_other_client_token"
-CLIENT_CREDENTIALS = {DEMO_APP_ID: DEMO_CLIENT_TOKEN, OTHER_APP_ID: OTHER_CLIENT_TOKEN}
+CLIENT_CREDENTIALS = {
+    DEMO_CLIENT_APP_ID: (DEMO_CLIENT_TOKEN, DEMO_APP_ID),
+    OTHER_CLIENT_APP_ID: (OTHER_CLIENT_TOKEN, OTHER_APP_ID),
+}
+ALLOWED_ORIGINS = frozenset({"http://localhost:5173", "http://127.0.0.1:5173"})  # a Vite dev server
 OTHER_CUSTOMERS = 8
 
 _FIRST = ["Ada", "Björn", "Chloé", "Dmitri", "Esther", "Farid", "Greta", "Hiro", "Ines", "Jonas", "Kofi", "Lena"]
