@@ -47,21 +47,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _run_sandbox(host: str, port: int, customers: int | None, seed: int) -> None:
-    running = await start_sandbox(host, port, 250 if customers is None else customers, seed)
-    print(banner(running.url), flush=True)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await running.stop()
+async def _run_sandbox(vendor: str, host: str, port: int, customers: int | None, seed: int) -> None:
+    """One vendor's sandbox alone, until interrupted, with its own default seed size."""
+    from .sandbox.voucherify import runner as voucherify
 
-
-async def _run_voucherify_sandbox(host: str, port: int, customers: int | None, seed: int) -> None:
-    from .sandbox.voucherify.runner import banner as voucherify_banner
-    from .sandbox.voucherify.runner import start_voucherify_sandbox
-
-    running = await start_voucherify_sandbox(host, port, 120 if customers is None else customers, seed)
-    print(voucherify_banner(running.url), flush=True)
+    start, describe, default_customers = (
+        (voucherify.start_voucherify_sandbox, voucherify.banner, 120)
+        if vendor == "voucherify"
+        else (start_sandbox, banner, 250)
+    )
+    running = await start(host, port, default_customers if customers is None else customers, seed)
+    print(describe(running.url), flush=True)
     try:
         await asyncio.Event().wait()
     finally:
@@ -156,8 +152,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.customers is not None and args.customers < 0:
             raise SystemExit("--customers must be 0 or more")
         host, port = args.host, args.port
-        run = _run_voucherify_sandbox if args.vendor == "voucherify" else _run_sandbox
-        running = run(args.host, args.port, args.customers, args.seed)
+        running = _run_sandbox(args.vendor, args.host, args.port, args.customers, args.seed)
     else:
         settings = _settings(args)
         configure_logging(settings.log_level, settings.log_format == "json")
