@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from ..app import route_key  # the stats key, as the Polar sandbox counts requests
 from . import consents, controls
 from .customers import routes as customer_routes
 from .errors import VoucherifyError, method_not_allowed, route_not_found, unauthorized
@@ -18,11 +19,6 @@ from .state import PROJECT, REQUEST_ID, STATE, VoucherifyState
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CONTROL_PREFIX = "/__sandbox/"
 TOO_MANY = {"code": 429, "message": "Too many requests hit the API too quickly."}
-
-
-def route_key(request: web.Request) -> str:
-    resource = request.match_info.route.resource
-    return f"{request.method} {resource.canonical if resource is not None else '<unmatched>'}"
 
 
 @web.middleware
