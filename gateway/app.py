@@ -1,8 +1,8 @@
 """The application factory: the gateway's aiohttp application, with its routes (``/graphql`` and GraphiQL,
 the CSV export, ``/healthz``, ``/readyz``, ``/metrics``), its middlewares and its upstream clients.
 
-It serves the upstream it is given and starts none: the command line (``gateway.__main__``) decides where
-the upstream is, and starts the embedded sandbox when none is configured."""
+It serves the upstreams it is given and starts none: the command line (``gateway.__main__``) decides where
+they are, and starts the embedded sandboxes for those not configured."""
 
 from __future__ import annotations
 
@@ -21,19 +21,28 @@ from .http.access import request_context
 from .http.bodies import body_timeout
 from .http.cors import cors
 from .http.deadline import request_budget
-from .http.keys import GRAPHIQL_TOKEN, POLAR_CLIENT, SCOPES, SETTINGS, TRANSPORT
+from .http.keys import GRAPHIQL_TOKEN, POLAR_CLIENT, SCOPES, SETTINGS, TRANSPORT, VOUCHERIFY_CLIENT
 from .http.probes import healthz, metrics_endpoint, readyz
 from .settings import Settings, with_cursor_secret
 from .upstream.polar import PolarClient
 from .upstream.slots import FairSlots
 from .upstream.transport import Transport, create_client
+from .upstream.voucherify import VoucherifyClient
+from .upstream.voucherify_wire import VOUCHERIFY
 
 GRAPHQL_ROUTE = "/graphql"
 
 
-def create_app(settings: Settings, upstream_url: str | None = None, demo_token: str | None = None) -> web.Application:
-    """The application on ``upstream_url`` (default: ``settings.upstream_url``; one of them is needed).
-    ``demo_token`` is pre-filled in GraphiQL: the command line passes the embedded sandbox's."""
+def create_app(
+    settings: Settings,
+    upstream_url: str | None = None,
+    demo_token: str | None = None,
+    voucherify_url: str | None = None,
+) -> web.Application:
+    """The application on Polar at ``upstream_url`` (default: ``settings.upstream_url``; one of them is
+    needed) and Voucherify at ``voucherify_url`` (default: ``settings.voucherify_url``; without either, every
+    Voucherify field answers that none is configured). ``demo_token`` is pre-filled in GraphiQL: the command
+    line passes the embedded sandbox's."""
     url = upstream_url or settings.upstream_url
     if url is None:
         raise ValueError("no upstream: set upstream_url, or start a sandbox and pass its URL")
@@ -44,6 +53,8 @@ def create_app(settings: Settings, upstream_url: str | None = None, demo_token: 
     if demo_token is not None:
         app[GRAPHIQL_TOKEN] = demo_token
     app.cleanup_ctx.append(_upstream_clients(url, settings))
+    if (voucherify := voucherify_url or settings.voucherify_url) is not None:
+        app.cleanup_ctx.append(_voucherify_client(voucherify, settings))
     graphiql_mode: Literal["graphiql"] | None = "graphiql" if settings.graphiql and settings.introspection else None
     view = GatewayView(schema=build_schema(settings), graphql_ide=graphiql_mode, allow_queries_via_get=True)
     app.router.add_route("GET", GRAPHQL_ROUTE, view)
@@ -99,3 +110,18 @@ def _upstream_clients(url: str, settings: Settings) -> Callable[[web.Application
             await export_client.aclose()
 
     return clients
+
+
+def _voucherify_client(url: str, settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Voucherify's pool, with a breaker, slots and token memory of its own: one upstream failing never
+    fails fast the other."""
+
+    async def client(app: web.Application) -> AsyncIterator[None]:
+        pool = create_client(url, settings, settings.upstream_max_connections, wire=VOUCHERIFY)
+        app[VOUCHERIFY_CLIENT] = VoucherifyClient(Transport(pool, settings, wire=VOUCHERIFY))
+        try:
+            yield
+        finally:
+            await pool.aclose()
+
+    return client

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     # The Polar API base URL. None: start the embedded sandbox on a free port and use it.
     upstream_url: str | None = None
+    # The Voucherify API base URL (https://api.voucherify.io, or your cluster's). None: start the embedded
+    # Voucherify sandbox on a free port and use it.
+    voucherify_url: str | None = None
     # Where clients reach the gateway (``https://api.example.com``, maybe with a path), for absolute links such
     # as customersExportUrl. Unset, links are relative: never built from the request's Host header, which the
     # caller chooses.
@@ -54,6 +57,7 @@ class Settings(BaseSettings):
     cursor_secret: SecretStr | None = None
     # Demo data of the embedded sandbox.
     sandbox_customers: int = Field(default=250, ge=0)
+    sandbox_voucherify_customers: int = Field(default=120, ge=0)
     sandbox_seed: int = 1
 
     # Limits.
@@ -75,6 +79,14 @@ class Settings(BaseSettings):
     breaker_reset_s: float = Field(default=5.0, gt=0)  # open this long before a probe is let through
     state_batch_size: int = Field(default=100, ge=1, le=100)  # customer ids per batched list call
     scope_memory_s: float = Field(default=600.0, ge=0)  # how long a token's missing scopes are remembered
+
+    # Voucherify's bulk work. An upload is the one request body allowed over max_body_bytes: only a multipart
+    # POST to /graphql carrying Voucherify keys and a non-simple header (CSRF), at most this many at once per
+    # process (more get 503 at once, before their body is read).
+    max_upload_bytes: int = Field(default=10 * 2**20, ge=1024)  # Voucherify takes CSV files up to 10 MB
+    max_concurrent_uploads: int = Field(default=4, ge=1)
+    max_bulk_customers: int = Field(default=100, ge=1)  # customers (or source ids) of one bulk mutation
+    async_action_max_wait_s: float = Field(default=8.0, ge=0)  # waitSeconds of voucherifyAsyncAction, at most
 
     # Query limits: refused before any resolver runs, each error names its setting.
     max_depth: int = Field(default=10, ge=1)

@@ -69,20 +69,27 @@ FAILURES: tuple[tuple[type[UpstreamError], Failure], ...] = (
     (UpstreamBusy, Failure(ErrorCode.GATEWAY_BUSY, 503, (
         "Every slot for this kind of request is taken (a limit of this gateway); retry shortly."))),
     (UpstreamUnauthorized, Failure(ErrorCode.UNAUTHENTICATED, 401,
-        "Polar refused the access token: it is unknown, expired or of the wrong kind.")),
+        "{upstream} refused the credentials: they are unknown, expired or of the wrong kind.")),
     (UpstreamForbidden, Failure(ErrorCode.FORBIDDEN, 403, "The access token lacks the scope this operation needs.")),
-    (UpstreamRateLimited, Failure(ErrorCode.RATE_LIMITED, 429, "Polar's rate limit was reached; retry later.")),
-    (UpstreamTimeout, Failure(ErrorCode.UPSTREAM_TIMEOUT, 504, "Polar did not answer in time.")),
+    (UpstreamRateLimited, Failure(ErrorCode.RATE_LIMITED, 429, "{upstream}'s rate limit was reached; retry later.")),
+    (UpstreamTimeout, Failure(ErrorCode.UPSTREAM_TIMEOUT, 504, "{upstream} did not answer in time.")),
     (UpstreamCircuitOpen, Failure(ErrorCode.UPSTREAM_UNAVAILABLE, 503,
-        "Polar is unavailable; failing fast for a few seconds.")),
-    (UpstreamUnavailable, Failure(ErrorCode.UPSTREAM_UNAVAILABLE, 502, "Polar is unavailable.")),
-    (UpstreamNotFound, Failure(ErrorCode.UPSTREAM_UNAVAILABLE, 502, "Polar is unavailable.")),
+        "{upstream} is unavailable; failing fast for a few seconds.")),
+    (UpstreamUnavailable, Failure(ErrorCode.UPSTREAM_UNAVAILABLE, 502, "{upstream} is unavailable.")),
+    (UpstreamNotFound, Failure(ErrorCode.UPSTREAM_UNAVAILABLE, 502, "{upstream} is unavailable.")),
 )
-UNEXPECTED = Failure(ErrorCode.UPSTREAM_UNAVAILABLE, 502, "Polar answered unexpectedly.")
+UNEXPECTED = Failure(ErrorCode.UPSTREAM_UNAVAILABLE, 502, "{upstream} answered unexpectedly.")
+# How to check whether a write whose outcome is unknown was applied, by upstream.
+READ_BEFORE_RETRY = {
+    "Polar": "look the customer up (for a create, by its externalId) and retry only if the change is missing.",
+    "Voucherify": "look the customer up, or the async action; a customer upsert is safe to repeat as it is.",
+}
 
 
 def failure_of(error: UpstreamError) -> Failure:
-    return next((failure for kind, failure in FAILURES if isinstance(error, kind)), UNEXPECTED)
+    """How ``error`` is told, its message naming the upstream that failed."""
+    failure = next((failure for kind, failure in FAILURES if isinstance(error, kind)), UNEXPECTED)
+    return Failure(failure.code, failure.status, failure.message.format(upstream=error.upstream))
 
 
 def from_upstream(error: UpstreamError, *, write: bool = False) -> GraphQLError:
@@ -90,9 +97,10 @@ def from_upstream(error: UpstreamError, *, write: bool = False) -> GraphQLError:
     have been applied, the error says so (``outcomeUnknown``) and how to retry safely."""
     if write and (error.outcome_unknown or any(e.outcome_unknown for e in error.earlier)):
         code = ErrorCode.UPSTREAM_TIMEOUT if isinstance(error, UpstreamTimeout) else ErrorCode.UPSTREAM_UNAVAILABLE
+        hint = READ_BEFORE_RETRY.get(error.upstream, READ_BEFORE_RETRY["Polar"])
         return gateway_error(
-            "Polar did not confirm this write, which may or may not have been applied. Read before retrying: "
-            "look the customer up (for a create, by its externalId) and retry only if the change is missing.",
+            f"{error.upstream} did not confirm this write, which may or may not have been applied. Read before "
+            f"retrying: {hint}",
             code,
             outcomeUnknown=True,
         )

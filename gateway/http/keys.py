@@ -14,10 +14,12 @@ if TYPE_CHECKING:
     from ..settings import Settings
     from ..upstream.polar import PolarClient
     from ..upstream.transport import Transport
+    from ..upstream.voucherify import VoucherifyClient
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 POLAR_CLIENT: web.AppKey[PolarClient] = web.AppKey("polar_client")
 TRANSPORT: web.AppKey[Transport] = web.AppKey("transport")  # the API's pool, which /readyz probes
+VOUCHERIFY_CLIENT: web.AppKey[VoucherifyClient] = web.AppKey("voucherify_client")  # unset: none configured
 SCOPES: web.AppKey[ScopeMemory] = web.AppKey("scopes")
 GRAPHIQL_TOKEN: web.AppKey[str] = web.AppKey("graphiql_token")  # pre-filled in GraphiQL; unset: a placeholder
 GRAPHIQL_ASSETS: web.AppKey[Path] = web.AppKey("graphiql_assets")

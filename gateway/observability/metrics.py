@@ -26,19 +26,22 @@ OPERATION_SECONDS = Histogram(
     ["operation", "type"], buckets=LATENCY_BUCKETS,
 )  # fmt: skip
 UPSTREAM_REQUESTS = Counter(
-    "gateway_upstream_requests", "Upstream attempts by method, route template and status (or 'timeout'/'error').",
-    ["method", "route", "status"],
+    "gateway_upstream_requests",
+    "Upstream attempts by upstream, method, route template and status (or 'timeout'/'error').",
+    ["upstream", "method", "route", "status"],
 )  # fmt: skip
 UPSTREAM_SECONDS = Histogram(
     "gateway_upstream_request_duration_seconds", "Time of one upstream attempt.",
-    ["method", "route"], buckets=LATENCY_BUCKETS,
+    ["upstream", "method", "route"], buckets=LATENCY_BUCKETS,
 )  # fmt: skip
-UPSTREAM_RETRIES = Counter("gateway_upstream_retries", "Upstream attempts that were retries.", ["method", "route"])
+UPSTREAM_RETRIES = Counter(
+    "gateway_upstream_retries", "Upstream attempts that were retries.", ["upstream", "method", "route"]
+)
 BREAKER_OPEN = Gauge(
     "gateway_upstream_breaker_open", "1 while the upstream's circuit breaker is open (or probing), else 0.",
-    multiprocess_mode="max",
+    ["upstream"], multiprocess_mode="max",
 )  # fmt: skip
-BREAKER_OPENINGS = Counter("gateway_upstream_breaker_openings", "Times the circuit breaker opened.")
+BREAKER_OPENINGS = Counter("gateway_upstream_breaker_openings", "Times the circuit breaker opened.", ["upstream"])
 DOCUMENT_CACHE_BYTES = Gauge(
     "gateway_document_cache_bytes", "Parsed and validated documents held, in bytes as weighed.",
     multiprocess_mode="livesum",

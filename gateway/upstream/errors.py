@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from .problems import Problem, read_problems
+from .problems import Problem
 
 
 class UpstreamError(Exception):
     """Base of every upstream failure. Messages never carry tokens, URLs with credentials or bodies."""
 
+    upstream: str = "Polar"  # which upstream failed, for messages (set by the transport from its wire)
     attempts: int = 1  # how many times the call was tried before this error was final
     outcome_unknown: bool = False  # the request may have reached the upstream and been applied
     earlier: tuple[UpstreamError, ...] = ()  # the failures of the attempts before this one
@@ -28,15 +27,11 @@ class UpstreamNotFound(UpstreamError):
 
 
 class UpstreamValidation(UpstreamError):
-    """422 with Polar's ``detail`` list, read as ``problems``."""
+    """The upstream refused the input (Polar's 422, Voucherify's 400): ``problems`` say where and why."""
 
-    def __init__(self, details: list[dict[str, Any]]) -> None:
+    def __init__(self, problems: list[Problem]) -> None:
         super().__init__("upstream rejected the input")
-        self.details = details
-
-    @property
-    def problems(self) -> list[Problem]:
-        return read_problems(self.details)
+        self.problems = problems
 
 
 class UpstreamRateLimited(UpstreamError):

@@ -8,18 +8,16 @@ only the fields a PATCH carries).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
+from .changes import KEEP, Keep
 from .polar_records import Address, Json, write_address
 from .transport import QueryParams
 
-
-class Keep(Enum):
-    KEEP = "keep"
-
-
-KEEP = Keep.KEEP  # an update leaves this field as it is
+__all__ = [
+    "KEEP", "CustomerCreate", "CustomerQuery", "CustomerUpdate", "Keep", "OrderQuery", "OrderUpdate", "Owner",
+    "SessionCreate",
+]  # fmt: skip
 
 
 def sorting(key: str | None, reverse: bool) -> str:

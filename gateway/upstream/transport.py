@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -29,7 +30,6 @@ from ..observability.metrics import (
     UPSTREAM_REQUESTS,
     UPSTREAM_RETRIES,
     UPSTREAM_SECONDS,
-    route_template,
 )
 from ..settings import Settings
 from . import budget
@@ -46,26 +46,30 @@ from .errors import (
     UpstreamTimeout,
     UpstreamUnauthorized,
     UpstreamUnavailable,
-    UpstreamValidation,
 )
 from .exact_urls import ExactUrlTransport
+from .polar_wire import POLAR
 from .slots import FairSlots
 from .trust import TokenTrust
+from .wire import Wire
 
 QueryParams = list[tuple[str, str | int | float | bool | None]]
+Files = dict[str, tuple[str, bytes, str]]  # multipart part name -> (file name, content, content type)
 UNPROVEN = "unproven"  # the slots' caller for every token Polar has not accepted lately
 RETRYABLE = (UpstreamUnavailable, UpstreamTimeout, UpstreamRateLimited)
 
 
-def request_headers(token: str) -> dict[str, str]:
-    """The caller's token, and this request's id so Polar-side logs can be matched with ours."""
-    headers = {"Authorization": f"Bearer {token}"}
+def request_headers(wire: Wire, token: str) -> dict[str, str]:
+    """The caller's credential, and this request's id so upstream-side logs can be matched with ours."""
+    headers = wire.credentials(token)
     if (current := request_id.current()) is not None:
         headers[request_id.HEADER] = current
     return headers
 
 
-def create_client(base_url: str, settings: Settings, max_connections: int | None = None) -> httpx.AsyncClient:
+def create_client(
+    base_url: str, settings: Settings, max_connections: int | None = None, wire: Wire = POLAR
+) -> httpx.AsyncClient:
     connections = max_connections or settings.upstream_max_connections
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     timeout = httpx.Timeout(settings.upstream_read_timeout_s, connect=settings.upstream_connect_timeout_s)
@@ -78,14 +82,14 @@ def create_client(base_url: str, settings: Settings, max_connections: int | None
         base_url=base_url,
         transport=pool,
         timeout=timeout,
-        headers={"Polar-Version": "2026-10", "Accept": "application/json"},
+        headers=dict(wire.headers),
     )
     client._cookies = NoCookies()  # the setter would wrap it in a plain Cookies
     return client
 
 
 class NoCookies(httpx.Cookies):
-    """A jar that keeps nothing. The client is shared by every caller, so a cookie Polar set for one must
+    """A jar that keeps nothing. The client is shared by every caller, so a cookie an upstream set for one must
     never ride on another's request; not parsing ``Set-Cookie`` also saves a few percent of CPU."""
 
     def extract_cookies(self, response: httpx.Response) -> None:
@@ -103,12 +107,16 @@ class Transport:
         breaker: CircuitBreaker | None = None,
         slots: FairSlots | None = None,
         trust: TokenTrust | None = None,
+        wire: Wire = POLAR,
     ) -> None:
+        """``breaker``: each upstream has its own; an export's transport shares its API's."""
         self.client = client
         self.settings = settings
+        self.wire = wire
         self.breaker = breaker or CircuitBreaker(
-            settings.breaker_failure_threshold, settings.breaker_reset_s, on_change=_breaker_metrics
+            settings.breaker_failure_threshold, settings.breaker_reset_s, on_change=_breaker_metrics(wire.name.lower())
         )
+        self.label = wire.name.lower()  # the ``upstream`` label of its metrics
         # No more in flight than the pool has connections: a wait for a connection inside the pool would be
         # a local wait that looks like a slow upstream (and would count in the breaker).
         total = min(settings.upstream_max_concurrency, settings.upstream_max_connections)
@@ -124,24 +132,35 @@ class Transport:
         *,
         params: QueryParams | None = None,
         json: Any = None,
+        files: Files | None = None,
         repeatable: bool | None = None,
     ) -> Any:
-        """``repeatable``: whether the call may be retried; by default only GET is.
+        """``repeatable``: whether the call may be retried; by default only GET is. ``files``: a multipart
+        body instead of JSON. Every failure names this transport's upstream (``UpstreamError.upstream``)."""
+        body = Body(json, files)
+        try:
+            return await self._request(method, path, token, params, body, repeatable)
+        except UpstreamError as error:
+            error.upstream = self.wire.name
+            raise
 
-        The first attempt is made directly: tenacity's machinery is only set up once it has failed, so
+    async def _request(
+        self, method: str, path: str, token: str, params: QueryParams | None, body: Body, repeatable: bool | None
+    ) -> Any:
+        """The first attempt is made directly: tenacity's machinery is only set up once it has failed, so
         the common case (it succeeds) pays nothing for retries."""
         may_retry = method == "GET" if repeatable is None else repeatable
         try:
-            return await self._attempt(method, path, token, params, json)
+            return await self._attempt(method, path, token, params, body)
         except UpstreamError as error:
             if not may_retry or self.settings.retry_attempts == 1 or not _retryable(error):
                 error.attempts = 1
                 raise
             first_failure = error
-        return await self._retry(method, path, token, params, json, first_failure)
+        return await self._retry(method, path, token, params, body, first_failure)
 
     async def _retry(
-        self, method: str, path: str, token: str, params: QueryParams | None, json: Any, first_failure: UpstreamError
+        self, method: str, path: str, token: str, params: QueryParams | None, body: Body, first_failure: UpstreamError
     ) -> Any:
         """Attempts 2 and later, with tenacity's backoff and stop rules; attempt 1 is the failure given."""
         retrying = AsyncRetrying(
@@ -157,9 +176,9 @@ class Transport:
                     if attempt.retry_state.attempt_number == 1:
                         failures.append(first_failure)
                         raise first_failure
-                    UPSTREAM_RETRIES.labels(method, route_template(path)).inc()
+                    UPSTREAM_RETRIES.labels(self.label, method, self.wire.route(path)).inc()
                     try:
-                        return await self._attempt(method, path, token, params, json)
+                        return await self._attempt(method, path, token, params, body)
                     except UpstreamError as error:
                         failures.append(error)
                         raise
@@ -180,6 +199,9 @@ class Transport:
         try:
             async with self._streamed(path, token, read_timeout_s) as response:
                 yield response
+        except UpstreamError as error:
+            error.upstream = self.wire.name
+            raise
         finally:
             self.slots.release(caller)
 
@@ -188,7 +210,7 @@ class Transport:
         if not self.breaker.allow():
             raise UpstreamCircuitOpen("upstream unavailable: failing fast while its circuit is open")
         timeout = httpx.Timeout(read_timeout_s, connect=self.settings.upstream_connect_timeout_s)
-        request = self.client.build_request("GET", path, headers=request_headers(token), timeout=timeout)
+        request = self.client.build_request("GET", path, headers=request_headers(self.wire, token), timeout=timeout)
         try:
             response = await self.client.send(request, stream=True)
         except httpx.TransportError as error:
@@ -200,7 +222,7 @@ class Transport:
             if response.status_code >= 300:
                 await response.aread()
                 try:
-                    _answer(response, "GET", path)
+                    _answer(self.wire, response, "GET", path)
                 except UpstreamUnavailable:
                     self.breaker.failed()
                     raise
@@ -219,19 +241,19 @@ class Transport:
             return max(backoff, error.retry_after)
         return backoff
 
-    async def _attempt(self, method: str, path: str, token: str, params: QueryParams | None, json: Any) -> Any:
+    async def _attempt(self, method: str, path: str, token: str, params: QueryParams | None, body: Body) -> Any:
         caller = budget.caller_key(token)
         if not self.trust.accepted(caller):
             try:
                 async with self.trust.probing(caller, _time_left(method, path)):
                     if not self.trust.accepted(caller):  # still unknown: this call goes alone
-                        return await self._slotted(caller, method, path, token, params, json)
+                        return await self._slotted(caller, method, path, token, params, body)
             except TimeoutError:
                 raise _waited_too_long(method, path) from None
-        return await self._slotted(caller, method, path, token, params, json)
+        return await self._slotted(caller, method, path, token, params, body)
 
     async def _slotted(
-        self, caller: str, method: str, path: str, token: str, params: QueryParams | None, json: Any
+        self, caller: str, method: str, path: str, token: str, params: QueryParams | None, body: Body
     ) -> Any:
         """The call, in one of the caller's fair share of slots, once the request's budget allows it. The wait
         for a slot counts against the deadline but is local: running out of time there sends nothing and
@@ -247,7 +269,7 @@ class Transport:
             except TimeoutError:
                 raise _waited_too_long(method, path) from None
         try:
-            return await self._send(caller, method, path, token, params, json)
+            return await self._send(caller, method, path, token, params, body)
         finally:
             self.slots.release(holder)
 
@@ -266,15 +288,15 @@ class Transport:
             current.calls_left -= 1
 
     async def _send(
-        self, caller: str, method: str, path: str, token: str, params: QueryParams | None, json: Any
+        self, caller: str, method: str, path: str, token: str, params: QueryParams | None, body: Body
     ) -> Any:
         """One request upstream, within what is left of the deadline, with its outcome in the breaker (which,
         once it lets a call through, must hear how it ended)."""
         left = _time_left(method, path)
         if not self.breaker.allow():
             raise UpstreamCircuitOpen("upstream unavailable: failing fast while its circuit is open")
-        route = route_template(path)
-        headers = request_headers(token)
+        route = self.wire.route(path)
+        headers = request_headers(self.wire, token)
         started = time.perf_counter()
         status = "error"
         attributes = {"http.request.method": method, "url.template": route}
@@ -282,7 +304,9 @@ class Transport:
             tracing.inject(headers)
             try:
                 async with asyncio.timeout(left):
-                    response = await self.client.request(method, path, params=params, json=json, headers=headers)
+                    response = await self.client.request(
+                        method, path, params=params, json=body.json, files=body.files, headers=headers
+                    )
                 status = str(response.status_code)
             except TimeoutError as error:
                 status = "timeout"
@@ -305,12 +329,12 @@ class Transport:
                 self.breaker.abandoned()
                 raise
             finally:
-                UPSTREAM_REQUESTS.labels(method, route, status).inc()
-                UPSTREAM_SECONDS.labels(method, route).observe(time.perf_counter() - started)
+                UPSTREAM_REQUESTS.labels(self.label, method, route, status).inc()
+                UPSTREAM_SECONDS.labels(self.label, method, route).observe(time.perf_counter() - started)
                 if span is not None:
                     span.set_attribute("http.response.status_code", status)
             try:
-                answer = _answer(response, method, path)
+                answer = _answer(self.wire, response, method, path)
             except UpstreamUnavailable:
                 self.breaker.failed()
                 raise
@@ -327,6 +351,14 @@ class Transport:
             return answer
 
 
+@dataclass(frozen=True, slots=True)
+class Body:
+    """What a request sends: JSON, or (for an upload) multipart files."""
+
+    json: Any = None
+    files: Files | None = None
+
+
 def _time_left(method: str, path: str) -> float | None:
     left = budget.remaining()
     if left is not None and left <= 0:
@@ -338,10 +370,15 @@ def _waited_too_long(method: str, path: str) -> UpstreamTimeout:
     return UpstreamTimeout(f"upstream {method} {path}: still waiting for its turn at the request's deadline")
 
 
-def _breaker_metrics(opened: bool) -> None:
-    BREAKER_OPEN.set(1 if opened else 0)
-    if opened:
-        BREAKER_OPENINGS.inc()
+def _breaker_metrics(upstream: str) -> Callable[[bool], None]:
+    """The breaker's changes in the gauge and counter of ``upstream``."""
+
+    def changed(opened: bool) -> None:
+        BREAKER_OPEN.labels(upstream).set(1 if opened else 0)
+        if opened:
+            BREAKER_OPENINGS.labels(upstream).inc()
+
+    return changed
 
 
 def _retryable(error: BaseException) -> bool:
@@ -375,7 +412,7 @@ def _is_timeout(error: httpx.TransportError) -> bool:
     return isinstance(cause, TimeoutError)
 
 
-def _answer(response: httpx.Response, method: str, path: str) -> Any:
+def _answer(wire: Wire, response: httpx.Response, method: str, path: str) -> Any:
     status = response.status_code
     if status == 204:
         return None
@@ -384,32 +421,16 @@ def _answer(response: httpx.Response, method: str, path: str) -> Any:
             return orjson.loads(response.content)
         except ValueError as error:
             raise UpstreamUnavailable(f"upstream {method} {path} answered {status} without JSON") from error
+    if (refusal := wire.refusal(response)) is not None:
+        raise refusal
     if status == 401:
         raise UpstreamUnauthorized("the upstream refused the credentials")
     if status == 403:
         raise UpstreamForbidden("the credentials lack the scope this needs")
     if status == 404:
         raise UpstreamNotFound("not found")
-    if status == 422:
-        raise UpstreamValidation(_details(response))
     if status == 429:
-        raise UpstreamRateLimited(_retry_after(response))
+        raise UpstreamRateLimited(wire.retry_after(response))
     if status >= 500:
         raise UpstreamUnavailable(f"upstream {method} {path} answered {status}")
     raise UpstreamError(f"upstream {method} {path} answered {status}")
-
-
-def _details(response: httpx.Response) -> list[dict[str, Any]]:
-    try:
-        body = response.json()
-    except ValueError:
-        return []
-    details = body.get("detail") if isinstance(body, dict) else None
-    return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return float(response.headers["retry-after"])
-    except (KeyError, ValueError):
-        return None

@@ -144,10 +144,10 @@ def test_metrics_count_operations_upstream_requests_and_loader_batches(sandbox: 
     assert samples[(latency, (("operation", "MetricsProbe"), ("type", "query")))] == 3
     upstream = "gateway_upstream_requests_total"
     for route in ("/v1/customers/", "/v1/subscriptions/", "/v1/benefit-grants/", "/v1/customer-meters/"):
-        assert samples[(upstream, (("method", "GET"), ("route", route), ("status", "200")))] == 3
+        assert samples[(upstream, (("method", "GET"), ("route", route), ("status", "200"), ("upstream", "polar")))] == 3
     assert samples[("gateway_dataloader_batch_size_count", (("loader", "state"),))] == 3
     assert samples[("gateway_dataloader_batch_size_sum", (("loader", "state"),))] == 9  # 3 customers a batch
-    assert samples[("gateway_upstream_breaker_open", ())] == 0
+    assert samples[("gateway_upstream_breaker_open", (("upstream", "polar"),))] == 0
 
 
 def test_metrics_show_retries_and_the_breaker_opening(sandbox: SandboxProcess) -> None:
@@ -160,10 +160,11 @@ def test_metrics_show_retries_and_the_breaker_opening(sandbox: SandboxProcess) -
         _post(gateway, f'{{ customer(id: "{customer_id}") {{ id }} }}')
         samples = _samples(gateway)
     route = (("method", "GET"), ("route", "/v1/customers/{id}"))
-    assert samples[("gateway_upstream_requests_total", (*route, ("status", "503")))] == 3
-    assert samples[("gateway_upstream_retries_total", route)] == 2
-    assert samples[("gateway_upstream_breaker_open", ())] == 1
-    assert samples[("gateway_upstream_breaker_openings_total", ())] == 1
+    polar = (("upstream", "polar"),)
+    assert samples[("gateway_upstream_requests_total", (*route, ("status", "503"), *polar))] == 3
+    assert samples[("gateway_upstream_retries_total", (*route, *polar))] == 2
+    assert samples[("gateway_upstream_breaker_open", polar)] == 1
+    assert samples[("gateway_upstream_breaker_openings_total", polar)] == 1
 
 
 def test_operation_names_beyond_the_cap_are_counted_as_other(sandbox: SandboxProcess) -> None:

@@ -95,7 +95,9 @@ def test_every_problem_kind_has_a_user_error_code() -> None:
 
 
 def test_a_422_carries_its_problems() -> None:
-    error = UpstreamValidation([{"type": "missing", "loc": ["body", "individual", "email"], "msg": "Field required"}])
+    error = UpstreamValidation(
+        read_problems([{"type": "missing", "loc": ["body", "individual", "email"], "msg": "Field required"}])
+    )
     assert error.problems == [Problem(("email",), ProblemKind.REQUIRED, "Field required")]
 
 

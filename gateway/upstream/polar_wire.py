@@ -1,0 +1,41 @@
+"""Polar on the wire: a bearer token, the dated API version, and 422 answers with pydantic's ``detail``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from ..observability.metrics import route_template
+from .errors import UpstreamError, UpstreamValidation
+from .problems import read_problems
+from .wire import Wire, retry_after_header
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _refusal(response: httpx.Response) -> UpstreamError | None:
+    if response.status_code != 422:
+        return None
+    return UpstreamValidation(read_problems(_details(response)))
+
+
+def _details(response: httpx.Response) -> list[dict[str, Any]]:
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    details = body.get("detail") if isinstance(body, dict) else None
+    return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+
+
+POLAR = Wire(
+    name="Polar",
+    headers={"Polar-Version": "2026-10", "Accept": "application/json"},
+    credentials=_bearer,
+    refusal=_refusal,
+    retry_after=retry_after_header,
+    route=route_template,
+)
