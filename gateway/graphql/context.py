@@ -1,4 +1,5 @@
-"""What one GraphQL request carries: the caller's token, the shared clients, and fresh loaders."""
+"""What one GraphQL request carries: the caller's Polar token and Voucherify keys, the shared clients, and
+fresh loaders (each keyed by the caller's credentials, since they live for this request only)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,18 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..http.tokens import Credentials, TokenKind, TokenRefused, require
+from ..http.voucherify_keys import CLIENT_ONLY, NO_KEYS, VoucherifyCredentials
 from ..settings import Settings
 from ..upstream.polar import PolarClient
+from ..upstream.voucherify import VoucherifyClient, VoucherifyKeys
 from .errors import ErrorCode, gateway_error
 from .limits import Spent
 from .loaders import Loaders
 from .pagination import Cursors, cursors_for
 from .scopes import ScopeMemory
+from .voucherify_loaders import VoucherifyLoaders
+
+NOT_CONFIGURED = "Voucherify is not configured on this gateway (setting voucherify_url)."
 
 
 @dataclass
@@ -24,6 +30,8 @@ class Context:
     base_url: str = ""  # ``public_url``, for links such as the CSV export; "" makes them relative
     from_router: bool = False  # the request carries the router_secret (see federation._service)
     spent: Spent = field(default_factory=Spent)  # what this request's operations have cost (a batch shares it)
+    voucherify_client: VoucherifyClient | None = None  # None: no Voucherify configured
+    voucherify_credentials: VoucherifyCredentials = field(default_factory=VoucherifyCredentials)
 
     @property
     def organization_token(self) -> str:
@@ -53,3 +61,31 @@ class Context:
     @cached_property
     def loaders(self) -> Loaders:
         return Loaders(self.polar_client, self.organization_token, self.settings, self.scopes)
+
+    @property
+    def voucherify(self) -> VoucherifyClient:
+        if self.voucherify_client is None:
+            raise gateway_error(NOT_CONFIGURED, ErrorCode.UPSTREAM_UNAVAILABLE)
+        return self.voucherify_client
+
+    @property
+    def voucherify_keys(self) -> VoucherifyKeys:
+        """Server keys, for every Voucherify field but the consents: without them UNAUTHENTICATED, with client
+        keys FORBIDDEN, before any upstream call (Polar fields of the same request are served)."""
+        keys = self.voucherify_any_keys
+        if keys.client_side:
+            raise gateway_error(CLIENT_ONLY, ErrorCode.FORBIDDEN)
+        return keys
+
+    @property
+    def voucherify_any_keys(self) -> VoucherifyKeys:
+        """Server keys, or client keys with an origin (the client-side consents take either)."""
+        self.voucherify  # noqa: B018 - a gateway without Voucherify says so before asking for keys
+        keys = self.voucherify_credentials.keys
+        if keys is None:
+            raise gateway_error(self.voucherify_credentials.problem or NO_KEYS, ErrorCode.UNAUTHENTICATED)
+        return keys
+
+    @cached_property
+    def voucherify_loaders(self) -> VoucherifyLoaders:
+        return VoucherifyLoaders(self.voucherify, self.voucherify_keys, self.settings)

@@ -25,9 +25,11 @@ from ..upstream.pages import Page
 from .errors import bad_input
 
 CURSOR_PREFIX = "pos2"
+MARK_PREFIX = "mark1"  # a cursor that holds an upstream's own mark (an event id, a creation time)
+MAX_MARK_CHARS = 64
 MAX_POSITION = 10_000_000  # the deepest position a cursor may hold: 100,000 of Polar's largest pages
 MAC_BYTES = 16  # HMAC-SHA-256 truncated to 128 bits
-MAX_CURSOR_CHARS = 128  # a cursor this gateway issues has about 60
+MAX_CURSOR_CHARS = 160  # a cursor this gateway issues has about 60 (a mark cursor at most 136)
 LARGEST_PAGE = 100  # the most items one upstream page holds
 R = TypeVar("R")
 FetchPage = Callable[[int, int], Awaitable[Page[R]]]  # (page number from 1, page size) -> that page
@@ -74,9 +76,19 @@ class Cursors:
         payload = f"{CURSOR_PREFIX}:{print_}:{position}".encode()
         return base64.urlsafe_b64encode(payload + b"." + self._sign(payload)).decode()
 
-    def decode(self, cursor: str, print_: str, argument: str) -> int:
-        """The position a cursor holds; BAD_USER_INPUT naming the argument when it is not one this
-        deployment issued, belongs to another listing, or points beyond ``MAX_POSITION``."""
+    def encode_mark(self, mark: str, print_: str) -> str:
+        """A cursor holding an upstream's own mark (ASCII, at most ``MAX_MARK_CHARS``), signed like a position."""
+        if len(mark) > MAX_MARK_CHARS or not mark.isascii():
+            raise ValueError("a cursor's mark is short ASCII")
+        payload = f"{MARK_PREFIX}:{print_}:{mark}".encode("ascii")
+        return base64.urlsafe_b64encode(payload + b"." + self._sign(payload)).decode()
+
+    def decode_mark(self, cursor: str, print_: str, argument: str) -> str:
+        """The mark a cursor of ``encode_mark`` holds; refused as ``decode`` refuses."""
+        return self._verified(cursor, print_, argument, MARK_PREFIX)
+
+    def _verified(self, cursor: str, print_: str, argument: str, prefix: str) -> str:
+        """The value of a cursor this deployment signed, with ``prefix``, for the listing ``print_``."""
         foreign = bad_input(f"'{argument}' is not a cursor this API issued.", argument)
         if len(cursor) > MAX_CURSOR_CHARS:
             raise foreign
@@ -87,16 +99,21 @@ class Cursors:
         payload, dot, mac = raw[: -MAC_BYTES - 1], raw[-MAC_BYTES - 1 : -MAC_BYTES], raw[-MAC_BYTES:]
         if dot != b"." or not hmac.compare_digest(self._sign(payload), mac):
             raise foreign
-        parts = payload.decode("ascii", "replace").split(":")
-        if len(parts) != 3:
+        parts = payload.decode("ascii", "replace").split(":", 2)
+        if len(parts) != 3 or parts[0] != prefix:
             raise foreign
-        prefix, cursor_print, position = parts
-        if prefix != CURSOR_PREFIX or not position.isascii() or not position.isdigit():
-            raise foreign
-        if cursor_print != print_:
+        if parts[1] != print_:
             raise bad_input(
                 f"'{argument}' belongs to a listing with another filter or sort; start again without it.", argument
             )
+        return parts[2]
+
+    def decode(self, cursor: str, print_: str, argument: str) -> int:
+        """The position a cursor holds; BAD_USER_INPUT naming the argument when it is not one this
+        deployment issued, belongs to another listing, or points beyond ``MAX_POSITION``."""
+        position = self._verified(cursor, print_, argument, CURSOR_PREFIX)
+        if not position.isascii() or not position.isdigit():
+            raise bad_input(f"'{argument}' is not a cursor this API issued.", argument)
         value = int(position)  # at most MAX_CURSOR_CHARS digits: cheap
         if value > MAX_POSITION:
             deepest = f"'{argument}' points past position {MAX_POSITION:,}, the deepest this API pages to."
@@ -110,10 +127,16 @@ def cursors_for(secret: str) -> Cursors:
     return Cursors(secret.encode())
 
 
-def page_size_for(start: int, count: int, maximum: int = LARGEST_PAGE) -> int:
-    """A page size >= count whose pages hold the whole window, else ``count`` (two pages then)."""
+class BeyondLastPage(Exception):
+    """The window lies past the deepest page number the upstream takes."""
+
+
+def page_size_for(start: int, count: int, maximum: int = LARGEST_PAGE, last_page: int | None = None) -> int:
+    """A page size >= count whose pages hold the whole window (on a page no later than ``last_page``), else
+    ``count`` (two pages then)."""
     for size in range(count, maximum + 1):
-        if start // size == (start + count - 1) // size:
+        page = start // size
+        if page == (start + count - 1) // size and (last_page is None or page < last_page):
             return size
     return count
 
@@ -129,17 +152,21 @@ class PagePlan:
     offset: int
 
 
-def plan_pages(start: int, count: int) -> PagePlan:
-    """Where a window lies in numbered pages; an empty window still reads one page (for the total)."""
+def plan_pages(start: int, count: int, last_page: int | None = None) -> PagePlan:
+    """Where a window lies in numbered pages; an empty window still reads one page (for the total).
+    ``BeyondLastPage`` when it lies past ``last_page``, the deepest page number the upstream takes."""
     count = max(count, 1)
-    size = page_size_for(start, count)
+    size = page_size_for(start, count, last_page=last_page)
     first = start // size + 1
-    return PagePlan(size=size, first=first, last=(start + count - 1) // size + 1, offset=start - (first - 1) * size)
+    last = (start + count - 1) // size + 1
+    if last_page is not None and last > last_page:
+        raise BeyondLastPage(f"positions from {start} lie past page {last_page}")
+    return PagePlan(size=size, first=first, last=last, offset=start - (first - 1) * size)
 
 
-async def read_window(fetch: FetchPage[R], start: int, count: int) -> Slice[R]:
+async def read_window(fetch: FetchPage[R], start: int, count: int, last_page: int | None = None) -> Slice[R]:
     """Positions ``start`` .. ``start + count - 1`` in at most two upstream pages, read concurrently."""
-    plan = plan_pages(start, count)
+    plan = plan_pages(start, count, last_page)
     pages = await asyncio.gather(*(fetch(page, plan.size) for page in range(plan.first, plan.last + 1)))
     items = [item for page in pages for item in page.items]
     return Slice(start=start, items=items[plan.offset : plan.offset + count], total=pages[0].total)

@@ -24,8 +24,9 @@ from strawberry.types.graphql import OperationType
 from ..graphiql import render_page
 from ..http import bodies
 from ..http.answers import GRAPHQL_RESPONSE, error_response, wants_graphql_response
-from ..http.keys import POLAR_CLIENT, SCOPES, SETTINGS
+from ..http.keys import POLAR_CLIENT, SCOPES, SETTINGS, VOUCHERIFY_CLIENT
 from ..http.tokens import credentials
+from ..http.voucherify_keys import voucherify_credentials
 from .context import Context
 from .document_cache import DocumentCache
 from .federation import ROUTER_SECRET_HEADER
@@ -91,6 +92,8 @@ class GatewayView(GraphQLView[Context, None]):
             credentials=credentials(request.headers),
             base_url=app[SETTINGS].public_url or "",  # never the request's Host: callers choose that header
             from_router=_from_router(request, settings.router_secret),
+            voucherify_client=app.get(VOUCHERIFY_CLIENT),
+            voucherify_credentials=voucherify_credentials(request.headers),
         )
 
     async def get_sub_response(self, request: web.Request) -> web.Response:

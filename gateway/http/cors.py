@@ -5,6 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from .voucherify_keys import HEADERS as VOUCHERIFY_HEADERS
+
+# Apollo-Require-Preflight: the non-simple header an upload (a multipart POST) must carry against CSRF.
+ALLOWED_HEADERS = ("Authorization", "Content-Type", "Accept", "Apollo-Require-Preflight", *VOUCHERIFY_HEADERS)
+
 
 def cors(allowed: list[str]) -> Middleware:
     """Other origins get no CORS headers at all, so a browser keeps their pages from reading the answers."""
@@ -17,7 +22,7 @@ def cors(allowed: list[str]) -> Middleware:
         if request.method == "OPTIONS" and permitted and request.headers.get("Access-Control-Request-Method"):
             response: web.StreamResponse = web.Response(status=204, headers={
                 "Access-Control-Allow-Methods": "GET, POST",
-                "Access-Control-Allow-Headers": "Authorization, Content-Type, Accept",
+                "Access-Control-Allow-Headers": ", ".join(ALLOWED_HEADERS),
                 "Access-Control-Max-Age": "600",
             })  # fmt: skip
         else:
