@@ -1,7 +1,8 @@
 """Command line: ``serve`` (the gateway), ``sandbox`` (the Polar or Voucherify emulator alone), ``export-schema``.
 
 The composition root: the one place (with ``gateway.workers`` for ``serve --workers N``) that starts the
-embedded sandbox and hands its URL to the application, which itself serves whatever upstream it is given."""
+embedded sandboxes (Polar's and Voucherify's, each when its URL is not configured) and hands their URLs to
+the application, which itself serves whatever upstreams it is given."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from pydantic import ValidationError
 from .observability.logs import configure_logging
 from .sandbox.runner import RunningSandbox, banner, start_sandbox
 from .sandbox.seed import DEMO_TOKEN
+from .sandbox.voucherify.runner import start_voucherify_sandbox
+from .sandbox.voucherify.seed import DEMO_APP_ID, DEMO_APP_TOKEN
 from .settings import Settings, with_cursor_secret
 
 log = logging.getLogger("gateway")
@@ -35,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="default 127.0.0.1 (GATEWAY_HOST)")
     serve.add_argument("--port", type=int, help="default 8000 (GATEWAY_PORT)")
     serve.add_argument("--upstream-url", help="Polar API base URL (GATEWAY_UPSTREAM_URL); default: embedded sandbox")
+    serve.add_argument(
+        "--voucherify-url", help="Voucherify API base URL (GATEWAY_VOUCHERIFY_URL); default: embedded sandbox"
+    )
     serve.add_argument("--workers", type=int, help="processes sharing the port, default 1 (GATEWAY_WORKERS)")
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR; default INFO (GATEWAY_LOG_LEVEL)")
     sandbox = commands.add_parser("sandbox", help="run a stateful vendor sandbox (Polar by default) alone")
@@ -49,10 +55,10 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _run_sandbox(vendor: str, host: str, port: int, customers: int | None, seed: int) -> None:
     """One vendor's sandbox alone, until interrupted, with its own default seed size."""
-    from .sandbox.voucherify import runner as voucherify
+    from .sandbox.voucherify.runner import banner as voucherify_banner
 
     start, describe, default_customers = (
-        (voucherify.start_voucherify_sandbox, voucherify.banner, 120)
+        (start_voucherify_sandbox, voucherify_banner, 120)
         if vendor == "voucherify"
         else (start_sandbox, banner, 250)
     )
@@ -90,13 +96,22 @@ async def _serve(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     tracing.configure_tracing(settings.tracing, settings.service_name)
     sandbox: RunningSandbox | None = None
+    voucherify: RunningSandbox | None = None
     runners: list[web.AppRunner] = []
     try:
         if settings.upstream_url is None:
             sandbox = await start_sandbox("127.0.0.1", 0, settings.sandbox_customers, settings.sandbox_seed)
-            app = create_app(settings, sandbox.url, demo_token=DEMO_TOKEN)
-        else:
-            app = create_app(settings)
+        if settings.voucherify_url is None:
+            voucherify = await start_voucherify_sandbox(
+                "127.0.0.1", 0, settings.sandbox_voucherify_customers, settings.sandbox_seed
+            )
+        app = create_app(
+            settings,
+            sandbox.url if sandbox else None,
+            demo_token=DEMO_TOKEN if sandbox else None,
+            voucherify_url=voucherify.url if voucherify else None,
+            demo_voucherify_keys=(DEMO_APP_ID, DEMO_APP_TOKEN) if voucherify else None,
+        )
         runner = edge_runner(app, settings)
         await runner.setup()
         runners.append(runner)
@@ -121,14 +136,19 @@ async def _serve(settings: Settings) -> None:
             if sandbox is not None:
                 print(f"  upstream: embedded Polar sandbox at {sandbox.url}", flush=True)
                 print(f"  demo token: {DEMO_TOKEN}  (send 'Authorization: Bearer {DEMO_TOKEN}')", flush=True)
+            if voucherify is not None:
+                print(f"  upstream: embedded Voucherify sandbox at {voucherify.url}", flush=True)
+                print(f"  demo Voucherify keys: send 'X-Voucherify-App-Id: {DEMO_APP_ID}' and "
+                      f"'X-Voucherify-App-Token: {DEMO_APP_TOKEN}'", flush=True)  # fmt: skip
         await stop.wait()
         log.info("stopping: no new connections; requests in flight have %gs to finish (setting shutdown_grace_s)",
                  settings.shutdown_grace_s)  # fmt: skip
     finally:
         for each in runners:
             await each.cleanup()  # stops listening, then waits for requests in flight
-        if sandbox is not None:
-            await sandbox.stop()
+        for embedded in (sandbox, voucherify):
+            if embedded is not None:
+                await embedded.stop()
         tracing.shutdown()
 
 

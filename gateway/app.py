@@ -21,7 +21,15 @@ from .http.access import request_context
 from .http.bodies import body_timeout
 from .http.cors import cors
 from .http.deadline import request_budget
-from .http.keys import GRAPHIQL_TOKEN, POLAR_CLIENT, SCOPES, SETTINGS, TRANSPORT, VOUCHERIFY_CLIENT
+from .http.keys import (
+    GRAPHIQL_TOKEN,
+    GRAPHIQL_VOUCHERIFY_KEYS,
+    POLAR_CLIENT,
+    SCOPES,
+    SETTINGS,
+    TRANSPORT,
+    VOUCHERIFY_CLIENT,
+)
 from .http.probes import healthz, metrics_endpoint, readyz
 from .settings import Settings, with_cursor_secret
 from .upstream.polar import PolarClient
@@ -38,11 +46,12 @@ def create_app(
     upstream_url: str | None = None,
     demo_token: str | None = None,
     voucherify_url: str | None = None,
+    demo_voucherify_keys: tuple[str, str] | None = None,
 ) -> web.Application:
     """The application on Polar at ``upstream_url`` (default: ``settings.upstream_url``; one of them is
     needed) and Voucherify at ``voucherify_url`` (default: ``settings.voucherify_url``; without either, every
     Voucherify field answers that none is configured). ``demo_token`` is pre-filled in GraphiQL: the command
-    line passes the embedded sandbox's."""
+    line passes the embedded sandbox's, and ``demo_voucherify_keys`` (app id, token) the embedded Voucherify's."""
     url = upstream_url or settings.upstream_url
     if url is None:
         raise ValueError("no upstream: set upstream_url, or start a sandbox and pass its URL")
@@ -52,6 +61,8 @@ def create_app(
     app[SCOPES] = ScopeMemory(settings.scope_memory_s)
     if demo_token is not None:
         app[GRAPHIQL_TOKEN] = demo_token
+    if demo_voucherify_keys is not None:
+        app[GRAPHIQL_VOUCHERIFY_KEYS] = demo_voucherify_keys
     app.cleanup_ctx.append(_upstream_clients(url, settings))
     if (voucherify := voucherify_url or settings.voucherify_url) is not None:
         app.cleanup_ctx.append(_voucherify_client(voucherify, settings))

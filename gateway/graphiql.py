@@ -17,7 +17,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .http.keys import GRAPHIQL_ASSETS, GRAPHIQL_TOKEN
+from .http.keys import GRAPHIQL_ASSETS, GRAPHIQL_TOKEN, GRAPHIQL_VOUCHERIFY_KEYS
+from .http.voucherify_keys import APP_ID, APP_TOKEN
 
 ASSET_ROUTE = "/graphiql"
 _OWN_DIR = Path(__file__).parent / "graphiql_page"
@@ -92,11 +93,10 @@ def render_page(request: web.Request) -> web.Response:
             "run `make install`, which runs `npm ci --prefix web` (a built wheel carries them).",
         )
     token = request.app.get(GRAPHIQL_TOKEN, PLACEHOLDER_TOKEN)
-    settings = {
-        "url": request.path,
-        "query": EXAMPLE_QUERY,
-        "headers": json.dumps({"Authorization": f"Bearer {token}"}, indent=2),
-    }
+    headers = {"Authorization": f"Bearer {token}"}
+    if (voucherify := request.app.get(GRAPHIQL_VOUCHERIFY_KEYS)) is not None:
+        headers |= {APP_ID: voucherify[0], APP_TOKEN: voucherify[1]}
+    settings = {"url": request.path, "query": EXAMPLE_QUERY, "headers": json.dumps(headers, indent=2)}
     # Inside <script type="application/json">, "</script" or "<!--" would change how HTML parses it.
     embedded = json.dumps(settings).replace("<", "\\u003c")
     body = PAGE.format(assets=html.escape(ASSET_ROUTE), settings=embedded)

@@ -9,7 +9,13 @@ import pytest
 
 from gateway.sandbox.seed import DEMO_READ_TOKEN, DEMO_TOKEN, OTHER_TOKEN
 from tests.graphql_client import GraphQL
-from tests.servers import GatewayProcess, SandboxProcess, gateway_process, sandbox_process
+from tests.servers import (
+    GatewayProcess,
+    SandboxProcess,
+    gateway_process,
+    sandbox_process,
+    voucherify_sandbox_process,
+)
 
 
 @pytest.fixture(scope="session")
@@ -58,10 +64,23 @@ MANY_NEW_DOCUMENTS = {"GATEWAY_NEW_DOCUMENT_BYTES_PER_S": str(2**30), "GATEWAY_N
 
 
 @pytest.fixture(scope="session")
-def gateway_server(sandbox_server: SandboxProcess) -> Iterator[GatewayProcess]:
-    """One gateway for the session, on the session's sandbox. The tests send thousands of distinct
+def voucherify_server() -> Iterator[SandboxProcess]:
+    with voucherify_sandbox_process() as server:
+        yield server
+
+
+@pytest.fixture
+def voucherify(voucherify_server: SandboxProcess) -> SandboxProcess:
+    """The session's Voucherify sandbox, back at its seed data with no faults and zeroed stats."""
+    voucherify_server.reset()
+    return voucherify_server
+
+
+@pytest.fixture(scope="session")
+def gateway_server(sandbox_server: SandboxProcess, voucherify_server: SandboxProcess) -> Iterator[GatewayProcess]:
+    """One gateway for the session, on the session's sandboxes. The tests send thousands of distinct
     documents in minutes, far more than a deployment's budget for new ones (``test_limits`` tests it)."""
-    with gateway_process(sandbox_server.url, env=MANY_NEW_DOCUMENTS) as server:
+    with gateway_process(sandbox_server.url, env=MANY_NEW_DOCUMENTS, voucherify_url=voucherify_server.url) as server:
         yield server
 
 

@@ -98,13 +98,19 @@ def voucherify_sandbox_process(customers: int = 120, seed: int = 1, timeout: flo
 
 @contextmanager
 def gateway_process(
-    upstream_url: str | None, timeout: float = 30, env: dict[str, str] | None = None, wrapper: Sequence[str] = ()
+    upstream_url: str | None,
+    timeout: float = 30,
+    env: dict[str, str] | None = None,
+    wrapper: Sequence[str] = (),
+    voucherify_url: str | None = None,
 ) -> Iterator[GatewayProcess]:
-    """``python -m gateway serve --port 0``, on ``upstream_url`` or, with None, its embedded sandbox; run by
-    ``wrapper`` when given (such as ``unshare --pid --fork``)."""
+    """``python -m gateway serve --port 0``, on ``upstream_url`` and ``voucherify_url`` or, for each that is
+    None, its embedded sandbox; run by ``wrapper`` when given (such as ``unshare --pid --fork``)."""
     command = ["serve", "--port", "0"]
     if upstream_url is not None:
         command += ["--upstream-url", upstream_url]
+    if voucherify_url is not None:
+        command += ["--voucherify-url", voucherify_url]
     with _process(command, _GATEWAY_LISTENING, timeout, env, wrapper=wrapper) as (url, process, output):
         yield GatewayProcess(url, process, output)
 

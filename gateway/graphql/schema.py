@@ -30,17 +30,20 @@ from .observe import ObserveOperation
 from .portal import PortalMutations, PortalQueries
 from .prices import PRICE_TYPES
 from .sessions import SessionMutations, SessionQueries
+from .voucherify_customers import VoucherifyQueries
+from .voucherify_mutations import VoucherifyAsyncQueries, VoucherifyMutations
 
 log = logging.getLogger("gateway.graphql")
 
 
 @strawberry.type
-class Query(CustomerQueries, PortalQueries, SessionQueries, FederationQueries):
+class Query(CustomerQueries, PortalQueries, SessionQueries, VoucherifyQueries, VoucherifyAsyncQueries,
+            FederationQueries):  # fmt: skip
     pass
 
 
 @strawberry.type
-class Mutation(CustomerMutations, SessionMutations, PortalMutations):
+class Mutation(CustomerMutations, SessionMutations, PortalMutations, VoucherifyMutations):
     pass
 
 

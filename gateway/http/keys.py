@@ -22,4 +22,6 @@ TRANSPORT: web.AppKey[Transport] = web.AppKey("transport")  # the API's pool, wh
 VOUCHERIFY_CLIENT: web.AppKey[VoucherifyClient] = web.AppKey("voucherify_client")  # unset: none configured
 SCOPES: web.AppKey[ScopeMemory] = web.AppKey("scopes")
 GRAPHIQL_TOKEN: web.AppKey[str] = web.AppKey("graphiql_token")  # pre-filled in GraphiQL; unset: a placeholder
+# Voucherify's demo keys (app id, token), pre-filled in GraphiQL as the gateway's headers; unset: none.
+GRAPHIQL_VOUCHERIFY_KEYS: web.AppKey[tuple[str, str]] = web.AppKey("graphiql_voucherify_keys")
 GRAPHIQL_ASSETS: web.AppKey[Path] = web.AppKey("graphiql_assets")

@@ -83,12 +83,11 @@ class VoucherifyClient:
         return _read(read_customer_page, await self._call("GET", "/v1/customers", keys, params=params))
 
     async def customers_after(
-        self, keys: VoucherifyKeys, query: CustomerQuery, created: datetime, size: int, *, flipped: bool = False
+        self, keys: VoucherifyKeys, query: CustomerQuery, created: datetime, size: int
     ) -> CustomerPage:
-        """``size`` customers next to one created at ``created`` in a list in creation order: those after it
-        in the list's own order, or (``flipped``) those before it, nearest first. Voucherify's
-        ``starting_after`` goes to older customers in a descending order and newer ones in an ascending."""
-        params = [*query.params(flipped), ("starting_after", instant(created)), ("limit", size)]
+        """``size`` customers after one created at ``created``, in a list in creation order: Voucherify's
+        ``starting_after`` goes to older customers in a descending order, and to newer ones in an ascending."""
+        params = [*query.params(), ("starting_after", instant(created)), ("limit", size)]
         return _read(read_customer_page, await self._call("GET", "/v1/customers", keys, params=params))
 
     async def get_customer(self, keys: VoucherifyKeys, id_or_source_id: str) -> Customer:

@@ -4,7 +4,7 @@ and JSON."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -45,11 +45,15 @@ class CustomerQuery:
         """Whether the list is in creation order, which ``starting_after`` (a creation time) can walk."""
         return self.sort_key in (None, CREATED_AT)
 
-    def order(self, flipped: bool = False) -> str:
-        key = self.sort_key or CREATED_AT
-        return key if self.ascending != flipped else f"-{key}"
+    def flipped(self) -> CustomerQuery:
+        """The same customers in the opposite order."""
+        return replace(self, reverse=not self.reverse)
 
-    def params(self, flipped: bool = False) -> QueryParams:
+    def order(self) -> str:
+        key = self.sort_key or CREATED_AT
+        return key if self.ascending else f"-{key}"
+
+    def params(self) -> QueryParams:
         params: QueryParams = []
         for name in ("email", "name", "city", "segment_id"):
             if (value := getattr(self, name)) is not None:
@@ -60,7 +64,7 @@ class CustomerQuery:
         ):  # fmt: skip
             if value is not None:
                 params.append((name, instant(value)))
-        params.append(("order", self.order(flipped)))
+        params.append(("order", self.order()))
         return params
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from gateway.graphiql import NPM_ASSETS, PLACEHOLDER_TOKEN
 from gateway.sandbox.seed import DEMO_TOKEN
+from gateway.sandbox.voucherify.seed import DEMO_APP_ID, DEMO_APP_TOKEN
 from tests.node_tools import NODE_DIR, require_node_tools
 from tests.servers import GatewayProcess, SandboxProcess, gateway_process
 
@@ -60,7 +61,11 @@ def test_the_page_loads_every_asset_from_the_gateway_itself(demo_gateway: Gatewa
 
 def test_the_embedded_sandbox_prefills_the_demo_token_and_an_example_query(demo_gateway: GatewayProcess) -> None:
     settings = _settings(_page(demo_gateway).text)
-    assert json.loads(settings["headers"]) == {"Authorization": f"Bearer {DEMO_TOKEN}"}
+    assert json.loads(settings["headers"]) == {
+        "Authorization": f"Bearer {DEMO_TOKEN}",
+        "X-Voucherify-App-Id": DEMO_APP_ID,
+        "X-Voucherify-App-Token": DEMO_APP_TOKEN,
+    }
     assert "customers(first: 5)" in settings["query"]
     assert settings["url"] == "/graphql"
 

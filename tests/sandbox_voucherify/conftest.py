@@ -1,4 +1,4 @@
-"""One Voucherify sandbox process per session, reset before each test, and clients for its two projects."""
+"""Clients for the two projects of the session's Voucherify sandbox (``voucherify``, from tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,7 @@ import httpx
 import pytest
 
 from gateway.sandbox.voucherify.seed import DEMO_APP_ID, DEMO_APP_TOKEN, OTHER_APP_ID, OTHER_APP_TOKEN
-from tests.servers import SandboxProcess, voucherify_sandbox_process
-
-
-@pytest.fixture(scope="session")
-def voucherify_server() -> Iterator[SandboxProcess]:
-    with voucherify_sandbox_process() as server:
-        yield server
-
-
-@pytest.fixture
-def voucherify(voucherify_server: SandboxProcess) -> SandboxProcess:
-    """The session's sandbox, back at its seed data with no faults and zeroed stats."""
-    voucherify_server.reset()
-    return voucherify_server
+from tests.servers import SandboxProcess
 
 
 def _client(server: SandboxProcess, app_id: str | None, token: str | None) -> httpx.Client:

@@ -1,0 +1,246 @@
+"""Voucherify customers: the lookup and the connection.
+
+The list pages by number up to page 99 only, and also by ``starting_after``, a creation time. In creation
+order (the default, or ``sortKey: CREATED_AT``) a cursor holds its customer's position and creation time,
+so every page after the first is one ``starting_after`` call, however deep: a walk reaches every customer.
+Sorted by ``UPDATED_AT`` or ``SOURCE_ID`` only numbered pages exist, so a walk ends at Voucherify's deepest
+page (9,900 customers at most) with a clear error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, cast
+
+import strawberry
+
+from ..upstream.errors import UpstreamError, UpstreamValidation
+from ..upstream.pages import Page
+from ..upstream.voucherify import LIST_LIMIT, MAX_PAGE
+from ..upstream.voucherify_records import Customer as CustomerRecord
+from ..upstream.voucherify_records import CustomerPage, moment
+from ..upstream.voucherify_requests import CustomerQuery, instant
+from .connections import DEFAULT_PAGE_SIZE, Connection, Edge, page_info
+from .context import Context
+from .errors import bad_input, from_upstream
+from .pagination import BeyondLastPage, PageArguments, Slice, check_arguments, fingerprint, read_tail, read_window
+from .voucherify_loaders import by_id, by_source_id
+from .voucherify_types import VoucherifyCustomer
+
+if TYPE_CHECKING:
+    from .pagination import Cursors
+    from .voucherify_loaders import VoucherifyLoaders
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type(description="A page of Voucherify customers. Cursors are opaque and tied to the filter and sort.")
+class VoucherifyCustomerConnection(Connection[VoucherifyCustomer]):
+    total_count: int = strawberry.field(description="Customers matching the filter, over every page.")
+
+
+@strawberry.enum
+class VoucherifyCustomerSortKey(Enum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    SOURCE_ID = "source_id"
+
+
+@strawberry.input(description="Every filter of Voucherify's customer list; all given filters must hold.")
+class VoucherifyCustomerFilter:
+    email: str | None = None
+    name: str | None = None
+    city: str | None = None
+    segment_id: strawberry.ID | None = strawberry.field(default=None, description="Members of this segment.")
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+
+
+def customer_query(
+    filter_: VoucherifyCustomerFilter | None, sort_key: VoucherifyCustomerSortKey | None, reverse: bool
+) -> CustomerQuery:
+    sort = sort_key.value if sort_key else None
+    if filter_ is None:
+        return CustomerQuery(sort_key=sort, reverse=reverse)
+    for name in ("email", "name", "city", "segment_id"):
+        if getattr(filter_, name) == "":
+            raise bad_input(f"The filter '{strawberry_name(name)}' cannot be empty.", "filter")
+    return CustomerQuery(
+        email=filter_.email, name=filter_.name, city=filter_.city,
+        segment_id=str(filter_.segment_id) if filter_.segment_id is not None else None,
+        created_after=filter_.created_after, created_before=filter_.created_before,
+        updated_after=filter_.updated_after, updated_before=filter_.updated_before,
+        sort_key=sort, reverse=reverse,
+    )  # fmt: skip
+
+
+def strawberry_name(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+# The connection ------------------------------------------------------------------------------------
+
+
+def _mark(position: int, record: CustomerRecord) -> str:
+    return f"{position}|{instant(record.created_at)}"
+
+
+def _read_mark(cursors: Cursors, cursor: str, print_: str, argument: str) -> tuple[int, datetime]:
+    mark = cursors.decode_mark(cursor, print_, argument)
+    position, _, created = mark.partition("|")
+    if not position.isascii() or not position.isdigit():
+        raise bad_input(f"'{argument}' is not a cursor this API issued.", argument)
+    return int(position), moment(created)
+
+
+class Listing:
+    """One request's walk over the list ``query`` names, with the caller's keys."""
+
+    def __init__(self, context: Context, query: CustomerQuery) -> None:
+        self.context = context
+        self.query = query
+        self.keys = context.voucherify_keys
+        self.client = context.voucherify
+        self.print_ = fingerprint(query)
+
+    async def _call(self, page: Awaitable[CustomerPage]) -> CustomerPage:
+        try:
+            return await page
+        except UpstreamValidation as error:  # a filter Voucherify refused (its words name the parameter)
+            raise bad_input(error.problems[0].message if error.problems else "Voucherify refused the filter.") from None
+        except UpstreamError as error:
+            raise from_upstream(error) from error
+
+    async def numbered(self, page: int, size: int) -> Page[CustomerRecord]:
+        answer = await self._call(self.client.customers_page(self.keys, self.query, page, size))
+        return Page(items=answer.items, total=answer.total)
+
+    async def window(self, args: PageArguments) -> Slice[CustomerRecord]:
+        cursors = self.context.cursors
+        backwards = args.last is not None or args.before is not None
+        count = (args.last if backwards else args.first) or 0
+        if (args.last if backwards else args.first) is None:
+            count = DEFAULT_PAGE_SIZE
+        cursor = args.before if backwards else args.after
+        mark = _read_mark(cursors, cursor, self.print_, "before" if backwards else "after") if cursor else None
+        try:
+            if not backwards:
+                if mark is None:
+                    return await read_window(self.numbered, 0, count, MAX_PAGE)
+                if self.query.by_creation and count > 0:
+                    return await self._next_to(mark, count, flipped=False)
+                return await read_window(self.numbered, mark[0] + 1, count, MAX_PAGE)
+            if mark is None:
+                if self.query.by_creation and count > 0:
+                    return await self._tail(count)
+                return await read_tail(self.numbered, count)  # two calls: the length, then the end
+            if self.query.by_creation and count > 0:
+                return await self._next_to(mark, count, flipped=True)
+            start = max(0, mark[0] - count)
+            return await read_window(self.numbered, start, mark[0] - start, MAX_PAGE)
+        except BeyondLastPage:
+            raise bad_input(
+                f"Voucherify numbers pages up to {MAX_PAGE} ({MAX_PAGE * LIST_LIMIT:,} customers at most); sort by "
+                "CREATED_AT (the default) to walk further.",
+                "after" if not backwards else "before",
+            ) from None
+
+    async def _next_to(self, mark: tuple[int, datetime], count: int, *, flipped: bool) -> Slice[CustomerRecord]:
+        """The ``count`` customers after the cursor's (or, ``flipped``, before it), in one call."""
+        position, created = mark
+        query = self.query.flipped() if flipped else self.query
+        answer = await self._call(self.client.customers_after(self.keys, query, created, count))
+        if not flipped:
+            return Slice(start=position + 1, items=answer.items, total=max(answer.total, position + 1))
+        items = list(reversed(answer.items))
+        return Slice(start=max(0, position - len(items)), items=items, total=answer.total)
+
+    async def _tail(self, count: int) -> Slice[CustomerRecord]:
+        """The last ``count`` customers, as the first page of the list in the other direction, reversed."""
+        page = self.client.customers_page(self.keys, self.query.flipped(), 1, count)
+        answer = await self._call(page)
+        items = list(reversed(answer.items))
+        return Slice(start=answer.total - len(items), items=items, total=answer.total)
+
+
+async def resolve_customers(
+    info: Info,
+    filter_: VoucherifyCustomerFilter | None,
+    sort_key: VoucherifyCustomerSortKey | None,
+    reverse: bool,
+    args: PageArguments,
+) -> VoucherifyCustomerConnection:
+    context = info.context
+    args = check_arguments(args, min(context.settings.max_page_size, LIST_LIMIT))
+    listing = Listing(context, customer_query(filter_, sort_key, reverse))
+    loaders = context.voucherify_loaders
+    listed = loaders.listing_started()
+    try:
+        window = await listing.window(args)
+    finally:
+        listed.set_result(None)
+    return _connection(window, listing.print_, loaders, context.cursors)
+
+
+def _connection(
+    window: Slice[CustomerRecord], print_: str, loaders: VoucherifyLoaders, cursors: Cursors
+) -> VoucherifyCustomerConnection:
+    edges = [
+        Edge(cursor=cursors.encode_mark(_mark(window.start + index, record), print_), node=loaders.prime(record))
+        for index, record in enumerate(window.items)
+    ]
+    return VoucherifyCustomerConnection(edges=edges, page_info=page_info(edges, window), total_count=window.total)
+
+
+# The lookup -----------------------------------------------------------------------------------------
+
+
+def identifier(id_: strawberry.ID | None, source_id: str | None) -> str:
+    """The loader key of exactly one of ``id`` and ``sourceId``; a mistake is an error before any call."""
+    if (id_ is None) == (source_id is None):
+        raise bad_input("Pass exactly one of 'id' or 'sourceId'.")
+    if id_ is not None:
+        if not str(id_):
+            raise bad_input("'id' cannot be empty.", "id")
+        return by_id(str(id_))
+    if not source_id:
+        raise bad_input("'sourceId' cannot be empty.", "sourceId")
+    return by_source_id(source_id)
+
+
+def resolve_customer(
+    info: Info, id_: strawberry.ID | None, source_id: str | None
+) -> Awaitable[VoucherifyCustomer | None]:
+    key = identifier(id_, source_id)
+    return info.context.voucherify_loaders.customer.load(key)
+
+
+@strawberry.type
+class VoucherifyQueries:
+    @strawberry.field(
+        description="One Voucherify customer by `id` or by `sourceId` (exactly one); null when none matches."
+    )
+    def voucherify_customer(
+        self, info: Info, id: strawberry.ID | None = None, source_id: str | None = None
+    ) -> VoucherifyCustomer | None:
+        return cast(VoucherifyCustomer | None, resolve_customer(info, id, source_id))
+
+    @strawberry.field(description="Voucherify customers, newest first unless sorted; at most 100 a page.")
+    async def voucherify_customers(
+        self,
+        info: Info,
+        filter: VoucherifyCustomerFilter | None = None,
+        sort_key: VoucherifyCustomerSortKey | None = None,
+        reverse: bool | None = False,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> VoucherifyCustomerConnection:
+        arguments = PageArguments(first, after, last, before)
+        return await resolve_customers(info, filter, sort_key, bool(reverse), arguments)
