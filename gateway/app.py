@@ -28,9 +28,11 @@ from .http.keys import (
     SCOPES,
     SETTINGS,
     TRANSPORT,
+    UPLOAD_SLOTS,
     VOUCHERIFY_CLIENT,
 )
 from .http.probes import healthz, metrics_endpoint, readyz
+from .http.uploads import UploadSlots, is_multipart
 from .settings import Settings, with_cursor_secret
 from .upstream.polar import PolarClient
 from .upstream.slots import FairSlots
@@ -67,7 +69,13 @@ def create_app(
     if (voucherify := voucherify_url or settings.voucherify_url) is not None:
         app.cleanup_ctx.append(_voucherify_client(voucherify, settings))
     graphiql_mode: Literal["graphiql"] | None = "graphiql" if settings.graphiql and settings.introspection else None
-    view = GatewayView(schema=build_schema(settings), graphql_ide=graphiql_mode, allow_queries_via_get=True)
+    app[UPLOAD_SLOTS] = UploadSlots(settings.max_concurrent_uploads)
+    view = GatewayView(
+        schema=build_schema(settings),
+        graphql_ide=graphiql_mode,
+        allow_queries_via_get=True,
+        multipart_uploads_enabled=True,  # admitted by gateway.http.uploads, for voucherifyCustomersImport only
+    )
     app.router.add_route("GET", GRAPHQL_ROUTE, view)
     app.router.add_route("POST", GRAPHQL_ROUTE, view)
     if graphiql_mode:
@@ -93,7 +101,7 @@ def _middlewares(settings: Settings) -> list[Middleware]:
     middlewares: list[Middleware] = [request_context]
     if settings.cors_origins:
         middlewares.append(cors(settings.cors_origins))
-    middlewares.append(body_timeout(settings.body_timeout_s, settings.max_body_bytes))
+    middlewares.append(body_timeout(settings.body_timeout_s, settings.max_body_bytes, is_multipart))
     middlewares.append(
         request_budget(settings.request_deadline_s, settings.max_upstream_calls, frozenset({GRAPHQL_ROUTE}))
     )

@@ -13,6 +13,8 @@ from typing import Any, TypeGuard
 import orjson
 from aiohttp import web
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
+from graphql import OperationType as OperationType_
 from pydantic import SecretStr
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.exceptions import MissingQueryError
@@ -24,8 +26,10 @@ from strawberry.types.graphql import OperationType
 from ..graphiql import render_page
 from ..http import bodies
 from ..http.answers import GRAPHQL_RESPONSE, error_response, wants_graphql_response
-from ..http.keys import POLAR_CLIENT, SCOPES, SETTINGS, VOUCHERIFY_CLIENT
+from ..http.bodies import refuse_and_close
+from ..http.keys import POLAR_CLIENT, SCOPES, SETTINGS, UPLOAD_SLOTS, VOUCHERIFY_CLIENT
 from ..http.tokens import credentials
+from ..http.uploads import ONLY_IMPORT, UPLOAD_FIELD, is_multipart, upload_refusal
 from ..http.voucherify_keys import voucherify_credentials
 from .context import Context
 from .document_cache import DocumentCache
@@ -74,6 +78,29 @@ def _well_shaped(query: object, variables: object, operation_name: object, exten
         and isinstance(variables, dict | None)
         and isinstance(operation_name, str | None)
         and isinstance(extensions, dict | None)
+    )
+
+
+def _is_import(parsed: GraphQLRequestData | list[GraphQLRequestData]) -> bool:
+    """Whether an upload's operation is a mutation whose one root field is the import (no batch)."""
+    if isinstance(parsed, list) or not isinstance(parsed.query, str):
+        return False
+    try:
+        document = parse(parsed.query, max_tokens=2000)
+    except GraphQLError:
+        return False
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) != 1 or len(document.definitions) != 1:
+        return False
+    operation = operations[0]
+    if parsed.operation_name is not None and (operation.name is None or operation.name.value != parsed.operation_name):
+        return False
+    selections = operation.selection_set.selections
+    return (
+        operation.operation is OperationType_.MUTATION
+        and len(selections) == 1
+        and isinstance(selections[0], FieldNode)
+        and selections[0].name.value == UPLOAD_FIELD
     )
 
 
@@ -183,6 +210,8 @@ class GatewayView(GraphQLView[Context, None]):
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         settings = request.app[SETTINGS]
         try:
+            if is_multipart(request):
+                return await self._run_upload(request)
             if settings.lean_execution and _is_plain_post(request):
                 plain = await self._run_plain_post(request)
                 if plain is not None:
@@ -201,6 +230,28 @@ class GatewayView(GraphQLView[Context, None]):
             if error.status_code == 503:
                 headers["Retry-After"] = "1"
             return error_response(request, error.status_code, reason, headers)
+
+    async def _run_upload(self, request: web.Request) -> web.StreamResponse:
+        """A multipart POST, once ``gateway.http.uploads`` admits it, in one of the upload slots, its body read
+        (by Strawberry's ``run``) within ``body_timeout_s``; refused, the connection is closed unread."""
+        settings = request.app[SETTINGS]
+        refusal = upload_refusal(request, settings)
+        if refusal is not None:
+            return await refuse_and_close(request, refusal.status, refusal.message)
+        slots = request.app[UPLOAD_SLOTS]
+        if not slots.try_acquire():
+            message = "As many uploads as this gateway takes at once are in progress (setting max_concurrent_uploads)."
+            response = error_response(request, 503, message, {"Retry-After": "5"})
+            response.force_close()
+            return response
+        try:
+            async with asyncio.timeout(settings.body_timeout_s + settings.request_deadline_s):
+                return await self.run(request=request)
+        except TimeoutError:
+            message = f"The upload did not arrive within {settings.body_timeout_s:g} s (setting body_timeout_s)."
+            return await refuse_and_close(request, 408, message)
+        finally:
+            slots.release()
 
     async def _run_plain_post(self, request: web.Request) -> web.Response | None:
         """Most requests are one operation POSTed as JSON. Strawberry's general ``run`` also handles
@@ -266,6 +317,8 @@ class GatewayView(GraphQLView[Context, None]):
         for item in parsed if isinstance(parsed, list) else [parsed]:
             if not _well_shaped(item.query, item.variables, item.operation_name):
                 raise HTTPException(400, _SHAPE)
+        if "multipart/form-data" in (request.content_type or "") and not _is_import(parsed):
+            raise HTTPException(400, ONLY_IMPORT)
         return parsed
 
     def encode_json(self, data: object) -> bytes:

@@ -84,31 +84,32 @@ def _int64(literal: str) -> int:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def body_timeout(timeout_s: float, max_body_bytes: int) -> Any:
+def body_timeout(timeout_s: float, max_body_bytes: int, streamed: Callable[[web.Request], bool]) -> Any:
     """A middleware that reads a body still arriving within ``timeout_s`` (a body that came with its
-    headers, the usual case, costs nothing here). Later reads get the bytes aiohttp keeps."""
+    headers, the usual case, costs nothing here). Later reads get the bytes aiohttp keeps. A ``streamed``
+    body (an upload) is left to its handler, which admits it first and reads it within the same time."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.body_exists and not request.content.is_eof():
+        if request.body_exists and not request.content.is_eof() and not streamed(request):
             try:
                 async with asyncio.timeout(timeout_s):
                     await request.read()
             except TimeoutError:
                 EDGE_CLOSED.labels("body_timeout").inc()
                 message = f"The request body did not arrive within {timeout_s:g} s (setting body_timeout_s)."
-                return await _refuse_and_close(request, 408, message)
+                return await refuse_and_close(request, 408, message)
             except web.HTTPRequestEntityTooLarge:
                 message = f"The request body is over {max_body_bytes} bytes (setting max_body_bytes)."
                 return error_response(request, 413, message)
             except web.RequestPayloadError:
-                return await _refuse_and_close(request, 400, "The request body is malformed (its framing).")
+                return await refuse_and_close(request, 400, "The request body is malformed (its framing).")
         return await handler(request)
 
     return middleware
 
 
-async def _refuse_and_close(request: web.Request, status: int, message: str) -> web.StreamResponse:
+async def refuse_and_close(request: web.Request, status: int, message: str) -> web.StreamResponse:
     """The answer, then the connection closed at once: aiohttp would otherwise keep reading ("lingering")
     the rest of a body that is not coming. Sent from here, so it carries the request id already."""
     rid = request_id.current()

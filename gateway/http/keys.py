@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ..upstream.polar import PolarClient
     from ..upstream.transport import Transport
     from ..upstream.voucherify import VoucherifyClient
+    from .uploads import UploadSlots
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 POLAR_CLIENT: web.AppKey[PolarClient] = web.AppKey("polar_client")
@@ -25,3 +26,4 @@ GRAPHIQL_TOKEN: web.AppKey[str] = web.AppKey("graphiql_token")  # pre-filled in 
 # Voucherify's demo keys (app id, token), pre-filled in GraphiQL as the gateway's headers; unset: none.
 GRAPHIQL_VOUCHERIFY_KEYS: web.AppKey[tuple[str, str]] = web.AppKey("graphiql_voucherify_keys")
 GRAPHIQL_ASSETS: web.AppKey[Path] = web.AppKey("graphiql_assets")
+UPLOAD_SLOTS: web.AppKey[UploadSlots] = web.AppKey("upload_slots")
