@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from datetime import datetime
-from enum import Enum
 from typing import TYPE_CHECKING, cast
 
 import strawberry
@@ -21,7 +20,7 @@ from ..upstream.pages import Page
 from ..upstream.voucherify import LIST_LIMIT, MAX_PAGE
 from ..upstream.voucherify_records import Customer as CustomerRecord
 from ..upstream.voucherify_records import CustomerPage, moment
-from ..upstream.voucherify_requests import CustomerQuery, instant
+from ..upstream.voucherify_requests import CustomerQuery, SortKey, instant
 from .connections import DEFAULT_PAGE_SIZE, Connection, Edge, page_info
 from .context import Context
 from .errors import bad_input, from_upstream
@@ -41,11 +40,8 @@ class VoucherifyCustomerConnection(Connection[VoucherifyCustomer]):
     total_count: int = strawberry.field(description="Customers matching the filter, over every page.")
 
 
-@strawberry.enum
-class VoucherifyCustomerSortKey(Enum):
-    CREATED_AT = "created_at"
-    UPDATED_AT = "updated_at"
-    SOURCE_ID = "source_id"
+# The upstream's sort keys as a GraphQL enum: GraphQL sees the names, Voucherify gets the values.
+strawberry.enum(SortKey, name="VoucherifyCustomerSortKey")
 
 
 @strawberry.input(description="Every filter of Voucherify's customer list; all given filters must hold.")
@@ -61,14 +57,15 @@ class VoucherifyCustomerFilter:
 
 
 def customer_query(
-    filter_: VoucherifyCustomerFilter | None, sort_key: VoucherifyCustomerSortKey | None, reverse: bool
+    filter_: VoucherifyCustomerFilter | None, sort_key: SortKey | None, reverse: bool
 ) -> CustomerQuery:
-    sort = sort_key.value if sort_key else None
+    sort = sort_key
     if filter_ is None:
         return CustomerQuery(sort_key=sort, reverse=reverse)
-    for name in ("email", "name", "city", "segment_id"):
-        if getattr(filter_, name) == "":
-            raise bad_input(f"The filter '{strawberry_name(name)}' cannot be empty.", "filter")
+    given = {"email": filter_.email, "name": filter_.name, "city": filter_.city, "segmentId": filter_.segment_id}
+    for label, value in given.items():
+        if value == "":
+            raise bad_input(f"The filter '{label}' cannot be empty.", "filter")
     return CustomerQuery(
         email=filter_.email, name=filter_.name, city=filter_.city,
         segment_id=str(filter_.segment_id) if filter_.segment_id is not None else None,
@@ -76,11 +73,6 @@ def customer_query(
         updated_after=filter_.updated_after, updated_before=filter_.updated_before,
         sort_key=sort, reverse=reverse,
     )  # fmt: skip
-
-
-def strawberry_name(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 # The connection ------------------------------------------------------------------------------------
@@ -171,7 +163,7 @@ class Listing:
 async def resolve_customers(
     info: Info,
     filter_: VoucherifyCustomerFilter | None,
-    sort_key: VoucherifyCustomerSortKey | None,
+    sort_key: SortKey | None,
     reverse: bool,
     args: PageArguments,
 ) -> VoucherifyCustomerConnection:
@@ -235,7 +227,7 @@ class VoucherifyQueries:
         self,
         info: Info,
         filter: VoucherifyCustomerFilter | None = None,
-        sort_key: VoucherifyCustomerSortKey | None = None,
+        sort_key: SortKey | None = None,
         reverse: bool | None = False,
         first: int | None = None,
         after: str | None = None,

@@ -6,13 +6,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from enum import Enum
 from typing import Any
 
 from .changes import KEEP, Keep
 from .transport import QueryParams
 from .voucherify_records import ADDRESS_KEYS, Address, Json
 
-CREATED_AT = "created_at"
+
+class SortKey(Enum):
+    """The orders of Voucherify's customer list (a ``-`` before one descends)."""
+
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    SOURCE_ID = "source_id"
 
 
 def instant(moment: datetime) -> str:
@@ -33,7 +40,7 @@ class CustomerQuery:
     created_before: datetime | None = None
     updated_after: datetime | None = None
     updated_before: datetime | None = None
-    sort_key: str | None = None  # created_at, updated_at, source_id; None: newest first
+    sort_key: SortKey | None = None  # None: newest first
     reverse: bool = False
 
     @property
@@ -43,14 +50,14 @@ class CustomerQuery:
     @property
     def by_creation(self) -> bool:
         """Whether the list is in creation order, which ``starting_after`` (a creation time) can walk."""
-        return self.sort_key in (None, CREATED_AT)
+        return self.sort_key in (None, SortKey.CREATED_AT)
 
     def flipped(self) -> CustomerQuery:
         """The same customers in the opposite order."""
         return replace(self, reverse=not self.reverse)
 
     def order(self) -> str:
-        key = self.sort_key or CREATED_AT
+        key = (self.sort_key or SortKey.CREATED_AT).value
         return key if self.ascending else f"-{key}"
 
     def params(self) -> QueryParams:

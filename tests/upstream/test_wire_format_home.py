@@ -1,5 +1,6 @@
-"""Polar's wire format has one home, ``gateway/upstream/``: no module of the GraphQL layer (nor the export)
-names a key of Polar's JSON, a query parameter or a path, or imports the transport's query parameters.
+"""Each vendor's wire format has one home, ``gateway/upstream/``: no module of the GraphQL layer (nor the
+export) names a key of Polar's or Voucherify's JSON, a query parameter, a header or a path, or imports the
+transport's query parameters.
 
 Read with ``ast``: string constants (f-string pieces included), not comments or docstrings. The list holds
 names that are Polar's alone; names that are also GraphQL's (``id``, ``email``, ``state``, ``query``) are left out,
@@ -26,8 +27,12 @@ WIRE_KEYS = frozenset({
     "benefit", "benefit_type", "benefit_metadata", "active_subscriptions", "granted_benefits", "active_meters",
     # 422 answers
     "detail", "loc", "msg", "type_error", "missing", "string_too_long", "string_too_short", "too_long",
+    # Voucherify: lists, paging, filters, bodies, answers, errors and headers
+    "source_id", "data_ref", "has_more", "more_starting_after", "starting_after", "starting_after_id", "segment_id",
+    "async_action_id", "data_json", "pernament_deletion", "loyalty_tier", "referred_customers", "related_object_id",
+    "invalid_payload", "duplicate_found", "resource_id", "X-App-Id", "X-App-Token", "X-Client-Token",
 })  # fmt: skip
-WIRE_PREFIXES = ("metadata[", "/v1/", "-created_at")
+WIRE_PREFIXES = ("metadata[", "/v1/", "/client/v1/", "-created_at", "created_at[", "updated_at[")
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
@@ -53,7 +58,7 @@ def wire_strings(source: str) -> list[str]:
 
 
 @pytest.mark.parametrize("module", OUTSIDE_UPSTREAM, ids=lambda path: f"{path.parent.name}/{path.name}")
-def test_no_polar_wire_key_outside_upstream(module: Path) -> None:
+def test_no_vendor_wire_key_outside_upstream(module: Path) -> None:
     assert wire_strings(module.read_text()) == []
 
 
