@@ -1,4 +1,5 @@
-"""The two execution modes answer alike. Two gateways on one sandbox, ``lean_execution`` on and off, get the
+"""The two execution modes answer alike. Two gateways on one pair of sandboxes (Polar's and Voucherify's),
+``lean_execution`` on and off, get the
 same requests one after the other, and must give the same status, headers (date and request id aside) and
 body, byte for byte: README's examples, every field of every type and every argument, errors (bad
 arguments, unknown fields, limits, malformed requests, upstream faults) and documents generated from the
@@ -23,6 +24,7 @@ from hypothesis_graphql import Mode
 from hypothesis_graphql import strategies as gql_st
 
 from gateway.sandbox.seed import DEMO_READ_TOKEN, DEMO_TOKEN
+from gateway.sandbox.voucherify.seed import DEMO_APP_ID, DEMO_APP_TOKEN
 from tests.conftest import MANY_NEW_DOCUMENTS
 from tests.graphql.fields import CUSTOMER_FIELDS, STATE_FIELDS
 from tests.graphql.lean_corpus import every_field, readme_operations, sample_value
@@ -38,9 +40,16 @@ COMMON = {
     "GATEWAY_BREAKER_FAILURE_THRESHOLD": "100000",  # upstream faults must not open one breaker before the other
 }
 UNCOMPARED_HEADERS = {"date", "x-request-id"}
-ORGANIZATION = {"Authorization": f"Bearer {DEMO_TOKEN}", "Accept": GRAPHQL_RESPONSE}
+VOUCHERIFY_KEYS = {"X-Voucherify-App-Id": DEMO_APP_ID, "X-Voucherify-App-Token": DEMO_APP_TOKEN}
+ORGANIZATION = {"Authorization": f"Bearer {DEMO_TOKEN}", "Accept": GRAPHQL_RESPONSE, **VOUCHERIFY_KEYS}
 KNOWN_EXTERNAL_ID = "usr_demo_00248"
-WRITES = ("customerCreate", "customerSessionCreate")
+KNOWN_SOURCE_ID = "crm_00001"
+WRITES = (
+    "customerCreate", "customerSessionCreate", "voucherifyCustomerUpsert", "voucherifyCustomerUpdate",
+    "voucherifyCustomerDelete", "voucherifyCustomerPermanentDelete", "voucherifyCustomerConsentsUpdate",
+    "voucherifyCustomersBulkUpdate", "voucherifyCustomersMetadataBulkUpdate", "voucherifyCustomersImport",
+    "voucherifyAsyncAction",  # a read that moves the sandbox's action one step: it would differ the second time
+)  # fmt: skip
 SESSION = """mutation($e: String) { customerSessionCreate(externalCustomerId: $e) {
   customerSession { token } userErrors { code } } }"""
 GENERATED = settings(
@@ -81,21 +90,23 @@ def _comparable(response: httpx.Response) -> tuple[int, list[tuple[str, str]], b
 
 
 @contextmanager
-def _pair(sandbox_url: str, env: dict[str, str] | None = None) -> Iterator[Pair]:
-    """Two gateways on one sandbox, with the same settings but ``lean_execution``."""
+def _pair(sandbox_url: str, voucherify_url: str, env: dict[str, str] | None = None) -> Iterator[Pair]:
+    """Two gateways on one pair of sandboxes, with the same settings but ``lean_execution``."""
     settings = {**COMMON, **(env or {})}
     with (
-        gateway_process(sandbox_url, env={**settings, "GATEWAY_LEAN_EXECUTION": "true"}) as lean,
-        gateway_process(sandbox_url, env={**settings, "GATEWAY_LEAN_EXECUTION": "false"}) as stock,
-    ):
+        gateway_process(sandbox_url, env={**settings, "GATEWAY_LEAN_EXECUTION": "true"},
+                        voucherify_url=voucherify_url) as lean,
+        gateway_process(sandbox_url, env={**settings, "GATEWAY_LEAN_EXECUTION": "false"},
+                        voucherify_url=voucherify_url) as stock,
+    ):  # fmt: skip
         both = Pair(lean, stock)
         yield both
         both.http.close()
 
 
 @pytest.fixture(scope="module")
-def pair(sandbox_server: SandboxProcess) -> Iterator[Pair]:
-    with _pair(sandbox_server.url) as both:
+def pair(sandbox_server: SandboxProcess, voucherify_server: SandboxProcess) -> Iterator[Pair]:
+    with _pair(sandbox_server.url, voucherify_server.url) as both:
         yield both
 
 
@@ -112,7 +123,7 @@ def _validation_refuses(operation: str) -> str:
     return operation.replace("(", "(unknownArgument: 1, ", 1)
 
 
-def test_readme_examples_answer_alike(pair: Pair, sandbox: SandboxProcess) -> None:
+def test_readme_examples_answer_alike(pair: Pair, sandbox: SandboxProcess, voucherify: SandboxProcess) -> None:
     operations = readme_operations()
     assert len(operations) >= 15
     session = _session_token(pair)
@@ -156,6 +167,43 @@ def test_every_field_answers_alike(pair: Pair, sandbox: SandboxProcess) -> None:
     pair.query(f"{{ customerPortal {{ {portal} }} }}")  # an organization token: an error, alike
     pair.query(CUSTOMER_FIELDS + STATE_FIELDS + "{ customers(first: 5) { nodes { state { ...StateFields } } } }",
                token=DEMO_READ_TOKEN)  # fmt: skip  # without the batch scopes: per-customer /state
+
+
+def test_every_voucherify_field_and_argument_answers_alike(
+    pair: Pair, sandbox: SandboxProcess, voucherify: SandboxProcess
+) -> None:
+    schema = SDL
+    connection = every_field(schema, schema.get_type("VoucherifyCustomerConnection"), {})  # type: ignore[arg-type]
+    customer = every_field(schema, schema.get_type("VoucherifyCustomer"), {})  # type: ignore[arg-type]
+    assert "segments" in customer
+    assert "activity" in customer
+    first = pair.query(f"{{ voucherifyCustomers(first: 3) {{ {connection} }} }}")
+    assert "errors" not in first
+    [node, *_] = first["data"]["voucherifyCustomers"]["nodes"]
+    assert "errors" not in pair.query(f'{{ voucherifyCustomer(id: "{node["id"]}") {{ {customer} }} }}')
+    assert "errors" not in pair.query(f'{{ voucherifyCustomer(sourceId: "{KNOWN_SOURCE_ID}") {{ {customer} }} }}')
+    page = "{ totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id } } }"
+    for sort in [*_enum_values("VoucherifyCustomerSortKey"), None]:
+        for reverse in ("true", "false"):
+            sorting = f"sortKey: {sort}, " if sort else ""
+            answer = pair.query(f"{{ voucherifyCustomers(first: 4, {sorting}reverse: {reverse}) {page} }}")
+            end = answer["data"]["voucherifyCustomers"]["pageInfo"]["endCursor"]
+            pair.query(f'{{ voucherifyCustomers(first: 4, after: "{end}", {sorting}reverse: {reverse}) {page} }}')
+            pair.query(f'{{ voucherifyCustomers(last: 2, before: "{end}", {sorting}reverse: {reverse}) {page} }}')
+            pair.query(f"{{ voucherifyCustomers(last: 3, {sorting}reverse: {reverse}) {page} }}")
+    samples = {"String": '"a"', "Boolean": "true", "ID": '"seg_LoyalMembers0000000001"', "DateTime": '"2025-01-01T00:00:00Z"'}
+    kind = SDL.get_type("VoucherifyCustomerFilter")
+    assert isinstance(kind, GraphQLInputObjectType)
+    for name, field in kind.fields.items():
+        pair.query(f"{{ voucherifyCustomers(first: 5, filter: {{ {name}: {sample_value(field.type, samples)} }}) {page} }}")
+    pair.query('{ voucherifyCustomer(id: "cust_nobody") { id } b: voucherifyCustomer(sourceId: "nobody") { id } }')
+    pair.query('{ voucherifyCustomer(id: "a", sourceId: "b") { id } }')
+    pair.query('{ voucherifyAsyncAction(id: "aa_000000000000000000") { id status } }')
+    pair.query('mutation { voucherifyCustomerDelete(sourceId: "nobody-has-this-id") { deletedCustomerId userErrors { code } } }')
+    pair.query('mutation { voucherifyCustomersBulkUpdate(customers: []) { asyncAction { id } userErrors { code } } }')
+    pair.query('{ voucherifyCustomers(first: 1) { totalCount } }', token=DEMO_TOKEN)
+    pair.send(json={"query": "{ voucherifyCustomers(first: 1) { totalCount } customers(first: 1) { totalCount } }"},
+              headers={"Authorization": f"Bearer {DEMO_TOKEN}", "Accept": GRAPHQL_RESPONSE})  # fmt: skip
 
 
 def test_every_argument_answers_alike(pair: Pair, sandbox: SandboxProcess) -> None:
@@ -269,9 +317,9 @@ def test_errors_answer_alike(pair: Pair, sandbox: SandboxProcess) -> None:
     assert {200, 400, 405} <= _send_errors(pair)
 
 
-def test_production_settings_answer_alike(sandbox: SandboxProcess) -> None:
+def test_production_settings_answer_alike(sandbox: SandboxProcess, voucherify: SandboxProcess) -> None:
     """Without introspection, errors are masked and suggestions left out: by the same extensions in both."""
-    with _pair(sandbox.url, {"GATEWAY_INTROSPECTION": "false"}) as production:
+    with _pair(sandbox.url, voucherify.url, {"GATEWAY_INTROSPECTION": "false"}) as production:
         assert {200, 400, 405} <= _send_errors(production)
         production.query(get_introspection_query())
         production.query("{ customers(first: 2) { nodes { id emial } } }")
