@@ -2,9 +2,10 @@
 
 The gateway keeps no state between requests, so any process can answer any request: the kernel spreads
 connections over the workers (``SO_REUSEPORT``), and the parent holds the port from the start so that every
-worker binds the same one, even when it was 0 (any free port). With the embedded sandbox, the parent runs
-one sandbox for all workers, so they share its data. Metrics go to a shared directory, so ``/metrics`` from
-any worker counts every worker's requests (on ``metrics_port`` too, which the parent holds the same way).
+worker binds the same one, even when it was 0 (any free port). With the embedded sandboxes, the parent runs
+one of each (Polar's, Voucherify's) for all workers, so they share their data. Metrics go to a shared
+directory, so ``/metrics`` from any worker counts every worker's requests (on ``metrics_port`` too, which
+the parent holds the same way).
 
 On SIGTERM or SIGINT the parent passes SIGTERM to the workers, which stop accepting and let requests in
 flight finish, and waits for them (``shutdown_grace_s`` and a margin) before it stops the sandbox they use.
@@ -45,7 +46,12 @@ class Stop(Exception):
 
 
 def worker_environment(
-    settings: Settings, port: int, upstream_url: str, metrics_dir: str, metrics_port: int | None = None
+    settings: Settings,
+    port: int,
+    upstream_url: str,
+    metrics_dir: str,
+    metrics_port: int | None = None,
+    voucherify_url: str | None = None,
 ) -> dict[str, str]:
     """The parent's settings (from flags and environment alike) as ``GATEWAY_*`` variables for one worker."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY_")}
@@ -58,6 +64,7 @@ def worker_environment(
     env.update({
         "GATEWAY_PORT": str(port), "GATEWAY_UPSTREAM_URL": upstream_url, "GATEWAY_WORKERS": "1",
         "GATEWAY_REUSE_PORT": "true", MULTIPROCESS_DIR: metrics_dir, "PYTHONUNBUFFERED": "1",
+        **({"GATEWAY_VOUCHERIFY_URL": voucherify_url} if voucherify_url else {}),
     })  # fmt: skip
     if metrics_port is not None:
         env["GATEWAY_METRICS_PORT"] = str(metrics_port)
@@ -149,7 +156,13 @@ def run_workers(settings: Settings) -> None:
             command = [python, "-m", "gateway", "sandbox", "--port", "0", *data]
             sandbox, upstream_url = _start(command, None, SANDBOX_LISTENING, own_group=True)
             children.append(sandbox)
-        env = worker_environment(settings, port, upstream_url, metrics_dir, metrics_port)
+        voucherify_url = settings.voucherify_url
+        if voucherify_url is None:
+            data = ["--customers", str(settings.sandbox_voucherify_customers), "--seed", str(settings.sandbox_seed)]
+            command = [python, "-m", "gateway", "sandbox", "--vendor", "voucherify", "--port", "0", *data]
+            voucherify, voucherify_url = _start(command, None, SANDBOX_LISTENING, own_group=True)
+            children.append(voucherify)
+        env = worker_environment(settings, port, upstream_url, metrics_dir, metrics_port, voucherify_url)
         for _ in range(settings.workers):
             workers.append(_start([python, "-m", "gateway", "serve"], env, READY)[0])
         print(

@@ -33,7 +33,7 @@ from ..observability.metrics import (
 )
 from ..settings import Settings
 from . import budget
-from .breaker import CircuitBreaker
+from .breaker import BreakerState, CircuitBreaker
 from .errors import (
     UpstreamBusy,
     UpstreamCallLimit,
@@ -117,6 +117,7 @@ class Transport:
             settings.breaker_failure_threshold, settings.breaker_reset_s, on_change=_breaker_metrics(wire.name.lower())
         )
         self.label = wire.name.lower()  # the ``upstream`` label of its metrics
+        BREAKER_OPEN.labels(self.label).set(0 if self.breaker.state is BreakerState.CLOSED else 1)
         # No more in flight than the pool has connections: a wait for a connection inside the pool would be
         # a local wait that looks like a slow upstream (and would count in the breaker).
         total = min(settings.upstream_max_concurrency, settings.upstream_max_connections)
