@@ -10,7 +10,7 @@ import httpx
 from aiohttp import web
 
 from ..observability import metrics
-from .keys import TRANSPORT
+from .keys import TRANSPORT, VOUCHERIFY_CLIENT
 
 PROBE_TIMEOUT_S = 2.0
 
@@ -21,8 +21,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when the upstream's breaker is closed and the upstream answers at all (any HTTP status:
-    a 401 to a request without a token still proves Polar is there)."""
+    """Ready when Polar's breaker is closed and Polar answers at all (any HTTP status: a 401 to a request
+    without a token still proves Polar is there). Voucherify's breaker is reported, not required: with
+    Voucherify down, its fields fail and every Polar field is still served."""
     transport = request.app[TRANSPORT]
     breaker = transport.breaker.state.value
     try:
@@ -37,6 +38,8 @@ async def readyz(request: web.Request) -> web.Response:
         "upstream": "answers" if answers else "down",
         "breaker": breaker,
     }
+    if (voucherify := request.app.get(VOUCHERIFY_CLIENT)) is not None:
+        body["voucherify_breaker"] = voucherify.transport.breaker.state.value
     return web.json_response(body, status=200 if ready else 503)
 
 

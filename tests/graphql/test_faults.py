@@ -148,7 +148,8 @@ def test_the_breaker_opens_fails_fast_and_closes_with_readyz_following(
     time.sleep(1.1)
     assert gql.data("{ customers(first: 1) { totalCount } }") == {"customers": {"totalCount": 250}}
     again = httpx.get(f"{gateway.url}/readyz")
-    assert (again.status_code, again.json()) == (200, {"status": "ready", "upstream": "answers", "breaker": "closed"})
+    expected = {"status": "ready", "upstream": "answers", "breaker": "closed", "voucherify_breaker": "closed"}
+    assert (again.status_code, again.json()) == (200, expected)
 
 
 def test_readyz_says_when_the_upstream_is_down() -> None:
