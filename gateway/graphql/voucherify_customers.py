@@ -113,33 +113,29 @@ class Listing:
         return Page(items=answer.items, total=answer.total)
 
     async def window(self, args: PageArguments) -> Slice[CustomerRecord]:
-        cursors = self.context.cursors
+        """The page ``args`` ask for. In creation order, one call whatever its depth (a cursor's creation time
+        is ``starting_after``); in another order, numbered pages, as deep as Voucherify numbers them."""
         backwards = args.last is not None or args.before is not None
-        count = (args.last if backwards else args.first) or 0
-        if (args.last if backwards else args.first) is None:
-            count = DEFAULT_PAGE_SIZE
+        size = args.last if backwards else args.first
+        count = DEFAULT_PAGE_SIZE if size is None else size
+        argument = "before" if backwards else "after"
         cursor = args.before if backwards else args.after
-        mark = _read_mark(cursors, cursor, self.print_, "before" if backwards else "after") if cursor else None
+        mark = _read_mark(self.context.cursors, cursor, self.print_, argument) if cursor is not None else None
+        by_time = self.query.by_creation and count > 0
         try:
-            if not backwards:
-                if mark is None:
-                    return await read_window(self.numbered, 0, count, MAX_PAGE)
-                if self.query.by_creation and count > 0:
-                    return await self._next_to(mark, count, flipped=False)
-                return await read_window(self.numbered, mark[0] + 1, count, MAX_PAGE)
             if mark is None:
-                if self.query.by_creation and count > 0:
-                    return await self._tail(count)
-                return await read_tail(self.numbered, count)  # two calls: the length, then the end
-            if self.query.by_creation and count > 0:
-                return await self._next_to(mark, count, flipped=True)
-            start = max(0, mark[0] - count)
-            return await read_window(self.numbered, start, mark[0] - start, MAX_PAGE)
+                if not backwards:
+                    return await read_window(self.numbered, 0, count, MAX_PAGE)
+                return await (self._tail(count) if by_time else read_tail(self.numbered, count))
+            if by_time:
+                return await self._next_to(mark, count, flipped=backwards)
+            start = mark[0] + 1 if not backwards else max(0, mark[0] - count)
+            return await read_window(self.numbered, start, count if not backwards else mark[0] - start, MAX_PAGE)
         except BeyondLastPage:
             raise bad_input(
                 f"Voucherify numbers pages up to {MAX_PAGE} ({MAX_PAGE * LIST_LIMIT:,} customers at most); sort by "
                 "CREATED_AT (the default) to walk further.",
-                "after" if not backwards else "before",
+                argument,
             ) from None
 
     async def _next_to(self, mark: tuple[int, datetime], count: int, *, flipped: bool) -> Slice[CustomerRecord]:

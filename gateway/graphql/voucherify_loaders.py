@@ -89,10 +89,8 @@ class VoucherifyLoaders:
         if self._listings:
             await asyncio.wait(set(self._listings))
         found: dict[str, VoucherifyCustomer | Exception | None] = {}
-        ids = [key for key in dict.fromkeys(keys) if key.startswith(BY_ID) and key not in self._seen]
-        await self._fetch(ids, BY_ID, found)
-        sources = [key for key in dict.fromkeys(keys) if key.startswith(BY_SOURCE) and key not in self._seen]
-        await self._fetch([key for key in sources if key not in self._seen], BY_SOURCE, found)
+        for kind in (BY_ID, BY_SOURCE):  # source ids after ids: an id's answer may cover a source id asked for
+            await self._fetch([key for key in keys if key.startswith(kind) and key not in self._seen], kind, found)
         return [self._seen.get(key, found.get(key)) for key in keys]
 
     async def _fetch(self, keys: list[str], kind: str, found: dict[str, VoucherifyCustomer | Exception | None]) -> None:

@@ -6,6 +6,7 @@ customer that does not exist is a ``NOT_FOUND`` userError; anything else is a Gr
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -183,15 +184,8 @@ async def upsert_customer(info: Info, data: VoucherifyCustomerUpsertInput) -> Vo
     context = info.context
     upsert = CustomerUpsert(id=str(data.id) if data.id is not None else None, source_id=data.source_id,
                             fields=data.fields())  # fmt: skip
-    try:
-        saved = await context.voucherify.upsert_customer(context.voucherify_keys, upsert)
-    except UpstreamNotFound:  # an ``id`` that no customer has
-        return VoucherifyCustomerPayload(customer=None, user_errors=[_not_found(False)])
-    except UpstreamValidation as error:
-        return VoucherifyCustomerPayload(customer=None, user_errors=user_errors_of(error.problems))
-    except UpstreamError as error:
-        raise from_upstream(error, write=True) from error
-    return VoucherifyCustomerPayload(customer=context.voucherify_loaders.prime(saved), user_errors=[])
+    # A 404 here is an ``id`` that no customer has.
+    return await _saved(info, context.voucherify.upsert_customer(context.voucherify_keys, upsert), by_source=False)
 
 
 async def update_customer(
@@ -202,15 +196,21 @@ async def update_customer(
     if errors:
         return VoucherifyCustomerPayload(customer=None, user_errors=errors)
     context = info.context
+    return await _saved(info, context.voucherify.update_customer(context.voucherify_keys, value, data.fields()),
+                        by_source=by_source)  # fmt: skip
+
+
+async def _saved(info: Info, write: Awaitable[records.Customer], *, by_source: bool) -> VoucherifyCustomerPayload:
+    """The payload of a write that answers the customer: a 404 and a 400 are userErrors."""
     try:
-        saved = await context.voucherify.update_customer(context.voucherify_keys, value, data.fields())
+        saved = await write
     except UpstreamNotFound:
         return VoucherifyCustomerPayload(customer=None, user_errors=[_not_found(by_source)])
     except UpstreamValidation as error:
         return VoucherifyCustomerPayload(customer=None, user_errors=user_errors_of(error.problems))
     except UpstreamError as error:
         raise from_upstream(error, write=True) from error
-    return VoucherifyCustomerPayload(customer=context.voucherify_loaders.prime(saved), user_errors=[])
+    return VoucherifyCustomerPayload(customer=info.context.voucherify_loaders.prime(saved), user_errors=[])
 
 
 async def delete_customer(
@@ -287,7 +287,15 @@ async def update_consents(
     return VoucherifyConsentsUpdatePayload(updated=True, user_errors=[])
 
 
-def _scheduled(action_id: str) -> VoucherifyAsyncActionPayload:
+async def _scheduled(write: Awaitable[str], root: str | None = None) -> VoucherifyAsyncActionPayload:
+    """The payload of bulk work Voucherify accepted (its async action, read lazily); a 400 is userErrors
+    under the argument ``root``."""
+    try:
+        action_id = await write
+    except UpstreamValidation as error:
+        return _refused(user_errors_of(error.problems, root))
+    except UpstreamError as error:
+        raise from_upstream(error, write=True) from error
     return VoucherifyAsyncActionPayload(async_action=VoucherifyAsyncAction(id=strawberry.ID(action_id)), user_errors=[])
 
 
@@ -310,13 +318,7 @@ async def bulk_update(info: Info, customers: list[VoucherifyBulkCustomerInput]) 
     if errors:
         return _refused(errors)
     body = [BulkCustomer(source_id=item.source_id, fields=item.fields()) for item in customers]
-    try:
-        action_id = await context.voucherify.bulk_update(context.voucherify_keys, body)
-    except UpstreamValidation as error:
-        return _refused(user_errors_of(error.problems, "customers"))
-    except UpstreamError as error:
-        raise from_upstream(error, write=True) from error
-    return _scheduled(action_id)
+    return await _scheduled(context.voucherify.bulk_update(context.voucherify_keys, body), "customers")
 
 
 async def metadata_bulk_update(info: Info, source_ids: list[str], metadata: Any) -> VoucherifyAsyncActionPayload:
@@ -328,13 +330,7 @@ async def metadata_bulk_update(info: Info, source_ids: list[str], metadata: Any)
     if not isinstance(metadata, dict) or not metadata:
         message = "Metadata must be an object with at least one key-value pair."
         return _refused([UserError(field=["metadata"], message=message, code=UserErrorCode.INVALID)])
-    try:
-        action_id = await context.voucherify.metadata_bulk_update(context.voucherify_keys, source_ids, metadata)
-    except UpstreamValidation as error:
-        return _refused(user_errors_of(error.problems, None))
-    except UpstreamError as error:
-        raise from_upstream(error, write=True) from error
-    return _scheduled(action_id)
+    return await _scheduled(context.voucherify.metadata_bulk_update(context.voucherify_keys, source_ids, metadata))
 
 
 async def import_customers(info: Info, file: Upload) -> VoucherifyAsyncActionPayload:
@@ -345,13 +341,7 @@ async def import_customers(info: Info, file: Upload) -> VoucherifyAsyncActionPay
     if not isinstance(content, bytes) or not content.strip():
         return _refused([UserError(field=["file"], message="The file is empty.", code=UserErrorCode.BLANK)])
     name = getattr(file, "filename", None) or "customers.csv"
-    try:
-        action_id = await context.voucherify.import_customers(keys, str(name), content)
-    except UpstreamValidation as error:
-        return _refused(user_errors_of(error.problems, "file"))
-    except UpstreamError as error:
-        raise from_upstream(error, write=True) from error
-    return _scheduled(action_id)
+    return await _scheduled(context.voucherify.import_customers(keys, str(name), content), "file")
 
 
 # Root fields ----------------------------------------------------------------------------------------
