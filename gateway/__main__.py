@@ -23,7 +23,13 @@ from .observability.logs import configure_logging
 from .sandbox.runner import RunningSandbox, banner, start_sandbox
 from .sandbox.seed import DEMO_TOKEN
 from .sandbox.voucherify.runner import start_voucherify_sandbox
-from .sandbox.voucherify.seed import DEMO_APP_ID, DEMO_APP_TOKEN
+from .sandbox.voucherify.seed import (
+    ALLOWED_ORIGINS,
+    DEMO_APP_ID,
+    DEMO_APP_TOKEN,
+    DEMO_CLIENT_APP_ID,
+    DEMO_CLIENT_TOKEN,
+)
 from .settings import Settings, with_cursor_secret
 
 log = logging.getLogger("gateway")
@@ -140,6 +146,9 @@ async def _serve(settings: Settings) -> None:
                 print(f"  upstream: embedded Voucherify sandbox at {voucherify.url}", flush=True)
                 print(f"  demo Voucherify keys: send 'X-Voucherify-App-Id: {DEMO_APP_ID}' and "
                       f"'X-Voucherify-App-Token: {DEMO_APP_TOKEN}'", flush=True)  # fmt: skip
+                print(f"  demo Voucherify client keys (consents from a browser): 'X-Voucherify-Client-Id: "
+                      f"{DEMO_CLIENT_APP_ID}', 'X-Voucherify-Client-Token: {DEMO_CLIENT_TOKEN}', from an Origin of "
+                      f"{', '.join(sorted(ALLOWED_ORIGINS))}", flush=True)  # fmt: skip
         await stop.wait()
         log.info("stopping: no new connections; requests in flight have %gs to finish (setting shutdown_grace_s)",
                  settings.shutdown_grace_s)  # fmt: skip
