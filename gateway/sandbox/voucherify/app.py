@@ -1,5 +1,5 @@
-"""The Voucherify sandbox's aiohttp application: one middleware for faults, authentication, request ids and
-Voucherify's error bodies around every ``/v1`` request."""
+"""The Voucherify sandbox's aiohttp application: one middleware for faults, authentication, request ids,
+Voucherify's error bodies and its rate-limit headers around every ``/v1`` and ``/client/v1`` request."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from ..app import route_key  # the stats key, as the Polar sandbox counts reques
 from . import consents, controls
 from .customers import routes as customer_routes
 from .errors import VoucherifyError, method_not_allowed, route_not_found, unauthorized
+from .ratelimit import ANONYMOUS, DEFAULT_PER_MINUTE, Quota
 from .seed import ALLOWED_ORIGINS, CLIENT_CREDENTIALS, CREDENTIALS
 from .state import PROJECT, REQUEST_ID, STATE, VoucherifyState
 
@@ -31,6 +32,11 @@ async def voucherify_api(request: web.Request, handler: Handler) -> web.StreamRe
     request_id = state.request_id()
     request[REQUEST_ID] = request_id
     faults = state.faults
+    limit = faults.rate_limit_per_minute or DEFAULT_PER_MINUTE
+    try:
+        app_id, refused = _authenticated_project(request), None
+    except VoucherifyError as error:
+        app_id, refused = ANONYMOUS, error
     if (delay := faults.delay_seconds(state.rng)) > 0:
         await asyncio.sleep(delay)
     if faults.drop_rate and state.rng.random() < faults.drop_rate:
@@ -38,25 +44,33 @@ async def voucherify_api(request: web.Request, handler: Handler) -> web.StreamRe
         if request.transport is not None:
             request.transport.abort()
         raise asyncio.CancelledError
+    # Injected errors and a 401 are answered before the request is counted; they report the quota as it is.
+    quota = state.limiter.quota(app_id, limit)
     if faults.error_rate and state.rng.random() < faults.error_rate:
         state.injected[route] += 1
         if faults.error_status == 429:
-            return _too_many(faults.retry_after)
-        return web.Response(status=faults.error_status, text=f"Injected fault {faults.error_status}")
+            return _too_many(faults.retry_after, quota)
+        injected = web.Response(status=faults.error_status, text=f"Injected fault {faults.error_status}")
+        return _with_quota(injected, quota)
+    if refused is not None:
+        return _with_quota(_error(refused, request_id), quota)
+    allowed, quota = state.limiter.take(app_id, limit)
+    if not allowed and faults.rate_limit_per_minute is not None:
+        state.injected[route] += 1
+        return _too_many(faults.retry_after, quota)
+    request[PROJECT] = state.projects[app_id]
     try:
-        app_id = _authenticated_project(request)
-        limit = faults.rate_limit_per_minute
-        if limit is not None and not state.limiter.allow(app_id, limit):
-            state.injected[route] += 1
-            return _too_many(faults.retry_after)
-        request[PROJECT] = state.projects[app_id]
-        return await handler(request)
+        response = await handler(request)
     except web.HTTPNotFound:
-        return _error(route_not_found(request.path), request_id)
+        response = _error(route_not_found(request.path), request_id)
     except web.HTTPMethodNotAllowed:
-        return _error(method_not_allowed(request.method, request.path), request_id)
+        response = _error(method_not_allowed(request.method, request.path), request_id)
     except VoucherifyError as error:
-        return _error(error, request_id)
+        response = _error(error, request_id)
+    except web.HTTPException as error:  # 413: raised by a handler, or by aiohttp above client_max_size
+        error.headers.update(quota.headers())
+        raise
+    return _with_quota(response, quota)
 
 
 def _authenticated_project(request: web.Request) -> str:
@@ -77,9 +91,15 @@ def _error(error: VoucherifyError, request_id: str) -> web.Response:
     return web.json_response(error.body(request_id), status=error.status)
 
 
-def _too_many(retry_after: int) -> web.Response:
-    """Voucherify's 429 is one of the bodies with only ``code`` and ``message``."""
-    headers = {"Retry-After": str(retry_after), "X-Rate-Limit-Type": "api_calls"}
+def _with_quota(response: web.StreamResponse, quota: Quota) -> web.StreamResponse:
+    response.headers.update(quota.headers())
+    return response
+
+
+def _too_many(retry_after: int, quota: Quota) -> web.Response:
+    """Voucherify's 429 is one of the bodies with only ``code`` and ``message``. ``Retry-After`` is the
+    ``retry_after`` fault (a test control); ``X-Rate-Limit-Retry`` is when the window really resets."""
+    headers = {"Retry-After": str(retry_after), "X-Rate-Limit-Type": "api_calls", **quota.headers()}
     return web.json_response(TOO_MANY, status=429, headers=headers)
 
 

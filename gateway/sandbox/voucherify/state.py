@@ -7,8 +7,9 @@ from collections import Counter
 
 from aiohttp import web
 
-from ..faults import Faults, RateLimiter
+from ..faults import Faults
 from .asyncs import AsyncQueue
+from .ratelimit import QuotaLimiter
 from .seed import build_projects
 from .store import Project
 
@@ -18,7 +19,7 @@ class VoucherifyState:
         self.customers = customers
         self.seed = seed
         self.faults = Faults()
-        self.limiter = RateLimiter()
+        self.limiter = QuotaLimiter()
         self.stats: Counter[str] = Counter()
         self.injected: Counter[str] = Counter()
         self.reset()
