@@ -37,18 +37,27 @@ FetchPage = Callable[[int, int], Awaitable[Page[R]]]  # (page number from 1, pag
 
 @dataclass(frozen=True)
 class Slice(Generic[R]):
-    """Items at absolute positions ``start`` .. ``start + len(items) - 1`` of a listing of ``total``."""
+    """Items at absolute positions ``start`` .. ``start + len(items) - 1`` of a listing of ``total``.
+
+    ``more_after`` / ``more_before``: whether items follow / precede, when the upstream said so for a page read
+    from its own mark (a creation time), where positions may have shifted since the cursor was issued."""
 
     start: int
     items: list[R]
     total: int
+    more_after: bool | None = None
+    more_before: bool | None = None
 
     @property
     def has_next(self) -> bool:
+        if self.more_after is not None:
+            return self.more_after
         return self.start + len(self.items) < self.total
 
     @property
     def has_previous(self) -> bool:
+        if self.more_before is not None:
+            return self.more_before
         return self.start > 0
 
 

@@ -143,10 +143,13 @@ class Listing:
         position, created = mark
         query = self.query.flipped() if flipped else self.query
         answer = await self._call(self.client.customers_after(self.keys, query, created, count))
+        # Whether more customers lie beyond the page, in the direction read: customers created or deleted since
+        # the cursor was issued have moved positions, so ask the page, not the arithmetic of positions.
+        more = False if len(answer.items) < count else answer.has_more
         if not flipped:
-            return Slice(start=position + 1, items=answer.items, total=max(answer.total, position + 1))
+            return Slice(start=position + 1, items=answer.items, total=max(answer.total, position + 1), more_after=more)
         items = list(reversed(answer.items))
-        return Slice(start=max(0, position - len(items)), items=items, total=answer.total)
+        return Slice(start=max(0, position - len(items)), items=items, total=answer.total, more_before=more)
 
     async def _tail(self, count: int) -> Slice[CustomerRecord]:
         """The last ``count`` customers, as the first page of the list in the other direction, reversed."""

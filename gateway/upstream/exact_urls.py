@@ -3,7 +3,7 @@
 ``httpx-aiohttp`` hands aiohttp the URL as a string, which yarl parses again and re-quotes: ``%2E`` turns
 back into ``.`` and dot segments are then removed, so ``/v1/customers/external/%2E%2E`` went out as
 ``/v1/customers/``. httpx has already encoded the URL; here it goes to aiohttp as an encoded ``yarl.URL``,
-byte for byte, as httpx's own transport sends it.
+byte for byte, as httpx's own transport sends it. Nor does aiohttp repeat a request on its own.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ class ExactUrlTransport(AiohttpTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not isinstance(self.client, ClientSession):
             self.client = self.get_client()
+            # aiohttp sends an idempotent method (GET, PUT, DELETE) once more by itself when the connection drops:
+            # the Transport alone decides what is retried (a DELETE whose outcome is unknown never is), and counts
+            # attempts against the retry and call budgets. aiohttp's test client turns it off the same way.
+            self.client._retry_connection = False
         timeout = request.extensions.get("timeout", {})
         with map_aiohttp_exceptions():
             data: bytes | httpx.AsyncByteStream | None

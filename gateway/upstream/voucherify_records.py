@@ -237,13 +237,14 @@ class CustomerPage:
 
     items: list[Customer]
     total: int
-    has_more: bool
+    has_more: bool | None  # None: Voucherify did not say (the field is optional in its contract)
 
 
 def read_customer_page(data: Json) -> CustomerPage:
     items = [read_customer(item) for item in data["customers"]]
     has_more = data.get("has_more")
-    return CustomerPage(items=items, total=int(data["total"]), has_more=bool(has_more))
+    said = has_more if isinstance(has_more, bool) else None
+    return CustomerPage(items=items, total=int(data["total"]), has_more=said)
 
 
 @dataclass(frozen=True, slots=True)
