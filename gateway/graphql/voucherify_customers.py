@@ -221,7 +221,12 @@ class VoucherifyQueries:
     ) -> VoucherifyCustomer | None:
         return cast(VoucherifyCustomer | None, resolve_customer(info, id, source_id))
 
-    @strawberry.field(description="Voucherify customers, newest first unless sorted; at most 100 a page.")
+    @strawberry.field(
+        description=(
+            "Voucherify customers, newest first unless sorted; at most 100 a page. Null, with an error, when "
+            "Voucherify cannot answer (no keys, down): the rest of the response, Polar's fields too, is served."
+        )
+    )
     async def voucherify_customers(
         self,
         info: Info,
@@ -232,6 +237,6 @@ class VoucherifyQueries:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> VoucherifyCustomerConnection:
+    ) -> VoucherifyCustomerConnection | None:
         arguments = PageArguments(first, after, last, before)
         return await resolve_customers(info, filter, sort_key, bool(reverse), arguments)
