@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     max_concurrent_uploads: int = Field(default=4, ge=1)
     max_bulk_customers: int = Field(default=100, ge=1)  # customers (or source ids) of one bulk mutation
     async_action_max_wait_s: float = Field(default=8.0, ge=0)  # waitSeconds of voucherifyAsyncAction, at most
+    # Characters of an id, source id or text filter sent to Voucherify (they travel in its URLs).
+    max_identifier_chars: int = Field(default=255, ge=16, le=4096)
 
     # Query limits: refused before any resolver runs, each error names its setting.
     max_depth: int = Field(default=10, ge=1)

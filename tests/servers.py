@@ -26,6 +26,7 @@ NO_FAULTS = {
     "drop_rate": 0.0,
     "rate_limit_per_minute": None,
     "retry_after": 60,
+    "methods": None,
 }
 
 

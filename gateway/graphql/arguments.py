@@ -23,6 +23,15 @@ def require_uuid(value: str, argument: str, noun: str = "a UUID") -> str:
     return value
 
 
+def checked_text(value: str, argument: str, limit: int) -> str:
+    """A text that travels in an upstream's URL: not empty, at most ``limit`` characters (BAD_USER_INPUT)."""
+    if not value:
+        raise bad_input(f"'{argument}' cannot be empty.", argument)
+    if len(value) > limit:
+        raise bad_input(f"'{argument}' has over {limit} characters (setting max_identifier_chars).", argument)
+    return value
+
+
 def kept(value: T) -> T | Keep:
     """An input field left out (``UNSET``) is one an update keeps as it is; ``None`` clears it."""
     return KEEP if value is UNSET else value

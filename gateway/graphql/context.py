@@ -32,6 +32,7 @@ class Context:
     spent: Spent = field(default_factory=Spent)  # what this request's operations have cost (a batch shares it)
     voucherify_client: VoucherifyClient | None = None  # None: no Voucherify configured
     voucherify_credentials: VoucherifyCredentials = field(default_factory=VoucherifyCredentials)
+    waited: bool = False  # a voucherifyAsyncAction of this request has taken its waitSeconds (one may)
 
     @property
     def organization_token(self) -> str:

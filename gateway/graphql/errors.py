@@ -82,7 +82,10 @@ UNEXPECTED = Failure(ErrorCode.UPSTREAM_UNAVAILABLE, 502, "{upstream} answered u
 # How to check whether a write whose outcome is unknown was applied, by upstream.
 READ_BEFORE_RETRY = {
     "Polar": "look the customer up (for a create, by its externalId) and retry only if the change is missing.",
-    "Voucherify": "look the customer up, or the async action; a customer upsert is safe to repeat as it is.",
+    "Voucherify": (
+        "look the customer up (or the async action); an upsert with an id or sourceId is safe to repeat as it "
+        "is, one with neither may have created a customer."
+    ),
 }
 
 

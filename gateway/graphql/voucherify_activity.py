@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 
 from ..upstream.errors import UpstreamError, UpstreamNotFound, UpstreamValidation
 from ..upstream.voucherify_requests import instant
+from .arguments import checked_text
 from .connections import DEFAULT_PAGE_SIZE, Edge, PageInfo
 from .errors import bad_input, from_upstream
 from .pagination import fingerprint
@@ -70,6 +71,8 @@ async def resolve_activity(
     size = DEFAULT_PAGE_SIZE if args.first is None else args.first
     if not 0 <= size <= context.settings.max_page_size:
         raise bad_input(f"'first' is between 0 and {context.settings.max_page_size}.", "first")
+    if args.type is not None:
+        checked_text(args.type, "type", context.settings.max_identifier_chars)
     print_ = fingerprint((customer_id, args.type, args.category, args.start_date, args.end_date))
     after = context.cursors.decode_mark(args.after, print_, "after") if args.after is not None else None
     if size == 0:

@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 from ..upstream import budget
 from ..upstream import voucherify_records as records
 from ..upstream.errors import UpstreamError, UpstreamNotFound
+from .arguments import checked_text
 from .errors import ErrorCode, bad_input, from_upstream, gateway_error
 
 if TYPE_CHECKING:
@@ -51,7 +52,11 @@ class VoucherifyAsyncAction:
 
     @strawberry.field
     async def status(self, info: strawberry.Info[Context, None]) -> AsyncActionStatus:
-        return AsyncActionStatus((await self._read(info)).status)
+        status = (await self._read(info)).status
+        if status not in AsyncActionStatus.__members__:
+            raise gateway_error("Voucherify answered an async action status this gateway does not know.",
+                                ErrorCode.UPSTREAM_UNAVAILABLE)  # fmt: skip
+        return AsyncActionStatus(status)
 
     @strawberry.field(description="SUCCESS, FAILED or UNKNOWN, when Voucherify says.")
     async def operation_status(self, info: strawberry.Info[Context, None]) -> str | None:
@@ -82,15 +87,18 @@ async def read_async_action(
     info: strawberry.Info[Context, None], action_id: str, wait_seconds: float | None
 ) -> VoucherifyAsyncAction | None:
     """The action now; with ``wait_seconds``, read again (backing off) until it is finished, that time has
-    passed, or the request's deadline is near, whichever comes first. Null when Voucherify has no such action."""
+    passed, or the request's deadline is near, whichever comes first: for the first such field of a request
+    only (the others are read once). Null when Voucherify has no such action."""
     context = info.context
     longest = context.settings.async_action_max_wait_s
     if wait_seconds is not None and not 0 <= wait_seconds <= longest:
         message = f"'waitSeconds' is between 0 and {longest:g} (setting async_action_max_wait_s)."
         raise bad_input(message, "waitSeconds")
-    if not action_id:
-        raise bad_input("'id' cannot be empty.", "id")
+    checked_text(action_id, "id", context.settings.max_identifier_chars)
     keys, client = context.voucherify_keys, context.voucherify
+    if context.waited:  # one field a request waits: thirty aliases waiting would each poll upstream
+        wait_seconds = None
+    context.waited = context.waited or bool(wait_seconds)
     loop = asyncio.get_running_loop()
     until = loop.time() + (wait_seconds or 0)
     pause = FIRST_POLL_S

@@ -21,6 +21,7 @@ from ..upstream.voucherify import LIST_LIMIT, MAX_PAGE
 from ..upstream.voucherify_records import Customer as CustomerRecord
 from ..upstream.voucherify_records import CustomerPage, moment
 from ..upstream.voucherify_requests import CustomerQuery, SortKey, instant
+from .arguments import checked_text
 from .connections import DEFAULT_PAGE_SIZE, Connection, Edge, page_info
 from .context import Context
 from .errors import bad_input, from_upstream
@@ -57,15 +58,15 @@ class VoucherifyCustomerFilter:
 
 
 def customer_query(
-    filter_: VoucherifyCustomerFilter | None, sort_key: SortKey | None, reverse: bool
+    filter_: VoucherifyCustomerFilter | None, sort_key: SortKey | None, reverse: bool, limit: int
 ) -> CustomerQuery:
     sort = sort_key
     if filter_ is None:
         return CustomerQuery(sort_key=sort, reverse=reverse)
     given = {"email": filter_.email, "name": filter_.name, "city": filter_.city, "segmentId": filter_.segment_id}
     for label, value in given.items():
-        if value == "":
-            raise bad_input(f"The filter '{label}' cannot be empty.", "filter")
+        if value is not None:
+            checked_text(str(value), f"filter.{label}", limit)
     return CustomerQuery(
         email=filter_.email, name=filter_.name, city=filter_.city,
         segment_id=str(filter_.segment_id) if filter_.segment_id is not None else None,
@@ -168,7 +169,7 @@ async def resolve_customers(
 ) -> VoucherifyCustomerConnection:
     context = info.context
     args = check_arguments(args, min(context.settings.max_page_size, LIST_LIMIT))
-    listing = Listing(context, customer_query(filter_, sort_key, reverse))
+    listing = Listing(context, customer_query(filter_, sort_key, reverse, context.settings.max_identifier_chars))
     loaders = context.voucherify_loaders
     listed = loaders.listing_started()
     try:
@@ -191,23 +192,19 @@ def _connection(
 # The lookup -----------------------------------------------------------------------------------------
 
 
-def identifier(id_: strawberry.ID | None, source_id: str | None) -> str:
+def identifier(id_: strawberry.ID | None, source_id: str | None, limit: int) -> str:
     """The loader key of exactly one of ``id`` and ``sourceId``; a mistake is an error before any call."""
     if (id_ is None) == (source_id is None):
         raise bad_input("Pass exactly one of 'id' or 'sourceId'.")
     if id_ is not None:
-        if not str(id_):
-            raise bad_input("'id' cannot be empty.", "id")
-        return by_id(str(id_))
-    if not source_id:
-        raise bad_input("'sourceId' cannot be empty.", "sourceId")
-    return by_source_id(source_id)
+        return by_id(checked_text(str(id_), "id", limit))
+    return by_source_id(checked_text(str(source_id), "sourceId", limit))
 
 
 def resolve_customer(
     info: Info, id_: strawberry.ID | None, source_id: str | None
 ) -> Awaitable[VoucherifyCustomer | None]:
-    key = identifier(id_, source_id)
+    key = identifier(id_, source_id, info.context.settings.max_identifier_chars)
     return info.context.voucherify_loaders.customer.load(key)
 
 

@@ -90,14 +90,14 @@ class VoucherifyLoaders:
             await asyncio.wait(set(self._listings))
         found: dict[str, VoucherifyCustomer | Exception | None] = {}
         for kind in (BY_ID, BY_SOURCE):  # source ids after ids: an id's answer may cover a source id asked for
-            await self._fetch([key for key in keys if key.startswith(kind) and key not in self._seen], kind, found)
+            await self._fetch([key for key in keys if key.startswith(kind) and key not in self._seen], found)
         return [self._seen.get(key, found.get(key)) for key in keys]
 
-    async def _fetch(self, keys: list[str], kind: str, found: dict[str, VoucherifyCustomer | Exception | None]) -> None:
+    async def _fetch(self, keys: list[str], found: dict[str, VoucherifyCustomer | Exception | None]) -> None:
         """One GET per key, concurrently. An answer counts only for the key it matches exactly: Voucherify's
         path takes an id or a source id, so a source id that is another customer's id finds that one."""
         def fetch(key: str) -> Awaitable[records.Customer]:
-            return self.client.get_customer(self.keys, key[len(kind) :])
+            return self.client.get_customer(self.keys, identifier_of(key))
 
         fetched = await fan_out(keys, fetch, self.concurrency)
         for key in keys:
@@ -142,3 +142,8 @@ def by_id(customer_id: str) -> str:
 
 def by_source_id(source_id: str) -> str:
     return BY_SOURCE + source_id
+
+
+def identifier_of(key: str) -> str:
+    """The id or source id a key of ``customer`` holds, as a path takes it."""
+    return key.removeprefix(BY_ID) if key.startswith(BY_ID) else key.removeprefix(BY_SOURCE)

@@ -24,7 +24,7 @@ from .context import Context
 from .errors import UserError, UserErrorCode, from_upstream, user_errors_of
 from .voucherify_async import VoucherifyAsyncAction, read_async_action
 from .voucherify_customers import identifier
-from .voucherify_loaders import BY_ID, BY_SOURCE
+from .voucherify_loaders import BY_SOURCE, identifier_of
 from .voucherify_types import VoucherifyCustomer
 
 Info = strawberry.Info[Context, None]
@@ -159,16 +159,30 @@ def _checks(data: VoucherifyCustomerInput, path: list[str]) -> list[UserError]:
                       code=UserErrorCode.INVALID)]  # fmt: skip
 
 
+def _identifier_errors(value: str, path: list[str], limit: int) -> list[UserError]:
+    """An id or source id of an input: not empty, at most ``limit`` characters (they travel in URLs)."""
+    if not value:
+        return [UserError(field=path, message="Cannot be empty.", code=UserErrorCode.BLANK)]
+    if len(value) > limit:
+        message = f"At most {limit} characters (setting max_identifier_chars)."
+        return [UserError(field=path, message=message, code=UserErrorCode.TOO_LONG)]
+    return []
+
+
 def _not_found(by_source: bool) -> UserError:
     field = "sourceId" if by_source else "id"
     return UserError(field=[field], message="No Voucherify customer matches.", code=UserErrorCode.NOT_FOUND)
 
 
-def _path_value(key: str) -> tuple[str, bool]:
-    """The identifier to put in the path, and whether it is a source id."""
-    if key.startswith(BY_ID):
-        return key[len(BY_ID) :], False
-    return key[len(BY_SOURCE) :], True
+def _by_source(key: str) -> bool:
+    return key.startswith(BY_SOURCE)
+
+
+async def _target(info: Info, key: str) -> VoucherifyCustomer | None:
+    """The customer a write names, found by exactly the key given. Voucherify's path takes an id or a source
+    id alike, so a source id that is another customer's id would otherwise write to that other customer: the
+    write goes to the id of the customer found (one GET, unless this request has seen it already)."""
+    return await info.context.voucherify_loaders.customer.load(key)
 
 
 # Resolvers --------------------------------------------------------------------------------------
@@ -176,9 +190,9 @@ def _path_value(key: str) -> tuple[str, bool]:
 
 async def upsert_customer(info: Info, data: VoucherifyCustomerUpsertInput) -> VoucherifyCustomerPayload:
     errors = _checks(data, ["input"])
-    if data.id == "" or data.source_id == "":
-        field = "id" if data.id == "" else "sourceId"
-        errors.append(UserError(field=["input", field], message="Cannot be empty.", code=UserErrorCode.BLANK))
+    limit = info.context.settings.max_identifier_chars
+    errors += _identifier_errors(str(data.id), ["input", "id"], limit) if data.id is not None else []
+    errors += _identifier_errors(data.source_id, ["input", "sourceId"], limit) if data.source_id is not None else []
     if errors:
         return VoucherifyCustomerPayload(customer=None, user_errors=errors)
     context = info.context
@@ -191,13 +205,16 @@ async def upsert_customer(info: Info, data: VoucherifyCustomerUpsertInput) -> Vo
 async def update_customer(
     info: Info, id_: strawberry.ID | None, source_id: str | None, data: VoucherifyCustomerInput
 ) -> VoucherifyCustomerPayload:
-    value, by_source = _path_value(identifier(id_, source_id))
+    key = identifier(id_, source_id, info.context.settings.max_identifier_chars)
     errors = _checks(data, ["input"])
     if errors:
         return VoucherifyCustomerPayload(customer=None, user_errors=errors)
     context = info.context
-    return await _saved(info, context.voucherify.update_customer(context.voucherify_keys, value, data.fields()),
-                        by_source=by_source)  # fmt: skip
+    found = await _target(info, key)
+    if found is None:
+        return VoucherifyCustomerPayload(customer=None, user_errors=[_not_found(_by_source(key))])
+    update = context.voucherify.update_customer(context.voucherify_keys, str(found.id), data.fields())
+    return await _saved(info, update, by_source=_by_source(key))
 
 
 async def _saved(info: Info, write: Awaitable[records.Customer], *, by_source: bool) -> VoucherifyCustomerPayload:
@@ -216,37 +233,36 @@ async def _saved(info: Info, write: Awaitable[records.Customer], *, by_source: b
 async def delete_customer(
     info: Info, id_: strawberry.ID | None, source_id: str | None
 ) -> VoucherifyCustomerDeletePayload:
-    """By source id, the customer is looked up first: the payload names the deleted id."""
-    key = identifier(id_, source_id)
-    value, by_source = _path_value(key)
+    key = identifier(id_, source_id, info.context.settings.max_identifier_chars)
     context = info.context
-    loaders = context.voucherify_loaders
-    found = await loaders.customer.load(key) if by_source else None
-    if by_source and found is None:
-        return VoucherifyCustomerDeletePayload(deleted_customer_id=None, user_errors=[_not_found(True)])
-    customer_id = str(found.id) if found is not None else value
+    found = await _target(info, key)
+    if found is None:
+        return VoucherifyCustomerDeletePayload(deleted_customer_id=None, user_errors=[_not_found(_by_source(key))])
     try:
-        await context.voucherify.delete_customer(context.voucherify_keys, customer_id)
+        await context.voucherify.delete_customer(context.voucherify_keys, str(found.id))
     except UpstreamNotFound:
-        return VoucherifyCustomerDeletePayload(deleted_customer_id=None, user_errors=[_not_found(by_source)])
+        return VoucherifyCustomerDeletePayload(deleted_customer_id=None, user_errors=[_not_found(_by_source(key))])
     except UpstreamError as error:
         raise from_upstream(error, write=True) from error
-    loaders.forget(customer_id, found.source_id if found is not None else None)
-    return VoucherifyCustomerDeletePayload(deleted_customer_id=strawberry.ID(customer_id), user_errors=[])
+    context.voucherify_loaders.forget(str(found.id), found.source_id)
+    return VoucherifyCustomerDeletePayload(deleted_customer_id=found.id, user_errors=[])
 
 
 async def permanently_delete_customer(
     info: Info, id_: strawberry.ID | None, source_id: str | None
 ) -> VoucherifyCustomerPermanentDeletePayload:
-    value, by_source = _path_value(identifier(id_, source_id))
+    key = identifier(id_, source_id, info.context.settings.max_identifier_chars)
     context = info.context
+    found = await _target(info, key)
+    if found is None:
+        return VoucherifyCustomerPermanentDeletePayload(deletion=None, user_errors=[_not_found(_by_source(key))])
     try:
-        report = await context.voucherify.permanently_delete_customer(context.voucherify_keys, value)
+        report = await context.voucherify.permanently_delete_customer(context.voucherify_keys, str(found.id))
     except UpstreamNotFound:
-        return VoucherifyCustomerPermanentDeletePayload(deletion=None, user_errors=[_not_found(by_source)])
+        return VoucherifyCustomerPermanentDeletePayload(deletion=None, user_errors=[_not_found(_by_source(key))])
     except UpstreamError as error:
         raise from_upstream(error, write=True) from error
-    context.voucherify_loaders.forget(report.related_object_id, source_id)
+    context.voucherify_loaders.forget(str(found.id), found.source_id)
     return VoucherifyCustomerPermanentDeletePayload(deletion=Deletion.of(report), user_errors=[])
 
 
@@ -257,8 +273,11 @@ async def update_consents(
     consents: list[VoucherifyConsentInput],
     unsubscribed: bool,
 ) -> VoucherifyConsentsUpdatePayload:
-    """With server keys or, from a browser, client keys and its origin (no secret needed)."""
-    value, by_source = _path_value(identifier(id_, source_id))
+    """With server keys or, from a browser, client keys and its origin (no secret needed). With server keys
+    the customer is found by exactly the key given first (see ``_target``); client keys can read nothing, so
+    their path carries the key as given, for Voucherify to resolve."""
+    key = identifier(id_, source_id, info.context.settings.max_identifier_chars)
+    by_source = _by_source(key)
     context = info.context
     keys = context.voucherify_any_keys
     limit = context.settings.max_bulk_customers
@@ -276,8 +295,14 @@ async def update_consents(
             UserError(field=["consents", str(index), "id"], message="A consent id starts with cnst_.",
                       code=UserErrorCode.INVALID) for index in bad])  # fmt: skip
     granted = {str(consent.id): consent.granted for consent in consents}
+    target = identifier_of(key)
+    if not keys.client_side:
+        found = await _target(info, key)
+        if found is None:
+            return VoucherifyConsentsUpdatePayload(updated=False, user_errors=[_not_found(by_source)])
+        target = str(found.id)
     try:
-        await context.voucherify.update_consents(keys, value, granted, unsubscribed)
+        await context.voucherify.update_consents(keys, target, granted, unsubscribed)
     except UpstreamNotFound:
         return VoucherifyConsentsUpdatePayload(updated=False, user_errors=[_not_found(by_source)])
     except UpstreamValidation as error:
@@ -310,11 +335,9 @@ async def bulk_update(info: Info, customers: list[VoucherifyBulkCustomerInput]) 
         message = f"Send 1 to {limit} customers (setting max_bulk_customers)."
         return _refused([UserError(field=["customers"], message=message, code=UserErrorCode.TOO_MANY)])
     errors = [error for index, item in enumerate(customers) for error in _checks(item, ["customers", str(index)])]
-    errors += [
-        UserError(field=["customers", str(index), "sourceId"], message="Cannot be empty.", code=UserErrorCode.BLANK)
-        for index, item in enumerate(customers)
-        if not item.source_id
-    ]
+    longest = context.settings.max_identifier_chars
+    for index, item in enumerate(customers):
+        errors += _identifier_errors(item.source_id, ["customers", str(index), "sourceId"], longest)
     if errors:
         return _refused(errors)
     body = [BulkCustomer(source_id=item.source_id, fields=item.fields()) for item in customers]
@@ -324,9 +347,13 @@ async def bulk_update(info: Info, customers: list[VoucherifyBulkCustomerInput]) 
 async def metadata_bulk_update(info: Info, source_ids: list[str], metadata: Any) -> VoucherifyAsyncActionPayload:
     context = info.context
     limit = context.settings.max_bulk_customers
-    if not 1 <= len(source_ids) <= limit or any(not each for each in source_ids):
-        message = f"Send 1 to {limit} source ids (setting max_bulk_customers), none empty."
-        return _refused([UserError(field=["sourceIds"], message=message, code=UserErrorCode.INVALID)])
+    if not 1 <= len(source_ids) <= limit:
+        message = f"Send 1 to {limit} source ids (setting max_bulk_customers)."
+        return _refused([UserError(field=["sourceIds"], message=message, code=UserErrorCode.TOO_MANY)])
+    longest = context.settings.max_identifier_chars
+    errors = [e for n, each in enumerate(source_ids) for e in _identifier_errors(each, ["sourceIds", str(n)], longest)]
+    if errors:
+        return _refused(errors)
     if not isinstance(metadata, dict) or not metadata:
         message = "Metadata must be an object with at least one key-value pair."
         return _refused([UserError(field=["metadata"], message=message, code=UserErrorCode.INVALID)])
@@ -358,7 +385,8 @@ class VoucherifyAsyncQueries:
         info: Info,
         id: strawberry.ID,
         wait_seconds: Annotated[float | None, strawberry.argument(description=(
-            "Wait up to this long (and never past the request's deadline) until it is DONE or FAILED."))] = None,
+            "Wait up to this long (and never past the request's deadline) until it is DONE or FAILED; one field "
+            "of a request waits, others are read once."))] = None,
     ) -> VoucherifyAsyncAction | None:  # fmt: skip
         return await read_async_action(info, str(id), wait_seconds)
 

@@ -69,7 +69,7 @@ async def _route_as_starlette(request: web.Request, handler: Handler) -> tuple[w
 
 
 async def _handle(request: web.Request, handler: Handler, state: SandboxState, route: str) -> web.StreamResponse:
-    faults = state.faults
+    faults = state.faults.for_method(request.method)
     if (delay := faults.delay_seconds(state.rng)) > 0:
         await asyncio.sleep(delay)
     if faults.drop_rate and state.rng.random() < faults.drop_rate:

@@ -20,6 +20,8 @@ class Faults:
     drop_rate: float = 0.0
     rate_limit_per_minute: int | None = None
     retry_after: int = 60  # seconds a 429 tells the client to wait (Polar: the rule's window)
+    # The HTTP methods the latency, drops and errors above apply to; None: every method.
+    methods: list[str] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -44,6 +46,9 @@ class Faults:
         retry_after = merged["retry_after"]
         if not isinstance(retry_after, int) or isinstance(retry_after, bool) or not 0 <= retry_after <= 3600:
             raise ValueError("retry_after must be a whole number of seconds between 0 and 3600")
+        methods = merged["methods"]
+        if methods is not None and (not isinstance(methods, list) or not set(methods) <= _METHODS):
+            raise ValueError(f"methods must be null or a list of {', '.join(sorted(_METHODS))}")
         limit = merged["rate_limit_per_minute"]
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
             raise ValueError("rate_limit_per_minute must be a positive integer or null")
@@ -51,6 +56,16 @@ class Faults:
 
     def delay_seconds(self, rng: random.Random) -> float:
         return max(0.0, self.latency_ms + rng.uniform(-self.jitter_ms, self.jitter_ms)) / 1000
+
+    def for_method(self, method: str) -> Faults:
+        """The faults a request of ``method`` meets: none of latency, drops and errors when ``methods``
+        leaves it out (a rate limit counts every method)."""
+        if self.methods is None or method in self.methods:
+            return self
+        return Faults(rate_limit_per_minute=self.rate_limit_per_minute, retry_after=self.retry_after)
+
+
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 
 
 def _is_number(value: Any) -> bool:

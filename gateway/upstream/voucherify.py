@@ -95,8 +95,10 @@ class VoucherifyClient:
         return _read(read_customer, answer)
 
     async def upsert_customer(self, keys: VoucherifyKeys, customer: CustomerUpsert) -> Customer:
-        """An upsert: repeating it leaves the same customer, so it is retried like a PUT."""
-        answer = await self._call("POST", "/v1/customers", keys, json=customer.body(), repeatable=True)
+        """An upsert by ``id`` or ``source_id`` leaves the same customer however often it is sent, so it is
+        retried like a PUT; one with neither creates a customer each time, so it is not."""
+        repeatable = customer.id is not None or customer.source_id is not None
+        answer = await self._call("POST", "/v1/customers", keys, json=customer.body(), repeatable=repeatable)
         return _read(read_customer, answer)
 
     async def update_customer(self, keys: VoucherifyKeys, id_or_source_id: str, change: CustomerFields) -> Customer:

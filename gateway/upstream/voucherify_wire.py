@@ -17,6 +17,7 @@ from .wire import Wire, retry_after_header
 _SEPARATOR = "\n"  # no header value can hold a line break, so the encoded keys split back unambiguously
 _PROPERTY = re.compile(r"[Pp]roperty \.?([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*)")
 _KINDS = {"duplicate_found": ProblemKind.TAKEN}
+MESSAGE_CHARS = 300  # of a refusal's text passed on to the caller
 # A customer's id or source id (the caller's data, of any cardinality) after these, unless it is a fixed word.
 _IDENTIFIED = re.compile(r"^(/(?:client/)?v1/(?:customers|async-actions))/(?!(?:bulk|metadata|importCSV)(?:/|$))[^/]+")
 
@@ -72,7 +73,13 @@ def problem_of(body: dict[str, object]) -> Problem:
     named = _PROPERTY.search(text)
     path = tuple(named.group(1).split(".")) if named else ()
     kind = _KINDS.get(str(body.get("key")), ProblemKind.INVALID)
-    return Problem(path=path, kind=kind, message=text or "Voucherify refused the input.")
+    return Problem(path=path, kind=kind, message=_printable(text) or "Voucherify refused the input.")
+
+
+def _printable(text: str) -> str:
+    """Voucherify's words for a refusal, as shown to the caller: one line, at most ``MESSAGE_CHARS``."""
+    line = "".join(character if character.isprintable() else " " for character in text[: MESSAGE_CHARS + 1])
+    return line if len(line) <= MESSAGE_CHARS else line[: MESSAGE_CHARS - 1] + "…"
 
 
 def _retry_after(response: httpx.Response) -> float | None:

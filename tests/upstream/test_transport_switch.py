@@ -22,14 +22,17 @@ def test_each_transport_makes_exactly_the_attempts_the_transport_decides(
     env = {**MANY_NEW_DOCUMENTS, "GATEWAY_UPSTREAM_TRANSPORT": transport, "GATEWAY_RETRY_ATTEMPTS": "3",
            "GATEWAY_RETRY_BACKOFF_S": "0", "GATEWAY_BREAKER_FAILURE_THRESHOLD": "1000"}  # fmt: skip
     with gateway_process(sandbox.url, env=env, voucherify_url=voucherify.url) as gateway, voucherify.control() as control:
-        control.post("/__sandbox/faults", json={**NO_FAULTS, "drop_rate": 1.0}).raise_for_status()
         try:
+            control.post("/__sandbox/faults", json={**NO_FAULTS, "drop_rate": 1.0}).raise_for_status()
             read = 'query { voucherifyCustomer(sourceId: "crm_00001") { id } }'
             httpx.post(gateway.graphql_url, json={"query": read}, headers=HEADERS, timeout=30)
-            write = 'mutation { voucherifyCustomerDelete(id: "cust_x") { deletedCustomerId } }'
+            reads = voucherify.stats()
+            control.post("/__sandbox/faults", json={**NO_FAULTS, "drop_rate": 1.0, "methods": ["DELETE"]})
+            write = 'mutation { voucherifyCustomerDelete(sourceId: "crm_00001") { deletedCustomerId } }'
             httpx.post(gateway.graphql_url, json={"query": write}, headers=HEADERS, timeout=30)
-            calls = voucherify.stats()
+            writes = voucherify.stats()
         finally:
             control.post("/__sandbox/faults", json=NO_FAULTS).raise_for_status()
-    assert calls.get("GET /v1/customers/{customer_id}") == 3  # a read: three attempts, no more
-    assert calls.get("DELETE /v1/customers/{customer_id}") == 1  # a delete: never repeated
+    assert reads == {"GET /v1/customers/{customer_id}": 3}  # a read: three attempts, no more
+    # The delete's lookup is answered; the DELETE itself is dropped, and never repeated.
+    assert writes == {"GET /v1/customers/{customer_id}": 4, "DELETE /v1/customers/{customer_id}": 1}

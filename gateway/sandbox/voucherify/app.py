@@ -31,7 +31,7 @@ async def voucherify_api(request: web.Request, handler: Handler) -> web.StreamRe
     state.stats[route] += 1
     request_id = state.request_id()
     request[REQUEST_ID] = request_id
-    faults = state.faults
+    faults = state.faults.for_method(request.method)
     limit = faults.rate_limit_per_minute or DEFAULT_PER_MINUTE
     try:
         app_id, refused = _authenticated_project(request), None
