@@ -4,6 +4,11 @@
 back into ``.`` and dot segments are then removed, so ``/v1/customers/external/%2E%2E`` went out as
 ``/v1/customers/``. httpx has already encoded the URL; here it goes to aiohttp as an encoded ``yarl.URL``,
 byte for byte, as httpx's own transport sends it.
+
+aiohttp also resends a PUT or DELETE once, unseen, when its connection drops (RFC 9112 allows it for
+idempotent methods). The gateway's transport decides what is repeated (``repeatable``) and counts every
+attempt; a DELETE applied just before the drop would come back 404 from the hidden resend and be told as
+NOT_FOUND. So that resend is off here, as aiohttp's own test client turns it off.
 """
 
 from __future__ import annotations
@@ -17,6 +22,11 @@ from yarl import URL
 
 class ExactUrlTransport(AiohttpTransport):
     """``AiohttpTransport.handle_async_request`` with one change: the URL is not parsed again."""
+
+    def get_client(self) -> ClientSession:
+        session = super().get_client()
+        session._retry_connection = False  # no public switch; aiohttp.test_utils sets the same attribute
+        return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not isinstance(self.client, ClientSession):
