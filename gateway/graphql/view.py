@@ -12,7 +12,7 @@ from typing import Any, TypeGuard
 
 import orjson
 from aiohttp import web
-from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from cross_web import AiohttpHTTPRequestAdapter, AsyncHTTPRequestAdapter, HTTPException
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
 from graphql import OperationType as OperationType_
 from pydantic import SecretStr
@@ -233,7 +233,8 @@ class GatewayView(GraphQLView[Context, None]):
 
     async def _run_upload(self, request: web.Request) -> web.StreamResponse:
         """A multipart POST, once ``gateway.http.uploads`` admits it, in one of the upload slots, its body read
-        (by Strawberry's ``run``) within ``body_timeout_s``; refused, the connection is closed unread."""
+        (by Strawberry's ``run``, see ``parse_multipart``) within ``body_timeout_s``; refused, the connection
+        is closed unread."""
         settings = request.app[SETTINGS]
         refusal = upload_refusal(request, settings)
         if refusal is not None:
@@ -252,6 +253,16 @@ class GatewayView(GraphQLView[Context, None]):
             return await refuse_and_close(request, 408, message)
         finally:
             slots.release()
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        """Strawberry's, within ``body_timeout_s``: an upload's body is the one this view reads itself (the
+        edge's body timeout leaves it to ``_run_upload``, which answers 408 for the TimeoutError). The
+        timeout around the whole ``run`` there also bounds the execution, so it cannot be this one."""
+        timeout = None
+        if isinstance(request, AiohttpHTTPRequestAdapter):
+            timeout = request.request.app[SETTINGS].body_timeout_s
+        async with asyncio.timeout(timeout):
+            return await super().parse_multipart(request)
 
     async def _run_plain_post(self, request: web.Request) -> web.Response | None:
         """Most requests are one operation POSTed as JSON. Strawberry's general ``run`` also handles
