@@ -8,6 +8,7 @@ import asyncio
 import hmac
 import json
 import re
+import time
 from typing import Any, TypeGuard
 
 import orjson
@@ -31,6 +32,7 @@ from ..http.keys import POLAR_CLIENT, SCOPES, SETTINGS, UPLOAD_SLOTS, VOUCHERIFY
 from ..http.tokens import credentials
 from ..http.uploads import ONLY_IMPORT, UPLOAD_FIELD, is_multipart, upload_refusal
 from ..http.voucherify_keys import voucherify_credentials
+from ..upstream import budget
 from .context import Context
 from .document_cache import DocumentCache
 from .federation import ROUTER_SECRET_HEADER
@@ -257,12 +259,17 @@ class GatewayView(GraphQLView[Context, None]):
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
         """Strawberry's, within ``body_timeout_s``: an upload's body is the one this view reads itself (the
         edge's body timeout leaves it to ``_run_upload``, which answers 408 for the TimeoutError). The
-        timeout around the whole ``run`` there also bounds the execution, so it cannot be this one."""
-        timeout = None
-        if isinstance(request, AiohttpHTTPRequestAdapter):
-            timeout = request.request.app[SETTINGS].body_timeout_s
-        async with asyncio.timeout(timeout):
+        timeout around the whole ``run`` there also bounds the execution, so it cannot be this one. Once
+        the body is in, the request's deadline starts over, as every other request's starts after its body
+        arrived (``gateway.app._middlewares``): a slow link must not eat the import's time upstream."""
+        if not isinstance(request, AiohttpHTTPRequestAdapter):  # pragma: no cover - this view runs on aiohttp
             return await super().parse_multipart(request)
+        settings = request.request.app[SETTINGS]
+        async with asyncio.timeout(settings.body_timeout_s):
+            parsed = await super().parse_multipart(request)
+        if (spent := budget.current()) is not None:
+            spent.ends_at = time.monotonic() + settings.request_deadline_s
+        return parsed
 
     async def _run_plain_post(self, request: web.Request) -> web.Response | None:
         """Most requests are one operation POSTed as JSON. Strawberry's general ``run`` also handles
