@@ -158,9 +158,10 @@ def _checks(data: VoucherifyCustomerInput, path: list[str]) -> list[UserError]:
                       code=UserErrorCode.INVALID)]  # fmt: skip
 
 
-def _not_found(by_source: bool) -> UserError:
+def _not_found(by_source: bool, under: tuple[str, ...] = ()) -> UserError:
+    """On the argument that named the customer: ``id`` or ``sourceId``, or ``input.id`` for the upsert."""
     field = "sourceId" if by_source else "id"
-    return UserError(field=[field], message="No Voucherify customer matches.", code=UserErrorCode.NOT_FOUND)
+    return UserError(field=[*under, field], message="No Voucherify customer matches.", code=UserErrorCode.NOT_FOUND)
 
 
 def _path_value(key: str) -> tuple[str, bool]:
@@ -186,7 +187,7 @@ async def upsert_customer(info: Info, data: VoucherifyCustomerUpsertInput) -> Vo
     try:
         saved = await context.voucherify.upsert_customer(context.voucherify_keys, upsert)
     except UpstreamNotFound:  # an ``id`` that no customer has
-        return VoucherifyCustomerPayload(customer=None, user_errors=[_not_found(False)])
+        return VoucherifyCustomerPayload(customer=None, user_errors=[_not_found(False, ("input",))])
     except UpstreamValidation as error:
         return VoucherifyCustomerPayload(customer=None, user_errors=user_errors_of(error.problems))
     except UpstreamError as error:
