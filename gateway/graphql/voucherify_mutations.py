@@ -27,6 +27,7 @@ from .voucherify_loaders import BY_ID, BY_SOURCE
 from .voucherify_types import VoucherifyCustomer
 
 Info = strawberry.Info[Context, None]
+ID_PREFIX = "cust_"  # every Voucherify customer id starts so
 METADATA = "Key-value pairs, typed as the project's metadata schema says; replaces the map as a whole."
 
 
@@ -171,6 +172,18 @@ def _path_value(key: str) -> tuple[str, bool]:
     return key[len(BY_SOURCE) :], True
 
 
+async def _write_target(context: Context, key: str) -> str | None:
+    """The identifier a write to the customer ``key`` names puts in the path; None when no customer has that
+    source id. Voucherify's path takes an id or a source id, and an id wins: a source id shaped like an id
+    (``cust_...``) could reach the customer whose id it is, so such a one is looked up first (exactly, as
+    every lookup by source id is) and the write goes to the id found."""
+    value, by_source = _path_value(key)
+    if not (by_source and value.startswith(ID_PREFIX)):
+        return value
+    found = await context.voucherify_loaders.customer.load(key)
+    return str(found.id) if found is not None else None
+
+
 # Resolvers --------------------------------------------------------------------------------------
 
 
@@ -198,11 +211,15 @@ async def upsert_customer(info: Info, data: VoucherifyCustomerUpsertInput) -> Vo
 async def update_customer(
     info: Info, id_: strawberry.ID | None, source_id: str | None, data: VoucherifyCustomerInput
 ) -> VoucherifyCustomerPayload:
-    value, by_source = _path_value(identifier(id_, source_id))
+    key = identifier(id_, source_id)
+    by_source = _path_value(key)[1]
     errors = _checks(data, ["input"])
     if errors:
         return VoucherifyCustomerPayload(customer=None, user_errors=errors)
     context = info.context
+    value = await _write_target(context, key)
+    if value is None:
+        return VoucherifyCustomerPayload(customer=None, user_errors=[_not_found(by_source)])
     try:
         saved = await context.voucherify.update_customer(context.voucherify_keys, value, data.fields())
     except UpstreamNotFound:
@@ -239,8 +256,12 @@ async def delete_customer(
 async def permanently_delete_customer(
     info: Info, id_: strawberry.ID | None, source_id: str | None
 ) -> VoucherifyCustomerPermanentDeletePayload:
-    value, by_source = _path_value(identifier(id_, source_id))
+    key = identifier(id_, source_id)
+    by_source = _path_value(key)[1]
     context = info.context
+    value = await _write_target(context, key)
+    if value is None:
+        return VoucherifyCustomerPermanentDeletePayload(deletion=None, user_errors=[_not_found(by_source)])
     try:
         report = await context.voucherify.permanently_delete_customer(context.voucherify_keys, value)
     except UpstreamNotFound:
