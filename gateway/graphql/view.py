@@ -8,11 +8,12 @@ import asyncio
 import hmac
 import json
 import re
+import time
 from typing import Any, TypeGuard
 
 import orjson
 from aiohttp import web
-from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from cross_web import AiohttpHTTPRequestAdapter, AsyncHTTPRequestAdapter, HTTPException
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
 from graphql import OperationType as OperationType_
 from pydantic import SecretStr
@@ -31,6 +32,7 @@ from ..http.keys import POLAR_CLIENT, SCOPES, SETTINGS, UPLOAD_SLOTS, VOUCHERIFY
 from ..http.tokens import credentials
 from ..http.uploads import ONLY_IMPORT, UPLOAD_FIELD, is_multipart, upload_refusal
 from ..http.voucherify_keys import voucherify_credentials
+from ..upstream import budget
 from .context import Context
 from .document_cache import DocumentCache
 from .federation import ROUTER_SECRET_HEADER
@@ -233,7 +235,8 @@ class GatewayView(GraphQLView[Context, None]):
 
     async def _run_upload(self, request: web.Request) -> web.StreamResponse:
         """A multipart POST, once ``gateway.http.uploads`` admits it, in one of the upload slots, its body read
-        (by Strawberry's ``run``) within ``body_timeout_s``; refused, the connection is closed unread."""
+        (by Strawberry's ``run``, see ``parse_multipart``) within ``body_timeout_s``; refused, the connection
+        is closed unread."""
         settings = request.app[SETTINGS]
         refusal = upload_refusal(request, settings)
         if refusal is not None:
@@ -252,6 +255,21 @@ class GatewayView(GraphQLView[Context, None]):
             return await refuse_and_close(request, 408, message)
         finally:
             slots.release()
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        """Strawberry's, within ``body_timeout_s``: an upload's body is the one this view reads itself (the
+        edge's body timeout leaves it to ``_run_upload``, which answers 408 for the TimeoutError). The
+        timeout around the whole ``run`` there also bounds the execution, so it cannot be this one. Once
+        the body is in, the request's deadline starts over, as every other request's starts after its body
+        arrived (``gateway.app._middlewares``): a slow link must not eat the import's time upstream."""
+        if not isinstance(request, AiohttpHTTPRequestAdapter):  # pragma: no cover - this view runs on aiohttp
+            return await super().parse_multipart(request)
+        settings = request.request.app[SETTINGS]
+        async with asyncio.timeout(settings.body_timeout_s):
+            parsed = await super().parse_multipart(request)
+        if (spent := budget.current()) is not None:
+            spent.ends_at = time.monotonic() + settings.request_deadline_s
+        return parsed
 
     async def _run_plain_post(self, request: web.Request) -> web.Response | None:
         """Most requests are one operation POSTed as JSON. Strawberry's general ``run`` also handles

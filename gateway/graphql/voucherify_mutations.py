@@ -169,9 +169,10 @@ def _identifier_errors(value: str, path: list[str], limit: int) -> list[UserErro
     return []
 
 
-def _not_found(by_source: bool) -> UserError:
+def _not_found(by_source: bool, under: tuple[str, ...] = ()) -> UserError:
+    """On the argument that named the customer: ``id`` or ``sourceId``, or ``input.id`` for the upsert."""
     field = "sourceId" if by_source else "id"
-    return UserError(field=[field], message="No Voucherify customer matches.", code=UserErrorCode.NOT_FOUND)
+    return UserError(field=[*under, field], message="No Voucherify customer matches.", code=UserErrorCode.NOT_FOUND)
 
 
 def _by_source(key: str) -> bool:
@@ -199,7 +200,8 @@ async def upsert_customer(info: Info, data: VoucherifyCustomerUpsertInput) -> Vo
     upsert = CustomerUpsert(id=str(data.id) if data.id is not None else None, source_id=data.source_id,
                             fields=data.fields())  # fmt: skip
     # A 404 here is an ``id`` that no customer has.
-    return await _saved(info, context.voucherify.upsert_customer(context.voucherify_keys, upsert), by_source=False)
+    upserted = context.voucherify.upsert_customer(context.voucherify_keys, upsert)
+    return await _saved(info, upserted, by_source=False, under=("input",))
 
 
 async def update_customer(
@@ -217,12 +219,14 @@ async def update_customer(
     return await _saved(info, update, by_source=_by_source(key))
 
 
-async def _saved(info: Info, write: Awaitable[records.Customer], *, by_source: bool) -> VoucherifyCustomerPayload:
+async def _saved(
+    info: Info, write: Awaitable[records.Customer], *, by_source: bool, under: tuple[str, ...] = ()
+) -> VoucherifyCustomerPayload:
     """The payload of a write that answers the customer: a 404 and a 400 are userErrors."""
     try:
         saved = await write
     except UpstreamNotFound:
-        return VoucherifyCustomerPayload(customer=None, user_errors=[_not_found(by_source)])
+        return VoucherifyCustomerPayload(customer=None, user_errors=[_not_found(by_source, under)])
     except UpstreamValidation as error:
         return VoucherifyCustomerPayload(customer=None, user_errors=user_errors_of(error.problems))
     except UpstreamError as error:
@@ -328,12 +332,21 @@ def _refused(errors: list[UserError]) -> VoucherifyAsyncActionPayload:
     return VoucherifyAsyncActionPayload(async_action=None, user_errors=errors)
 
 
+def _count_errors(count: int, limit: int, argument: str) -> UserError | None:
+    """A bulk list's size: at least one, at most ``max_bulk_customers``."""
+    if count == 0:
+        return UserError(field=[argument], message="Send at least one.", code=UserErrorCode.REQUIRED)
+    if count > limit:
+        message = f"At most {limit} at once (setting max_bulk_customers), not {count}."
+        return UserError(field=[argument], message=message, code=UserErrorCode.TOO_MANY)
+    return None
+
+
 async def bulk_update(info: Info, customers: list[VoucherifyBulkCustomerInput]) -> VoucherifyAsyncActionPayload:
     context = info.context
     limit = context.settings.max_bulk_customers
-    if not 1 <= len(customers) <= limit:
-        message = f"Send 1 to {limit} customers (setting max_bulk_customers)."
-        return _refused([UserError(field=["customers"], message=message, code=UserErrorCode.TOO_MANY)])
+    if (counted := _count_errors(len(customers), limit, "customers")) is not None:
+        return _refused([counted])
     errors = [error for index, item in enumerate(customers) for error in _checks(item, ["customers", str(index)])]
     longest = context.settings.max_identifier_chars
     for index, item in enumerate(customers):
@@ -347,9 +360,8 @@ async def bulk_update(info: Info, customers: list[VoucherifyBulkCustomerInput]) 
 async def metadata_bulk_update(info: Info, source_ids: list[str], metadata: Any) -> VoucherifyAsyncActionPayload:
     context = info.context
     limit = context.settings.max_bulk_customers
-    if not 1 <= len(source_ids) <= limit:
-        message = f"Send 1 to {limit} source ids (setting max_bulk_customers)."
-        return _refused([UserError(field=["sourceIds"], message=message, code=UserErrorCode.TOO_MANY)])
+    if (counted := _count_errors(len(source_ids), limit, "sourceIds")) is not None:
+        return _refused([counted])
     longest = context.settings.max_identifier_chars
     errors = [e for n, each in enumerate(source_ids) for e in _identifier_errors(each, ["sourceIds", str(n)], longest)]
     if errors:

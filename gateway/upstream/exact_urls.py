@@ -1,9 +1,14 @@
-"""httpx on aiohttp's connection pool, with the URL sent exactly as httpx built it.
+"""httpx on aiohttp's connection pool, with the URL sent exactly as httpx built it, and each request sent once.
 
 ``httpx-aiohttp`` hands aiohttp the URL as a string, which yarl parses again and re-quotes: ``%2E`` turns
 back into ``.`` and dot segments are then removed, so ``/v1/customers/external/%2E%2E`` went out as
 ``/v1/customers/``. httpx has already encoded the URL; here it goes to aiohttp as an encoded ``yarl.URL``,
-byte for byte, as httpx's own transport sends it. Nor does aiohttp repeat a request on its own.
+byte for byte, as httpx's own transport sends it.
+
+aiohttp also resends a PUT or DELETE once, unseen, when its connection drops (RFC 9112 allows it for
+idempotent methods). The gateway's transport decides what is repeated (``repeatable``) and counts every
+attempt; a DELETE applied just before the drop would come back 404 from the hidden resend and be told as
+NOT_FOUND. So that resend is off here, as aiohttp's own test client turns it off.
 """
 
 from __future__ import annotations
@@ -18,13 +23,14 @@ from yarl import URL
 class ExactUrlTransport(AiohttpTransport):
     """``AiohttpTransport.handle_async_request`` with one change: the URL is not parsed again."""
 
+    def get_client(self) -> ClientSession:
+        session = super().get_client()
+        session._retry_connection = False  # no public switch; aiohttp.test_utils sets the same attribute
+        return session
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not isinstance(self.client, ClientSession):
             self.client = self.get_client()
-            # aiohttp sends an idempotent method (GET, PUT, DELETE) once more by itself when the connection drops:
-            # the Transport alone decides what is retried (a DELETE whose outcome is unknown never is), and counts
-            # attempts against the retry and call budgets. aiohttp's test client turns it off the same way.
-            self.client._retry_connection = False
         timeout = request.extensions.get("timeout", {})
         with map_aiohttp_exceptions():
             data: bytes | httpx.AsyncByteStream | None
