@@ -1,8 +1,9 @@
-"""The floor: each benchmark scenario's data fetched by hand with the fewest REST calls Polar allows,
-through one shared httpx client, overlapping what can overlap. It is served over HTTP like the gateway,
-so both are measured the same way (latency seen by a client, CPU and memory of the serving process).
+"""The floor: each benchmark scenario's data fetched by hand with the fewest REST calls Polar (or, for
+scenario 5, Voucherify) allows, through one shared httpx client per upstream, overlapping what can overlap.
+It is served over HTTP like the gateway, so both are measured the same way (latency seen by a client, CPU
+and memory of the serving process).
 
-``python -m tests.bench.floor --upstream-url URL [--port 0]``
+``python -m tests.bench.floor --upstream-url URL [--voucherify-url URL] [--port 0]``
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from aiohttp import web
 from httpx_aiohttp import AiohttpTransport
 
 CLIENT = web.AppKey("client", httpx.AsyncClient)
+VOUCHERIFY = web.AppKey("voucherify", httpx.AsyncClient)
+# Scenario 5's call, exactly as the gateway makes it for voucherifyCustomers(first: 50).
+VOUCHERIFY_PAGE = httpx.QueryParams([("order", "-created_at"), ("page", "1"), ("limit", "50")])
 
 
 def _auth(request: web.Request) -> dict[str, str]:
@@ -73,26 +77,51 @@ async def delete(request: web.Request) -> web.Response:
     return _json({"deleted": request.match_info["id"]})
 
 
-def create_app(upstream_url: str, transport: str) -> web.Application:
+async def voucherify_page(request: web.Request) -> web.Response:
+    """One list call with the caller's keys, answered as the gateway answers
+    ``{ voucherifyCustomers(first: 50) { nodes { id sourceId loyalty { points } } } }``."""
+    keys = {"X-App-Id": request.headers.get("X-Voucherify-App-Id", ""),
+            "X-App-Token": request.headers.get("X-Voucherify-App-Token", "")}  # fmt: skip
+    response = await request.app[VOUCHERIFY].get("/v1/customers", params=VOUCHERIFY_PAGE, headers=keys)
+    if response.status_code != 200:
+        return web.Response(status=502, text=f"Voucherify answered {response.status_code}")
+    nodes = [
+        {"id": c["id"], "sourceId": c.get("source_id"), "loyalty": {"points": (c.get("loyalty") or {}).get("points", 0)}}
+        for c in response.json()["customers"]
+    ]
+    return _json({"data": {"voucherifyCustomers": {"nodes": nodes}}})
+
+
+def _client(url: str, transport: str) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    pool = AiohttpTransport(limits=limits) if transport == "aiohttp" else httpx.AsyncHTTPTransport(limits=limits)
+    return httpx.AsyncClient(base_url=url, transport=pool, timeout=30)
+
+
+def create_app(upstream_url: str, transport: str, voucherify_url: str | None = None) -> web.Application:
     app = web.Application()
 
     async def client_context(app: web.Application) -> Any:
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-        pool = AiohttpTransport(limits=limits) if transport == "aiohttp" else httpx.AsyncHTTPTransport(limits=limits)
-        app[CLIENT] = httpx.AsyncClient(base_url=upstream_url, transport=pool, timeout=30)
+        app[CLIENT] = _client(upstream_url, transport)
+        if voucherify_url is not None:
+            app[VOUCHERIFY] = _client(voucherify_url, transport)
         yield
         await app[CLIENT].aclose()
+        if voucherify_url is not None:
+            await app[VOUCHERIFY].aclose()
 
     app.cleanup_ctx.append(client_context)
     app.add_routes([
         web.get("/s1", one_customer), web.get("/s2", page_with_state), web.get("/s3", distinct_customers),
         web.post("/s4", create), web.delete("/s4/{id}", delete),
     ])  # fmt: skip
+    if voucherify_url is not None:
+        app.router.add_get("/s5", voucherify_page)
     return app
 
 
-async def _serve(upstream_url: str, port: int, transport: str) -> None:
-    runner = web.AppRunner(create_app(upstream_url, transport), access_log=None)
+async def _serve(upstream_url: str, port: int, transport: str, voucherify_url: str | None) -> None:
+    runner = web.AppRunner(create_app(upstream_url, transport, voucherify_url), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     print(f"floor listening on http://127.0.0.1:{runner.addresses[0][1]}", flush=True)
@@ -102,10 +131,11 @@ async def _serve(upstream_url: str, port: int, transport: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--upstream-url", required=True)
+    parser.add_argument("--voucherify-url", help="the Voucherify sandbox, for scenario 5 (/s5)")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--transport", choices=["aiohttp", "httpx"], default="aiohttp")
     args = parser.parse_args()
-    asyncio.run(_serve(args.upstream_url, args.port, args.transport))
+    asyncio.run(_serve(args.upstream_url, args.port, args.transport, args.voucherify_url))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,15 @@
-"""``make bench``: the gateway beside the floor and a naive gateway, in one run, on one sandbox.
+"""``make bench``: the gateway beside the floor and a naive gateway, in one run, on one sandbox per upstream
+(Polar's for scenarios 1 to 4, Voucherify's for scenario 5).
 
 For each scenario and upstream latency, each column is measured the same way: upstream requests per
-operation and round trips on the critical path (from the sandbox's stats and timeline), p50 and p99
-latency at concurrency 1 and 32, operations per second, CPU milliseconds per operation and peak memory
-of the serving process. A fourth column runs the gateway on httpx's own connection pool, to show what
-the transport choice is worth under fan-out. Prints a table and writes the same as JSON.
+operation and round trips on the critical path (from the sandbox's stats and timeline; the Voucherify
+sandbox keeps no timeline, so its round trips are not counted), p50 and p99 latency at concurrency 1 and
+32, operations per second, CPU milliseconds per operation and peak memory of the serving process. A fourth
+column runs the gateway on httpx's own connection pool, to show what the transport choice is worth under
+fan-out. Prints a table and writes the same as JSON.
+
+    python -m tests.bench.run                                    # every scenario, as make bench
+    python -m tests.bench.run --scenarios 5 --memory-seconds 0   # scenario 5 alone
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from contextlib import ExitStack
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,9 +30,20 @@ from typing import Any
 import httpx
 
 from gateway.sandbox.seed import DEMO_TOKEN
-from tests.servers import GatewayProcess, SandboxProcess, floor_process, gateway_process, sandbox_process
+from gateway.sandbox.voucherify.seed import DEMO_APP_ID, DEMO_APP_TOKEN
+from tests.servers import (
+    _FLOOR_LISTENING,
+    GatewayProcess,
+    SandboxProcess,
+    _process,
+    gateway_process,
+    sandbox_process,
+    voucherify_sandbox_process,
+)
 
 HEADERS = {"Authorization": f"Bearer {DEMO_TOKEN}", "Accept": "application/graphql-response+json"}
+VOUCHERIFY_HEADERS = {"X-Voucherify-App-Id": DEMO_APP_ID, "X-Voucherify-App-Token": DEMO_APP_TOKEN,
+                      "Accept": "application/graphql-response+json"}  # fmt: skip
 TEN_FIELDS = "id email name externalId type locale emailVerified createdAt organizationId billingName"
 STATE = """state { activeSubscriptions { id status amount currency currentPeriodEnd productId priceId
   meters { meterId consumedUnits } } grantedBenefits { id benefitType grantedAt properties }
@@ -42,7 +58,7 @@ class Figures:
     latency_ms: int
     column: str
     upstream_requests: int
-    round_trips: int
+    round_trips: int | None  # None: the sandbox keeps no timeline (Voucherify's)
     p50_ms_c1: float
     p99_ms_c1: float
     p50_ms_c32: float
@@ -55,9 +71,9 @@ class Figures:
 Operation = Callable[[httpx.AsyncClient], Awaitable[None]]
 
 
-def _graphql(url: str, query: str) -> Operation:
+def _graphql(url: str, query: str, headers: dict[str, str] = HEADERS) -> Operation:
     async def run(client: httpx.AsyncClient) -> None:
-        response = await client.post(url, json={"query": query}, headers=HEADERS)
+        response = await client.post(url, json={"query": query}, headers=headers)
         body = response.json()
         if response.status_code != 200 or "errors" in body:
             raise RuntimeError(f"operation failed: {response.text[:300]}")
@@ -97,10 +113,12 @@ def _floor_create_then_delete(url: str) -> Operation:
     return run
 
 
-def _floor(url: str, method: str, path: str, params: list[tuple[str, str]] | None = None) -> Operation:
+def _floor(
+    url: str, method: str, path: str, params: list[tuple[str, str]] | None = None, headers: dict[str, str] = HEADERS
+) -> Operation:
     async def run(client: httpx.AsyncClient) -> None:
         query = httpx.QueryParams([(key, value) for key, value in params or []])
-        response = await client.request(method, f"{url}{path}", params=query, headers=HEADERS)
+        response = await client.request(method, f"{url}{path}", params=query, headers=headers)
         if response.status_code != 200:
             raise RuntimeError(f"floor failed: {response.text[:300]}")
 
@@ -118,6 +136,23 @@ def scenarios(ids: list[str]) -> dict[str, tuple[str | None, tuple[str, str, lis
         "3 20 aliased lookups, 5 ids": (f"{{ {aliased} }}", ("GET", "/s3", [("id", five[n % 5]) for n in range(20)])),
         "4 create then delete": (None, ("POST", "/s4", None)),
     }  # fmt: skip
+
+
+# Scenario 5, on the Voucherify sandbox: one page of Voucherify's list, one upstream call for the gateway as
+# for the floor, which makes the same call and answers the same JSON (tests/bench/test_bench_parts.py).
+VOUCHERIFY_SCENARIO = "5 voucherifyCustomers(first: 50)"
+VOUCHERIFY_DOCUMENT = "{ voucherifyCustomers(first: 50) { nodes { id sourceId loyalty { points } } } }"
+SCENARIO_NUMBERS = ("1", "2", "3", "4", "5")
+
+
+@contextmanager
+def floor_process(upstream_url: str, voucherify_url: str | None = None, transport: str = "aiohttp") -> Iterator[GatewayProcess]:
+    """The floor (``tests.bench.floor``) on ``upstream_url`` and, for scenario 5, ``voucherify_url``."""
+    arguments = ["--upstream-url", upstream_url, "--transport", transport]
+    if voucherify_url is not None:
+        arguments += ["--voucherify-url", voucherify_url]
+    with _process(arguments, _FLOOR_LISTENING, 30, module="tests.bench.floor") as (url, process, output):
+        yield GatewayProcess(url, process, output)
 
 
 def critical_path(requests: list[dict[str, Any]]) -> int:
@@ -157,13 +192,15 @@ def _set_latency(sandbox: SandboxProcess, latency_ms: int) -> None:
         control.post("/__sandbox/faults", json={"latency_ms": latency_ms}).raise_for_status()
 
 
-def _one_operation_upstream(sandbox: SandboxProcess, operation: Operation) -> tuple[int, int]:
+def _one_operation_upstream(sandbox: SandboxProcess, operation: Operation) -> tuple[int, int | None]:
     with sandbox.control() as control:
         control.post("/__sandbox/reset").raise_for_status()
         asyncio.run(_latencies(operation, 1, 1))
         total = control.get("/__sandbox/stats").json()["total"]
-        timeline = control.get("/__sandbox/timeline").json()["requests"]
-    return total, critical_path(timeline)
+        timeline = control.get("/__sandbox/timeline")
+    if timeline.status_code == 404:  # the Voucherify sandbox keeps none
+        return total, None
+    return total, critical_path(timeline.raise_for_status().json()["requests"])
 
 
 @dataclass
@@ -171,7 +208,7 @@ class _Probe:
     """What one column shows alone: upstream requests, round trips and latency at concurrency 1."""
 
     requests: int
-    round_trips: int
+    round_trips: int | None
     sequential: list[float]
 
 
@@ -220,37 +257,59 @@ def measure_side_by_side(servers: dict[str, GatewayProcess], sandbox: SandboxPro
     ]  # fmt: skip
 
 
-def _operation(column: str, server: GatewayProcess, document: str | None, floor_request: Any) -> Operation:
+def _operation(
+    column: str, server: GatewayProcess, document: str | None, floor_request: Any, headers: dict[str, str] = HEADERS
+) -> Operation:
     if column == "floor":
-        return _floor_create_then_delete(server.url) if document is None else _floor(server.url, *floor_request)
+        if document is None:
+            return _floor_create_then_delete(server.url)
+        method, path, params = floor_request
+        return _floor(server.url, method, path, params, headers)
     return (
         _create_then_delete(server.url + "/graphql")
         if document is None
-        else _graphql(server.url + "/graphql", document)
+        else _graphql(server.url + "/graphql", document, headers)
     )
 
 
-def run(latencies: list[int], c1: int, c32: int, output: Path) -> list[Figures]:
+def run(latencies: list[int], c1: int, c32: int, output: Path, chosen: tuple[str, ...] = SCENARIO_NUMBERS) -> list[Figures]:
+    """Every chosen scenario (by number) at every latency. The gateways and the floor are given the Voucherify
+    sandbox too, so no gateway process holds an embedded sandbox of its own."""
     results: list[Figures] = []
     with ExitStack() as stack:
         sandbox = stack.enter_context(sandbox_process())
+        voucherify = stack.enter_context(voucherify_sandbox_process())
+
+        def gateway(env: dict[str, str] | None = None) -> GatewayProcess:
+            return stack.enter_context(gateway_process(sandbox.url, env=env, voucherify_url=voucherify.url))
+
         servers = {
-            "gateway": stack.enter_context(gateway_process(sandbox.url)),
-            "floor": stack.enter_context(floor_process(sandbox.url)),
-            "naive": stack.enter_context(gateway_process(sandbox.url, env={"GATEWAY_BATCHING": "false"})),
-            "gateway_httpx_pool": stack.enter_context(
-                gateway_process(sandbox.url, env={"GATEWAY_UPSTREAM_TRANSPORT": "httpx"})
-            ),
+            "gateway": gateway(),
+            "floor": stack.enter_context(floor_process(sandbox.url, voucherify.url)),
+            "naive": gateway({"GATEWAY_BATCHING": "false"}),
+            "gateway_httpx_pool": gateway({"GATEWAY_UPSTREAM_TRANSPORT": "httpx"}),
         }
         with httpx.Client(base_url=sandbox.url, headers=HEADERS) as rest:
             ids = [c["id"] for c in rest.get("/v1/customers/", params={"limit": 5}).json()["items"]]
+        polar = {name: (document, floor_request) for name, (document, floor_request) in scenarios(ids).items()
+                 if name.split()[0] in chosen}  # fmt: skip
         for latency in latencies:
-            for name, (document, floor_request) in scenarios(ids).items():
+            for name, (document, floor_request) in polar.items():
                 operations = {
                     column: _operation(column, servers[column], document, floor_request) for column in COLUMNS
                 }
                 for figures in measure_side_by_side(servers, sandbox, operations, scenario=name, latency_ms=latency,
                                                     c1=c1, c32=c32):  # fmt: skip
+                    results.append(figures)
+                    print(_row(figures), flush=True)
+            if "5" in chosen:
+                floor_request = ("GET", "/s5", None)
+                operations = {
+                    column: _operation(column, servers[column], VOUCHERIFY_DOCUMENT, floor_request, VOUCHERIFY_HEADERS)
+                    for column in COLUMNS
+                }
+                for figures in measure_side_by_side(servers, voucherify, operations, scenario=VOUCHERIFY_SCENARIO,
+                                                    latency_ms=latency, c1=c1, c32=c32):  # fmt: skip
                     results.append(figures)
                     print(_row(figures), flush=True)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -263,7 +322,8 @@ HEADER = ("latency | scenario | column | upstream req | round trips | p50 c1 ms 
 
 
 def _row(f: Figures) -> str:
-    return (f"{f.latency_ms} | {f.scenario} | {f.column} | {f.upstream_requests} | {f.round_trips} | {f.p50_ms_c1} | "
+    trips = "-" if f.round_trips is None else f.round_trips
+    return (f"{f.latency_ms} | {f.scenario} | {f.column} | {f.upstream_requests} | {trips} | {f.p50_ms_c1} | "
             f"{f.p99_ms_c1} | {f.p50_ms_c32} | {f.p99_ms_c32} | {f.ops_per_s_c32} | {f.cpu_ms_per_op} | {f.peak_rss_mb}")  # fmt: skip
 
 
@@ -274,14 +334,22 @@ def main() -> None:
     parser.add_argument("--c32", type=int, default=320, help="operations at concurrency 32")
     parser.add_argument("--output", type=Path, default=Path("artifacts/bench.json"))
     parser.add_argument("--memory-seconds", type=int, default=60, help="length of the memory run (0: none)")
+    parser.add_argument("--scenarios", default=",".join(SCENARIO_NUMBERS), help="scenario numbers, comma-separated")
     args = parser.parse_args()
+    chosen = tuple(number.strip() for number in args.scenarios.split(","))
+    if unknown := set(chosen) - set(SCENARIO_NUMBERS):
+        parser.error(f"no scenario {', '.join(sorted(unknown))}; there are {', '.join(SCENARIO_NUMBERS)}")
     print(f"Python {sys.version.split()[0]} ({sys.executable}); results also in {args.output}")
     print(HEADER)
-    run([int(x) for x in args.latencies.split(",")], args.c1, args.c32, args.output)
+    run([int(x) for x in args.latencies.split(",")], args.c1, args.c32, args.output, chosen)
     if args.memory_seconds:
         from tests.bench.memory import measure_memory
 
-        with sandbox_process() as sandbox, gateway_process(sandbox.url) as gateway:
+        with (
+            sandbox_process() as sandbox,
+            voucherify_sandbox_process() as voucherify,
+            gateway_process(sandbox.url, voucherify_url=voucherify.url) as gateway,
+        ):
             memory = measure_memory(gateway, sandbox, args.memory_seconds)
         print(
             f"memory: {memory.operations} pages of 100 with state in {memory.seconds} s, 8 at a time: "

@@ -1,4 +1,5 @@
-"""The benchmark's own parts, so it cannot rot: the critical-path count and the floor's call budget.
+"""The benchmark's own parts, so it cannot rot: the critical-path count, the floor's call budget, and that
+scenario 5's floor answers what the gateway answers with the same one call.
 (The benchmark itself asserts nothing about time: ``make bench`` prints figures.)"""
 
 from __future__ import annotations
@@ -8,8 +9,8 @@ from typing import Any
 import httpx
 
 from gateway.sandbox.seed import DEMO_TOKEN
-from tests.bench.run import critical_path
-from tests.servers import SandboxProcess, floor_process
+from tests.bench.run import VOUCHERIFY_DOCUMENT, VOUCHERIFY_HEADERS, critical_path, floor_process
+from tests.servers import GatewayProcess, SandboxProcess
 
 
 def _requests(*intervals: tuple[float, float]) -> list[dict[str, Any]]:
@@ -32,3 +33,20 @@ def test_the_floor_fetches_a_page_with_state_in_four_calls(sandbox: SandboxProce
     assert len(body["customers"]) == 50
     assert sandbox.stats() == {"GET /v1/customers/": 1, "GET /v1/subscriptions/": 1, "GET /v1/benefit-grants/": 1,
                                "GET /v1/customer-meters/": 1}  # fmt: skip
+
+
+def test_scenario_5_is_one_call_and_the_floor_answers_the_same_json(
+    sandbox: SandboxProcess, voucherify: SandboxProcess, gateway_server: GatewayProcess
+) -> None:
+    """The gateway's answer is the floor's: the same data from the same single call to Voucherify."""
+    gateway = httpx.post(gateway_server.graphql_url, json={"query": VOUCHERIFY_DOCUMENT}, headers=VOUCHERIFY_HEADERS,
+                         timeout=30)  # fmt: skip
+    assert voucherify.stats() == {"GET /v1/customers": 1}
+    voucherify.reset()
+    with floor_process(sandbox.url, voucherify.url) as floor:
+        floored = httpx.get(f"{floor.url}/s5", headers=VOUCHERIFY_HEADERS, timeout=30)
+    assert voucherify.stats() == {"GET /v1/customers": 1}
+    body = gateway.json()
+    assert "errors" not in body, body
+    assert len(body["data"]["voucherifyCustomers"]["nodes"]) == 50
+    assert floored.json() == {"data": body["data"]}

@@ -1,9 +1,16 @@
 """Every GraphQL example and every ``curl`` line of README.md runs, as written, against the gateway and its
-sandbox: no GraphQL error, no userError, every HTTP answer a success. Placeholders written ``"…"`` (an id
-the reader has at hand) and the elided cursor ``"cG9zMjo..."`` are the only things filled in."""
+sandboxes: no GraphQL error, no userError, every HTTP answer a success. Placeholders written ``"…"`` (an id
+the reader has at hand), ``"aa_…"`` (an async action the reader has scheduled) and the elided cursors
+``"cG9zMjo..."`` and ``"bWFyazE6..."`` are the only things filled in.
+
+Credentials: every GraphQL example is sent with the Polar demo token; one that names Voucherify also with the
+Voucherify demo server keys, or, when the comment above it says "client keys", with the client keys and the
+browser's Origin instead. A ``curl`` line sends what it says; ``customers.csv`` is the README's ```csv block,
+in the directory the lines run in."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -15,24 +22,42 @@ import pytest
 from graphql import OperationDefinitionNode, parse, print_ast
 
 from gateway.sandbox.seed import DEMO_TOKEN
-from tests.graphql_client import GraphQL
+from gateway.sandbox.voucherify.seed import DEMO_APP_ID, DEMO_APP_TOKEN, DEMO_CLIENT_APP_ID, DEMO_CLIENT_TOKEN
+from tests.graphql_client import GRAPHQL_RESPONSE, GraphQL
 from tests.servers import GatewayProcess, SandboxProcess, voucherify_sandbox_process
 
-README = (Path(__file__).parents[2] / "README.md").read_text()
+ROOT = Path(__file__).parents[2]
+README = (ROOT / "README.md").read_text()
 GRAPHQL_BLOCKS = re.findall(r"^```graphql\n(.*?)^```", README, flags=re.S | re.M)
 SHELL_BLOCKS = re.findall(r"^```sh\n(.*?)^```", README, flags=re.S | re.M)
-ROUTER_ONLY = ("loyalty",)  # the federation example runs on the supergraph (tests/federation/)
+CSV_BLOCKS = re.findall(r"^```csv\n(.*?)^```", README, flags=re.S | re.M)
+ROUTER_ONLY = ("loyaltyPoints", "loyaltyCards")  # the federation example runs on the supergraph (tests/federation/)
 SESSION_TOKEN_ONLY = ("customerPortal {", "customerPortalOrderUpdate(")  # sent with a customer session token
+CLIENT_KEYS = "client keys"  # in the comment above an example: sent with Voucherify's client keys and an Origin
+ORIGIN = "http://localhost:5173"  # an origin the Voucherify sandbox's Demo project allows
+VOUCHERIFY_FIELDS = sorted(set(re.findall(r"^  (voucherify\w+)\(", (ROOT / "schema.graphql").read_text(), flags=re.M)))
+MULTIPART_ONLY = ("voucherifyCustomersImport",)  # an upload: a curl line, not a JSON GraphQL example
+ELIDED_CURSOR = re.compile(r',?\s*(after|before):\s*"[A-Za-z0-9_-]+\.\.\."')
+SCHEDULED = 'mutation { voucherifyCustomersMetadataBulkUpdate(sourceIds: ["usr_demo_00083"], metadata: {seen: true}) ' \
+            "{ asyncAction { id } userErrors { code } } }"  # fmt: skip
 
 
-def _operations() -> list[str]:
+def _operations() -> list[tuple[str, bool]]:
+    """Each operation of the README's GraphQL blocks, and whether the comment above it says client keys."""
     found = []
     for block in GRAPHQL_BLOCKS:
+        previous_end = 0
         for definition in parse(block).definitions:
             assert isinstance(definition, OperationDefinitionNode)
+            assert definition.loc is not None
+            above = block[previous_end : definition.loc.start].splitlines()
+            if previous_end:  # the rest of the previous operation's last line is not above this one
+                above = above[1:]
+            previous_end = definition.loc.end
+            comment = " ".join(line for line in above if line.strip().startswith("#"))
             text = print_ast(definition)
             if not any(word in text for word in ROUTER_ONLY):
-                found.append(text)
+                found.append((text, CLIENT_KEYS in comment.lower()))
     return found
 
 
@@ -49,11 +74,23 @@ CURLS = _curl_lines()
 
 
 def test_the_readme_has_examples_of_every_kind() -> None:
-    text = "\n".join(OPERATIONS)
+    text = "\n".join(operation for operation, _ in OPERATIONS)
     for needle in ("customerCreate", "customerUpdate", "customerDelete", "customerSessionCreate", "customerPortal",
                    "customerPortalOrderUpdate", "customers(", "customer("):  # fmt: skip
         assert needle in text, needle
     assert any("/graphql" in line for line in CURLS)
+    assert len(VOUCHERIFY_FIELDS) >= 11, VOUCHERIFY_FIELDS
+    for field in VOUCHERIFY_FIELDS:  # each Voucherify operation both as GraphQL and as curl
+        assert any(f"{field}(" in line for line in CURLS), field
+        if field not in MULTIPART_ONLY:
+            assert f"{field}(" in text, field
+    for argument in ("voucherifyCustomer(id:", "voucherifyCustomer(sourceId:", "segments {", "activity("):
+        assert argument in text, argument
+    client_side = [operation for operation, client in OPERATIONS if client]
+    assert client_side, "no example is sent with client keys"
+    assert all("voucherifyCustomerConsentsUpdate" in operation for operation in client_side), client_side
+    assert len(CSV_BLOCKS) == 1, "one customers.csv for the upload"
+    assert any("-F 0=@customers.csv" in line for line in CURLS)
 
 
 def _session_token(gql: GraphQL) -> str:
@@ -61,6 +98,45 @@ def _session_token(gql: GraphQL) -> str:
                        "{ customerSession { token } } }")  # fmt: skip
     token: str = session["customerSessionCreate"]["customerSession"]["token"]
     return token
+
+
+def _headers(operation: str, token: str | None, client_keys: bool) -> dict[str, str]:
+    headers = {"Accept": GRAPHQL_RESPONSE, "Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    if client_keys:
+        headers |= {"X-Voucherify-Client-Id": DEMO_CLIENT_APP_ID, "X-Voucherify-Client-Token": DEMO_CLIENT_TOKEN,
+                    "Origin": ORIGIN}  # fmt: skip
+    elif "voucherify" in operation:
+        headers |= {"X-Voucherify-App-Id": DEMO_APP_ID, "X-Voucherify-App-Token": DEMO_APP_TOKEN}
+    return headers
+
+
+def _data(gql: GraphQL, operation: str, headers: dict[str, str]) -> dict[str, Any]:
+    response = gql.http.post(gql.url, json={"query": operation}, headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, (operation, body["errors"])
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def _async_action(gql: GraphQL) -> str:
+    """An async action scheduled as a reader would have, for ``"aa_…"``."""
+    scheduled = _data(gql, SCHEDULED, _headers(SCHEDULED, None, client_keys=False))
+    action_id: str = scheduled["voucherifyCustomersMetadataBulkUpdate"]["asyncAction"]["id"]
+    return action_id
+
+
+def _first_cursor(value: Any) -> str | None:
+    """The cursor of the first edge of the first connection in ``value``."""
+    if isinstance(value, dict):
+        edges = value.get("edges")
+        if isinstance(edges, list) and edges:
+            cursor: str = edges[0]["cursor"]
+            return cursor
+        return next((found for child in value.values() if (found := _first_cursor(child)) is not None), None)
+    return None
 
 
 def _filled(operation: str, gql: GraphQL) -> tuple[str, str | None]:
@@ -75,14 +151,16 @@ def _filled(operation: str, gql: GraphQL) -> tuple[str, str | None]:
         created = gql.data('mutation { customerCreate(input: {email: "grace@gmail.com", externalId: "usr_grace"}) '
                            "{ customer { id } } }")  # fmt: skip
         operation = operation.replace('"…"', f'"{created["customerCreate"]["customer"]["id"]}"')
-    elif "usr_grace" in operation and "customerCreate" not in operation:
+    elif "usr_grace" in operation and "customerCreate" not in operation and "voucherify" not in operation:
         gql.data('mutation { customerCreate(input: {email: "grace@gmail.com", externalId: "usr_grace"}) '
                  "{ customer { id } } }")  # fmt: skip
-    if '"cG9zMjo..."' in operation:  # a cursor of the same listing, as its first page hands it out
-        first_page = gql.data(re.sub(r',?\s*after:\s*"cG9zMjo\.\.\."', "", operation))
-        edges = first_page["customers"]["edges"]
-        assert edges, "the README's listing example matches no seeded customer"
-        operation = operation.replace('"cG9zMjo..."', f'"{edges[0]["cursor"]}"')
+    if "aa_…" in operation:
+        operation = operation.replace("aa_…", _async_action(gql))
+    if ELIDED_CURSOR.search(operation):  # a cursor of the same listing, as its first page hands it out
+        first_page = _data(gql, ELIDED_CURSOR.sub("", operation), _headers(operation, token, client_keys=False))
+        cursor = _first_cursor(first_page)
+        assert cursor, "the README's listing example matches no seeded customer"
+        operation = re.sub(r'"[A-Za-z0-9_-]+\.\.\."', f'"{cursor}"', operation)
     return operation, token
 
 
@@ -95,31 +173,63 @@ def _user_errors(value: Any) -> list[Any]:
     return []
 
 
-@pytest.mark.parametrize("operation", OPERATIONS, ids=[f"op{n}" for n in range(len(OPERATIONS))])
-def test_a_readme_example_runs_as_written(gql: GraphQL, operation: str) -> None:
+@pytest.mark.parametrize(("operation", "client_keys"), OPERATIONS, ids=[f"op{n}" for n in range(len(OPERATIONS))])
+def test_a_readme_example_runs_as_written(
+    gql: GraphQL, voucherify: SandboxProcess, operation: str, client_keys: bool
+) -> None:
     filled, token = _filled(operation, gql)
-    data = gql.data(filled, token=token)
+    data = _data(gql, filled, _headers(filled, token, client_keys))
     assert _user_errors(data) == [], filled
     assert all(value is not None for value in data.values()), data
+    if "voucherifyCustomers" in data:
+        assert _listed(data["voucherifyCustomers"]), data
+
+
+def _listed(connection: Any) -> bool:
+    """Whether a README list example found customers (an empty page would show nothing)."""
+    return bool(connection.get("nodes") or connection.get("edges") or connection.get("totalCount"))
 
 
 @pytest.mark.parametrize("line", CURLS, ids=[f"curl{n}" for n in range(len(CURLS))])
 def test_a_readme_curl_line_succeeds(
-    line: str, gateway_server: GatewayProcess, sandbox: SandboxProcess, tmp_path: Path
-) -> None:
+    line: str, gql: GraphQL, gateway_server: GatewayProcess, sandbox: SandboxProcess, voucherify: SandboxProcess,
+    tmp_path: Path,
+) -> None:  # fmt: skip
     """Run with curl itself, the ports of the README (8000 the gateway, 8100 the Polar sandbox, 8200 the
-    Voucherify one) pointed at this test's servers; ``--fail`` makes any 4xx or 5xx a failed command."""
-    assert DEMO_TOKEN in line or "/__sandbox/" in line or "/healthz" in line or "vf_sandbox_secret" in line
-    voucherify = "http://127.0.0.1:8200" in line
-    with voucherify_sandbox_process() if voucherify else nullcontext(sandbox) as second:
+    Voucherify one) pointed at this test's servers; ``--fail`` makes any 4xx or 5xx a failed command, and
+    an answer of the gateway's GraphQL endpoint must hold no error and no userError."""
+    assert any(key in line for key in (DEMO_TOKEN, "/__sandbox/", "/healthz", DEMO_APP_TOKEN, DEMO_CLIENT_TOKEN))
+    (tmp_path / "customers.csv").write_text(CSV_BLOCKS[0] if CSV_BLOCKS else "")
+    if "aa_…" in line:
+        line = line.replace("aa_…", _async_action(gql))
+    alone = "http://127.0.0.1:8200" in line  # the Voucherify sandbox by itself, as its own section starts it
+    with voucherify_sandbox_process() if alone else nullcontext(sandbox) as second:
         text = (line.replace("http://127.0.0.1:8000", gateway_server.url).replace("http://127.0.0.1:8100", sandbox.url)
                 .replace("http://127.0.0.1:8200", second.url))  # fmt: skip
-        _run_curl(text, tmp_path)
+        output = _run_curl(text, tmp_path)
+    if "http://127.0.0.1:8000/graphql" in line:
+        body = json.loads(output)
+        assert "errors" not in body, (line, body)
+        assert _user_errors(body["data"]) == [], (line, body)
+        assert all(value is not None for value in body["data"].values()), body
+        if "voucherifyCustomers" in body["data"]:
+            assert _listed(body["data"]["voucherifyCustomers"]), body
+        if "voucherifyCustomersImport" in line:  # the README's CSV, imported whole
+            _imported_whole(gql, body["data"]["voucherifyCustomersImport"]["asyncAction"]["id"])
     sandbox.reset()  # a curl line may set faults
 
 
-def _run_curl(text: str, tmp_path: Path) -> None:
+def _imported_whole(gql: GraphQL, action_id: str) -> None:
+    read = f'{{ voucherifyAsyncAction(id: "{action_id}", waitSeconds: 5) {{ status result }} }}'
+    action = _data(gql, read, _headers(read, None, client_keys=False))["voucherifyAsyncAction"]
+    assert action["status"] == "DONE", action
+    rows = len(CSV_BLOCKS[0].strip().splitlines()) - 1
+    assert (action["result"]["done_count"], action["result"]["failed_count"]) == (rows, 0), action
+
+
+def _run_curl(text: str, tmp_path: Path) -> str:
     arguments = shlex.split(text)
     done = subprocess.run([arguments[0], "--fail", "--silent", "--show-error", "--max-time", "30", *arguments[1:]],
                           cwd=tmp_path, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 0, (text, done.stderr)
+    return done.stdout
