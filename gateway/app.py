@@ -32,7 +32,7 @@ from .http.keys import (
     VOUCHERIFY_CLIENT,
 )
 from .http.probes import healthz, metrics_endpoint, readyz
-from .http.uploads import UploadSlots, is_multipart
+from .http.uploads import is_multipart
 from .settings import Settings, with_cursor_secret
 from .upstream.polar import PolarClient
 from .upstream.slots import FairSlots
@@ -69,12 +69,11 @@ def create_app(
     if (voucherify := voucherify_url or settings.voucherify_url) is not None:
         app.cleanup_ctx.append(_voucherify_client(voucherify, settings))
     graphiql_mode: Literal["graphiql"] | None = "graphiql" if settings.graphiql and settings.introspection else None
-    app[UPLOAD_SLOTS] = UploadSlots(settings.max_concurrent_uploads)
+    app[UPLOAD_SLOTS] = FairSlots(settings.max_concurrent_uploads, per_caller=1)
     view = GatewayView(
         schema=build_schema(settings),
         graphql_ide=graphiql_mode,
         allow_queries_via_get=True,
-        multipart_uploads_enabled=True,  # admitted by gateway.http.uploads, for voucherifyCustomersImport only
     )
     app.router.add_route("GET", GRAPHQL_ROUTE, view)
     app.router.add_route("POST", GRAPHQL_ROUTE, view)

@@ -13,7 +13,7 @@ from typing import Any, TypeGuard
 
 import orjson
 from aiohttp import web
-from cross_web import AiohttpHTTPRequestAdapter, AsyncHTTPRequestAdapter, HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
 from graphql import OperationType as OperationType_
 from pydantic import SecretStr
@@ -30,11 +30,21 @@ from ..http.answers import GRAPHQL_RESPONSE, error_response, wants_graphql_respo
 from ..http.bodies import refuse_and_close
 from ..http.keys import POLAR_CLIENT, SCOPES, SETTINGS, UPLOAD_SLOTS, VOUCHERIFY_CLIENT
 from ..http.tokens import credentials
-from ..http.uploads import ONLY_IMPORT, UPLOAD_FIELD, is_multipart, upload_refusal
+from ..http.uploads import (
+    ONLY_IMPORT,
+    UPLOAD_FIELD,
+    UPLOADS_BUSY,
+    UploadRefused,
+    is_multipart,
+    read_upload,
+    upload_refusal,
+)
 from ..http.voucherify_keys import voucherify_credentials
 from ..upstream import budget
-from .context import Context
+from ..upstream.errors import UpstreamError
+from .context import NOT_CONFIGURED, Context
 from .document_cache import DocumentCache
+from .errors import failure_of
 from .federation import ROUTER_SECRET_HEADER
 
 _REQUEST = "graphql_request"
@@ -83,23 +93,25 @@ def _well_shaped(query: object, variables: object, operation_name: object, exten
     )
 
 
-def _is_import(parsed: GraphQLRequestData | list[GraphQLRequestData]) -> bool:
-    """Whether an upload's operation is a mutation whose one root field is the import (no batch)."""
-    if isinstance(parsed, list) or not isinstance(parsed.query, str):
+def _is_import(operation: dict[str, Any]) -> bool:
+    """Whether an upload's operation is a mutation whose one root field is the import."""
+    query, name = operation.get("query"), operation.get("operationName")
+    if not isinstance(query, str) or not _well_shaped(query, operation.get("variables"), name,
+                                                      operation.get("extensions")):  # fmt: skip
         return False
     try:
-        document = parse(parsed.query, max_tokens=2000)
+        document = parse(query, max_tokens=2000)
     except GraphQLError:
         return False
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) != 1 or len(document.definitions) != 1:
         return False
-    operation = operations[0]
-    if parsed.operation_name is not None and (operation.name is None or operation.name.value != parsed.operation_name):
+    chosen = operations[0]
+    if name is not None and (chosen.name is None or chosen.name.value != name):
         return False
-    selections = operation.selection_set.selections
+    selections = chosen.selection_set.selections
     return (
-        operation.operation is OperationType_.MUTATION
+        chosen.operation is OperationType_.MUTATION
         and len(selections) == 1
         and isinstance(selections[0], FieldNode)
         and selections[0].name.value == UPLOAD_FIELD
@@ -234,42 +246,42 @@ class GatewayView(GraphQLView[Context, None]):
             return error_response(request, error.status_code, reason, headers)
 
     async def _run_upload(self, request: web.Request) -> web.StreamResponse:
-        """A multipart POST, once ``gateway.http.uploads`` admits it, in one of the upload slots, its body read
-        (by Strawberry's ``run``, see ``parse_multipart``) within ``body_timeout_s``; refused, the connection
-        is closed unread."""
+        """A multipart POST: admitted by ``gateway.http.uploads`` before a byte of it is read, in a slot of
+        its caller's (keys Voucherify has not accepted lately share one, and are proven by a small call
+        first), its body read within ``body_timeout_s``, then run as one operation with a deadline of its own
+        from then on, as every request's starts once its body is in. A refusal closes the connection."""
         settings = request.app[SETTINGS]
         refusal = upload_refusal(request, settings)
-        if refusal is not None:
-            return await refuse_and_close(request, refusal.status, refusal.message)
+        client = request.app.get(VOUCHERIFY_CLIENT)
+        keys = voucherify_credentials(request.headers).keys
+        if refusal is not None or client is None or keys is None:
+            status, message = (refusal.status, refusal.message) if refusal else (503, NOT_CONFIGURED)
+            return await refuse_and_close(request, status, message)
         slots = request.app[UPLOAD_SLOTS]
-        if not slots.try_acquire():
-            message = "As many uploads as this gateway takes at once are in progress (setting max_concurrent_uploads)."
-            response = error_response(request, 503, message, {"Retry-After": "5"})
-            response.force_close()
-            return response
+        holder = client.caller_of(keys)
+        if not slots.try_acquire(holder):
+            return await refuse_and_close(request, 503, UPLOADS_BUSY, {"Retry-After": "5"})
         try:
-            async with asyncio.timeout(settings.body_timeout_s + settings.request_deadline_s):
-                return await self.run(request=request)
-        except TimeoutError:
-            message = f"The upload did not arrive within {settings.body_timeout_s:g} s (setting body_timeout_s)."
-            return await refuse_and_close(request, 408, message)
+            try:
+                await client.prove_keys(keys)
+            except UpstreamError as error:
+                failure = failure_of(error)
+                return await refuse_and_close(request, failure.status, failure.message)
+            try:
+                async with asyncio.timeout(settings.body_timeout_s):
+                    operation = await read_upload(request, settings)
+            except TimeoutError:
+                message = f"The upload did not arrive within {settings.body_timeout_s:g} s (setting body_timeout_s)."
+                return await refuse_and_close(request, 408, message)
+            except UploadRefused as refused:
+                return await refuse_and_close(request, refused.status, refused.message)
+            if not _is_import(operation):
+                return await refuse_and_close(request, 400, ONLY_IMPORT)
+            if (spent := budget.current()) is not None:
+                spent.ends_at = time.monotonic() + settings.request_deadline_s
+            return await self._execute(request, operation)
         finally:
-            slots.release()
-
-    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
-        """Strawberry's, within ``body_timeout_s``: an upload's body is the one this view reads itself (the
-        edge's body timeout leaves it to ``_run_upload``, which answers 408 for the TimeoutError). The
-        timeout around the whole ``run`` there also bounds the execution, so it cannot be this one. Once
-        the body is in, the request's deadline starts over, as every other request's starts after its body
-        arrived (``gateway.app._middlewares``): a slow link must not eat the import's time upstream."""
-        if not isinstance(request, AiohttpHTTPRequestAdapter):  # pragma: no cover - this view runs on aiohttp
-            return await super().parse_multipart(request)
-        settings = request.request.app[SETTINGS]
-        async with asyncio.timeout(settings.body_timeout_s):
-            parsed = await super().parse_multipart(request)
-        if (spent := budget.current()) is not None:
-            spent.ends_at = time.monotonic() + settings.request_deadline_s
-        return parsed
+            slots.release(holder)
 
     async def _run_plain_post(self, request: web.Request) -> web.Response | None:
         """Most requests are one operation POSTed as JSON. Strawberry's general ``run`` also handles
@@ -284,6 +296,10 @@ class GatewayView(GraphQLView[Context, None]):
             data.get("query"), data.get("variables"), data.get("operationName"), data.get("extensions")
         ):
             return None
+        return await self._execute(request, data)
+
+    async def _execute(self, request: web.Request, data: dict[str, Any]) -> web.Response:
+        """One operation of a POST, with the hooks ``run`` calls (see ``_run_plain_post``)."""
         self._admit(data.get("query"))
         sub_response = await self.get_sub_response(request)
         context = await self.get_context(request, response=sub_response)
@@ -335,8 +351,6 @@ class GatewayView(GraphQLView[Context, None]):
         for item in parsed if isinstance(parsed, list) else [parsed]:
             if not _well_shaped(item.query, item.variables, item.operation_name):
                 raise HTTPException(400, _SHAPE)
-        if "multipart/form-data" in (request.content_type or "") and not _is_import(parsed):
-            raise HTTPException(400, ONLY_IMPORT)
         return parsed
 
     def encode_json(self, data: object) -> bytes:

@@ -109,11 +109,15 @@ def body_timeout(timeout_s: float, max_body_bytes: int, streamed: Callable[[web.
     return middleware
 
 
-async def refuse_and_close(request: web.Request, status: int, message: str) -> web.StreamResponse:
+async def refuse_and_close(
+    request: web.Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> web.StreamResponse:
     """The answer, then the connection closed at once: aiohttp would otherwise keep reading ("lingering")
     the rest of a body that is not coming. Sent from here, so it carries the request id already."""
-    rid = request_id.current()
-    response = error_response(request, status, message, {request_id.HEADER: rid} if rid else None)
+    headers = dict(headers or {})
+    if (rid := request_id.current()) is not None:
+        headers[request_id.HEADER] = rid
+    response = error_response(request, status, message, headers)
     response.force_close()  # "Connection: close"
     await response.prepare(request)
     await response.write_eof()

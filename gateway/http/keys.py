@@ -13,9 +13,9 @@ if TYPE_CHECKING:
     from ..graphql.scopes import ScopeMemory
     from ..settings import Settings
     from ..upstream.polar import PolarClient
+    from ..upstream.slots import FairSlots
     from ..upstream.transport import Transport
     from ..upstream.voucherify import VoucherifyClient
-    from .uploads import UploadSlots
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 POLAR_CLIENT: web.AppKey[PolarClient] = web.AppKey("polar_client")
@@ -26,4 +26,4 @@ GRAPHIQL_TOKEN: web.AppKey[str] = web.AppKey("graphiql_token")  # pre-filled in 
 # Voucherify's demo keys (app id, token), pre-filled in GraphiQL as the gateway's headers; unset: none.
 GRAPHIQL_VOUCHERIFY_KEYS: web.AppKey[tuple[str, str]] = web.AppKey("graphiql_voucherify_keys")
 GRAPHIQL_ASSETS: web.AppKey[Path] = web.AppKey("graphiql_assets")
-UPLOAD_SLOTS: web.AppKey[UploadSlots] = web.AppKey("upload_slots")
+UPLOAD_SLOTS: web.AppKey[FairSlots] = web.AppKey("upload_slots")  # one per caller; unproven keys share one

@@ -7,23 +7,33 @@ A multipart POST is admitted, before a byte of its body is read, only when it
 - carries Voucherify server keys of the right shape (they are checked upstream; no keys, no upload);
 - says its ``Content-Length`` (no chunked uploads: the length bounds what the reader keeps), at most
   ``max_upload_bytes``;
-- finds one of ``max_concurrent_uploads`` slots free (else 503 at once).
-The body is then read within ``body_timeout_s``, and the view accepts only an operation whose one root field
-is ``voucherifyCustomersImport``.
+- finds one of ``max_concurrent_uploads`` slots free (else 503 at once): one per key pair, and keys that
+  Voucherify has not accepted lately share one, proven by a small call before the body is read.
+The body is then read here (``read_upload``) within ``body_timeout_s``: the spec's three parts and no other
+(``operations`` and ``map`` within ``max_body_bytes``, one file), and the view accepts only an operation whose
+one root field is ``voucherifyCustomersImport``.
 """
 
 from __future__ import annotations
 
+import io
+import json
 from dataclasses import dataclass
+from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from ..settings import Settings
+from .bodies import decode_json
 from .voucherify_keys import voucherify_credentials
 
 PREFLIGHT_HEADERS = ("Apollo-Require-Preflight", "X-Apollo-Operation-Name")
 UPLOAD_FIELD = "voucherifyCustomersImport"
 NO_SERVER_KEYS = "An upload needs Voucherify server keys: 'X-Voucherify-App-Id' and 'X-Voucherify-App-Token'."
+UPLOADS_BUSY = (
+    "As many uploads as this gateway takes at once are in progress (setting max_concurrent_uploads; one per "
+    "key pair); retry shortly."
+)
 ONLY_IMPORT = f"Multipart requests (uploads) are accepted for one operation only: a mutation of {UPLOAD_FIELD}."
 
 
@@ -54,17 +64,83 @@ def upload_refusal(request: web.BaseRequest, settings: Settings) -> Refusal | No
     return None
 
 
-class UploadSlots:
-    """At most ``size`` uploads read or sent at once in this process; no waiting for one."""
+class UploadRefused(Exception):
+    """An upload whose body is not what the spec and these rules say; the message is a fixed text."""
 
-    def __init__(self, size: int) -> None:
-        self.free = size
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
-    def try_acquire(self) -> bool:
-        if self.free <= 0:
-            return False
-        self.free -= 1
-        return True
 
-    def release(self) -> None:
-        self.free += 1
+class UploadedFile(io.BytesIO):
+    """The file of an upload, as resolvers read it: ``read()`` and its ``filename``."""
+
+    def __init__(self, content: bytes, filename: str) -> None:
+        super().__init__(content)
+        self.filename = filename
+
+
+MALFORMED = (
+    "The upload is not a GraphQL multipart request: send the parts 'operations' (JSON), 'map' (JSON naming "
+    "one variable) and one file, in that order, and nothing else."
+)
+
+
+async def read_upload(request: web.Request, settings: Settings) -> dict[str, Any]:
+    """The operation of an upload, its file in place in the variables: the three parts of the
+    graphql-multipart-request spec, read from the stream (``Content-Length`` bounds it). Anything else in the
+    body, a part of the wrong kind or size, or a map that does not name exactly one variable is
+    ``UploadRefused``. aiohttp's part reader is driven through its public calls only."""
+    try:
+        reader = await request.multipart()
+        operations = _json(await _field(await reader.next(), "operations", settings.max_body_bytes))
+        files_map = _json(await _field(await reader.next(), "map", settings.max_body_bytes))
+        part = await reader.next()
+        if not isinstance(part, BodyPartReader) or not part.filename or part.name is None:
+            raise UploadRefused(MALFORMED)
+        content = await _bytes(part, settings.max_upload_bytes)
+        if await reader.next() is not None:
+            raise UploadRefused(MALFORMED)
+    except (ValueError, RuntimeError, LookupError, AssertionError, TypeError) as error:  # malformed framing
+        raise UploadRefused(MALFORMED) from error
+    if not isinstance(operations, dict):  # a batch, or no operation at all
+        raise UploadRefused(ONLY_IMPORT)
+    if not isinstance(operations.get("variables") or {}, dict):
+        raise UploadRefused(MALFORMED)
+    if not isinstance(files_map, dict) or list(files_map) != [part.name]:
+        raise UploadRefused(MALFORMED)
+    paths = files_map[part.name]
+    if not isinstance(paths, list) or len(paths) != 1 or not isinstance(paths[0], str):
+        raise UploadRefused(MALFORMED)
+    scope, _, variable = paths[0].partition(".")
+    if scope != "variables" or not variable or "." in variable:
+        raise UploadRefused(MALFORMED)
+    variables = dict(operations.get("variables") or {})
+    variables[variable] = UploadedFile(content, part.filename[:255])
+    return {**operations, "variables": variables}
+
+
+async def _field(part: object, name: str, limit: int) -> bytes:
+    if not isinstance(part, BodyPartReader) or part.name != name or part.filename is not None:
+        raise UploadRefused(MALFORMED)
+    return await _bytes(part, limit)
+
+
+async def _bytes(part: BodyPartReader, limit: int) -> bytes:
+    """A part's raw bytes (no transfer decoding: the spec has none), refused past ``limit``."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await part.read_chunk():
+        size += len(chunk)
+        if size > limit:
+            raise UploadRefused(f"A part of the upload is over {limit} bytes.", 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json(raw: bytes) -> object:
+    try:
+        return decode_json(raw)
+    except json.JSONDecodeError as error:
+        raise UploadRefused(MALFORMED) from error

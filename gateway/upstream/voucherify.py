@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from .budget import caller_key
 from .errors import UpstreamUnavailable
-from .transport import Files, QueryParams, Transport
+from .transport import UNPROVEN, Files, QueryParams, Transport
 from .voucherify_records import (
     ActivityPage,
     AsyncAction,
@@ -74,6 +75,18 @@ class VoucherifyClient:
         return await self.transport.request(
             method, path, keys.encode(), params=params, json=json, files=files, repeatable=repeatable
         )
+
+    def caller_of(self, keys: VoucherifyKeys) -> str:
+        """Who the keys are, for slots shared by callers: their digest once Voucherify has accepted them
+        lately, else one name that every unproven key pair shares (made-up keys are one caller)."""
+        caller = caller_key(keys.encode())
+        return caller if self.transport.trust.accepted(caller) else UNPROVEN
+
+    async def prove_keys(self, keys: VoucherifyKeys) -> None:
+        """One small call with keys Voucherify has not accepted lately (``UpstreamUnauthorized`` when it
+        refuses them): an upload is read only once its keys are good."""
+        if not self.transport.trust.accepted(caller_key(keys.encode())):
+            await self._call("GET", "/v1/customers", keys, params=[("limit", 1)])
 
     # Customers ---------------------------------------------------------------------------------
 
