@@ -203,9 +203,9 @@ def identifier(id_: strawberry.ID | None, source_id: str | None, limit: int) -> 
 
 def resolve_customer(
     info: Info, id_: strawberry.ID | None, source_id: str | None
-) -> Awaitable[VoucherifyCustomer | None]:
+) -> VoucherifyCustomer | Awaitable[VoucherifyCustomer | None] | None:
     key = identifier(id_, source_id, info.context.settings.max_identifier_chars)
-    return info.context.voucherify_loaders.customer.load(key)
+    return info.context.voucherify_loaders.find(key)
 
 
 @strawberry.type
