@@ -14,11 +14,14 @@ from ..upstream.errors import UpstreamError, UpstreamNotFound, UpstreamValidatio
 from ..upstream.voucherify_requests import instant
 from .arguments import checked_text
 from .connections import DEFAULT_PAGE_SIZE, Edge, PageInfo
-from .errors import bad_input, from_upstream
+from .errors import ErrorCode, bad_input, from_upstream, gateway_error
 from .pagination import fingerprint
 
 if TYPE_CHECKING:
     from .context import Context
+
+
+UNPAGEABLE = "Voucherify answered an event id this gateway cannot page by."
 
 
 @strawberry.type(name="VoucherifyActivity", description="One customer event, e.g. customer.created.")
@@ -87,13 +90,16 @@ async def resolve_activity(
         raise bad_input(error.problems[0].message if error.problems else "Voucherify refused the arguments.") from None
     except UpstreamError as error:
         raise from_upstream(error) from error
-    edges = [
-        Edge(cursor=context.cursors.encode_mark(item.id, print_), node=Activity(
-            id=strawberry.ID(item.id), type=item.type, category=item.category, created_at=item.created_at,
-            group_id=item.group_id, data=cast(JSON, item.data),
-        ))
-        for item in page.items
-    ]  # fmt: skip
+    try:
+        edges = [
+            Edge(cursor=context.cursors.encode_mark(item.id, print_), node=Activity(
+                id=strawberry.ID(item.id), type=item.type, category=item.category, created_at=item.created_at,
+                group_id=item.group_id, data=cast(JSON, item.data),
+            ))
+            for item in page.items
+        ]  # fmt: skip
+    except ValueError:  # an event id no cursor can hold (over 64 characters, or not ASCII)
+        raise gateway_error(UNPAGEABLE, ErrorCode.UPSTREAM_UNAVAILABLE) from None
     return VoucherifyActivityConnection(edges=edges, page_info=_info(edges, page.has_more, after is not None))
 
 

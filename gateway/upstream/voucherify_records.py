@@ -220,7 +220,7 @@ def read_customer(data: Json) -> Customer:
         description=_text(data, "description"),
         email=_text(data, "email"),
         phone=_text(data, "phone"),
-        birthdate=maybe_date(data.get("birthdate", data.get("birthday"))),  # ``birthday``: the deprecated alias
+        birthdate=maybe_date(data.get("birthdate") or data.get("birthday")),  # ``birthday``: the deprecated alias
         address=read_address(data.get("address")),
         metadata=_object(data, "metadata"),
         summary=read_summary(_object(data, "summary")),
