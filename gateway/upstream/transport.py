@@ -118,6 +118,7 @@ class Transport:
         )
         self.label = wire.name.lower()  # the ``upstream`` label of its metrics
         BREAKER_OPEN.labels(self.label).set(0 if self.breaker.state is BreakerState.CLOSED else 1)
+        BREAKER_OPENINGS.labels(self.label)  # shown from the start, at 0
         # No more in flight than the pool has connections: a wait for a connection inside the pool would be
         # a local wait that looks like a slow upstream (and would count in the breaker).
         total = min(settings.upstream_max_concurrency, settings.upstream_max_connections)

@@ -164,7 +164,7 @@ def test_waiting_for_a_slot_ends_by_the_deadline(sandbox: SandboxProcess) -> Non
         metrics = httpx.get(f"{gateway.url}/metrics").text
     assert error_codes(body) == ["UPSTREAM_TIMEOUT"]
     assert took < 1.5 + 0.5
-    assert re.search(r"^gateway_upstream_breaker_openings_total 0\.0$", metrics, re.MULTILINE)
+    assert re.search(r'^gateway_upstream_breaker_openings_total\{upstream="polar"\} 0\.0$', metrics, re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
@@ -230,7 +230,7 @@ def test_slow_downloads_hold_only_the_exports_own_connections(big_sandbox: Sandb
         )
         assert after.status_code == 200
         metrics = httpx.get(f"{gateway.url}/metrics").text
-    assert re.search(r"^gateway_upstream_breaker_openings_total 0\.0$", metrics, re.MULTILINE)
+    assert re.search(r'^gateway_upstream_breaker_openings_total\{upstream="polar"\} 0\.0$', metrics, re.MULTILINE)
 
 
 def test_a_second_export_of_one_token_waits_its_turn(gateway_server: GatewayProcess, big_sandbox: SandboxProcess) -> None:

@@ -17,12 +17,16 @@ from hypothesis_graphql import strategies as gql_st
 
 from gateway.graphql.schema import build_schema
 from gateway.sandbox.seed import DEMO_TOKEN
+from gateway.sandbox.voucherify.seed import DEMO_APP_ID, DEMO_APP_TOKEN
 from gateway.settings import Settings
 from tests.graphql_client import GRAPHQL_RESPONSE
 from tests.servers import GatewayProcess
 
 SDL = build_schema(Settings())._schema  # the graphql-core schema: its SDL has federation's @link
-HEADERS = {"Accept": GRAPHQL_RESPONSE, "Authorization": f"Bearer {DEMO_TOKEN}"}
+HEADERS = {
+    "Accept": GRAPHQL_RESPONSE, "Authorization": f"Bearer {DEMO_TOKEN}",
+    "X-Voucherify-App-Id": DEMO_APP_ID, "X-Voucherify-App-Token": DEMO_APP_TOKEN,
+}  # fmt: skip
 PLANNED_CODES = {"UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "RATE_LIMITED", "UPSTREAM_TIMEOUT",
                  "UPSTREAM_UNAVAILABLE"}  # fmt: skip
 FUZZ = settings(
@@ -44,6 +48,8 @@ SCALARS = {
     "JSON": JSON_LITERALS,
     "DateTime": st.just("2026-01-01T00:00:00Z").map(nodes.String),
     "_Any": _REPRESENTATIONS | JSON_LITERALS,
+    "Date": st.sampled_from(["2000-01-01", "1999-13-40", ""]).map(nodes.String),
+    "Upload": st.just("not a file").map(nodes.String),  # a file comes only in a multipart request
 }
 
 
@@ -59,6 +65,7 @@ def _check(response: httpx.Response) -> dict[str, Any]:
             assert error.get("extensions", {}).get("code") in PLANNED_CODES, error
         assert "Traceback" not in error["message"]
         assert DEMO_TOKEN not in json.dumps(error)
+        assert DEMO_APP_TOKEN not in json.dumps(error)
     if response.status_code == 400:
         assert "data" not in body  # a request error: refused before any resolver ran
     return body
