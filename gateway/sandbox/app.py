@@ -11,17 +11,16 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from yarl import URL
 
-from . import billing, controls, customers, portal
+from . import billing, controls, customers, lifecycle, portal, webhook_endpoints
 from .auth import authenticate
+from .deliveries import Deliveries, DeliverySettings
 from .errors import ApiError, method_not_allowed, rate_limited, route_not_found
 from .http import json_response
-from .state import STATE, TOKEN, SandboxState
+from .state import DEFAULT_VERSION, KNOWN_VERSIONS, STATE, TOKEN, SandboxState
+from .state import VERSION as _VERSION
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CONTROL_PREFIX = "/__sandbox/"
-DEFAULT_VERSION = "2026-04"
-KNOWN_VERSIONS = frozenset({"2026-04", "2026-10", "2027-01"})
-_VERSION = "polar_version"
 
 
 def route_key(request: web.Request) -> str:
@@ -143,17 +142,26 @@ async def _add_headers(request: web.Request, response: web.StreamResponse) -> No
     response.headers["X-Polar-Sandbox"] = "1"
 
 
-def create_app(customers: int = 250, seed: int = 1) -> web.Application:
+def create_app(customers: int = 250, seed: int = 1, webhook_backoff_scale: float = 1.0) -> web.Application:
+    """``webhook_backoff_scale`` multiplies Polar's retry delays (4 s, 8 s, ... 17 min): tests pass a small one;
+    ``POST /__sandbox/webhooks`` changes it while running, and a reset brings this value back."""
     app = web.Application(middlewares=[polar_api], client_max_size=1024 * 1024)
-    app[STATE] = SandboxState(customers=customers, seed=seed)
+    deliveries = Deliveries(DeliverySettings().updated({"backoff_scale": webhook_backoff_scale}))
+    app[STATE] = SandboxState(customers=customers, seed=seed, deliveries=deliveries)
     app.add_routes(controls.routes())
+    app.add_routes(lifecycle.routes())
     app.add_routes(customers_routes())
     app.on_response_prepare.append(_add_headers)
+    app.on_cleanup.append(_stop_deliveries)
     return app
 
 
+async def _stop_deliveries(app: web.Application) -> None:
+    await app[STATE].deliveries.close()
+
+
 def customers_routes() -> list[web.RouteDef]:
-    return [*customers.routes(), *portal.routes(), *billing.routes()]
+    return [*customers.routes(), *portal.routes(), *billing.routes(), *webhook_endpoints.routes()]
 
 
 __all__ = ["SandboxState", "create_app"]

@@ -21,6 +21,8 @@ PORTAL_WRITE = ("customer_portal:write",)
 SUBSCRIPTIONS_READ = ("subscriptions:read", "subscriptions:write")
 BENEFITS_READ = ("benefits:read", "benefits:write")
 METERS_READ = ("customer_meters:read",)
+WEBHOOKS_READ = ("webhooks:read", "webhooks:write")
+WEBHOOKS_WRITE = ("webhooks:write",)
 
 
 def authenticate(header: str | None, store: Store, now: datetime) -> Token | None:

@@ -9,15 +9,15 @@ from aiohttp import web
 
 from .clock import iso
 from .http import json_response
-from .seed import DEMO_READ_TOKEN, DEMO_TOKEN, OTHER_TOKEN
+from .seed import DEMO_READ_TOKEN, DEMO_TOKEN, DEMO_WEBHOOKS_READ_TOKEN, OTHER_TOKEN
 from .state import sandbox
 
 
-def _bad_request(message: str) -> web.Response:
+def bad_request(message: str) -> web.Response:
     return web.json_response({"detail": message}, status=400)
 
 
-async def _json_object(request: web.Request) -> dict[str, Any] | str:
+async def json_object(request: web.Request) -> dict[str, Any] | str:
     """The body as an object, or the message saying why it is not one."""
     raw = await request.read()
     try:
@@ -57,14 +57,14 @@ async def get_faults(request: web.Request) -> web.Response:
 
 
 async def set_faults(request: web.Request) -> web.Response:
-    body = await _json_object(request)
+    body = await json_object(request)
     if isinstance(body, str):
-        return _bad_request(body)
+        return bad_request(body)
     state = sandbox(request)
     try:
         state.faults = state.faults.updated(body)
     except ValueError as error:
-        return _bad_request(str(error))
+        return bad_request(str(error))
     if body.get("rate_limit_per_minute") is not None:
         state.limiter.reset()
     return json_response(state.faults.as_json())
@@ -72,26 +72,36 @@ async def set_faults(request: web.Request) -> web.Response:
 
 async def advance_clock(request: web.Request) -> web.Response:
     """Moves the sandbox's now forward, e.g. past a customer session's expiry."""
-    body = await _json_object(request)
+    body = await json_object(request)
     if isinstance(body, str):
-        return _bad_request(body)
+        return bad_request(body)
     seconds = body.get("advance_seconds")
     if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
-        return _bad_request("advance_seconds must be a non-negative number")
+        return bad_request("advance_seconds must be a non-negative number")
     state = sandbox(request)
     state.clock.advance(seconds)
     return json_response({"now": iso(state.clock.now())})
 
 
 async def info(request: web.Request) -> web.Response:
-    """The organizations and tokens of the seed, for tests and for people exploring."""
+    """The organizations, tokens, products and benefits of the seed, for tests and for people exploring (the
+    checkout and grant controls take product and benefit ids)."""
     store = sandbox(request).store
     organizations = [{"id": o.id, "name": o.name, "slug": o.slug} for o in store.organizations.values()]
     tokens = {
         name: {"organization_id": store.tokens[name].organization_id, "scopes": sorted(store.tokens[name].scopes)}
-        for name in (DEMO_TOKEN, DEMO_READ_TOKEN, OTHER_TOKEN)
+        for name in (DEMO_TOKEN, DEMO_READ_TOKEN, DEMO_WEBHOOKS_READ_TOKEN, OTHER_TOKEN)
     }
-    return json_response({"organizations": organizations, "tokens": tokens})
+    products = [
+        {"id": p.id, "organization_id": p.organization_id, "name": p.name, "recurring_interval": p.recurring_interval,
+         "price_ids": [price.id for price in p.prices], "benefit_ids": list(p.benefit_ids)}
+        for p in store.products.values()
+    ]  # fmt: skip
+    benefits = [
+        {"id": b.id, "organization_id": b.organization_id, "type": b.type, "description": b.description}
+        for b in store.benefits.values()
+    ]
+    return json_response({"organizations": organizations, "tokens": tokens, "products": products, "benefits": benefits})
 
 
 def routes() -> list[web.RouteDef]:

@@ -17,6 +17,7 @@ from . import render
 from .auth import CUSTOMER_READ, CUSTOMER_WRITE, organization_caller
 from .clock import iso
 from .errors import business_validation, detail, not_found, request_validation
+from .events import Events
 from .http import json_response, read_json_body, require_object
 from .model import LIST_ACTIVE_STATUSES, Customer, Token
 from .ordering import page_slice, sort_records
@@ -224,6 +225,9 @@ async def create_customer(request: web.Request) -> web.Response:
         owner_email=owner_email,
     )
     state.store.add_customer(customer)
+    events = Events(state, customer)
+    events.customer_event("customer.created")
+    events.state_changed()
     return json_response(render.customer(customer), status=201)
 
 
@@ -386,6 +390,9 @@ async def _update(request: web.Request, customer: Customer, *, by_external_id: b
     customer.tax_id = new_tax_id
     customer.modified_at = state.clock.now()
     state.store.index_customer(customer)
+    events = Events(state, customer)  # on every successful update, even one that changed nothing (Polar's too)
+    events.customer_event("customer.updated")
+    events.state_changed()
     return json_response(render.customer(customer))
 
 
@@ -422,21 +429,24 @@ def _anonymize_flag(request: web.Request) -> bool:
 
 
 def _soft_delete(state: SandboxState, customer: Customer, anonymize: bool) -> None:
-    """Frees the email and external id, ends subscriptions and revokes benefits (section 2)."""
+    """Frees the email and external id, ends subscriptions and revokes benefits (section 2), then sends
+    ``customer.deleted``, each subscription's ``updated``, ``canceled`` and ``revoked`` (Polar's
+    ``subscription.cancel_customer`` job revokes them at once), each grant's ``benefit_grant.revoked``
+    (``benefit.revoke_customer``) and the state."""
     now = state.clock.now()
     state.store.unindex_customer(customer)
     customer.deleted_at = customer.modified_at = now
     if customer.external_id is not None:
         customer.metadata = {**customer.metadata, "__external_id": customer.external_id}
         customer.external_id = None
-    for subscription in state.store.subscriptions_by_customer.get(customer.id, ()):
-        if subscription.status in LIST_ACTIVE_STATUSES:
-            subscription.status = "canceled"
-            subscription.canceled_at = subscription.ended_at = subscription.ends_at = now
-            subscription.modified_at = now
-    for grant in state.store.grants_by_customer.get(customer.id, ()):
-        if grant.is_granted:
-            grant.revoked_at = grant.modified_at = now
+    ended = [s for s in state.store.subscriptions_by_customer.get(customer.id, ()) if s.status in LIST_ACTIVE_STATUSES]
+    for subscription in ended:
+        subscription.status = "canceled"
+        subscription.canceled_at = subscription.ended_at = subscription.ends_at = now
+        subscription.modified_at = now
+    revoked = [grant for grant in state.store.grants_by_customer.get(customer.id, ()) if grant.is_granted]
+    for grant in revoked:
+        grant.revoked_at = grant.modified_at = now
     if anonymize:
         if customer.email is not None:
             digest = hashlib.sha256((customer.created_at.isoformat() + customer.email).encode()).hexdigest()
@@ -447,6 +457,14 @@ def _soft_delete(state: SandboxState, customer: Customer, anonymize: bool) -> No
             customer.billing_name = hashlib.sha256(customer.billing_name.encode()).hexdigest()
         customer.billing_address = None
         customer.metadata = {**customer.metadata, "__anonymized_at": str(iso(now))}
+    events = Events(state, customer)
+    events.customer_event("customer.deleted")
+    for subscription in ended:
+        for event_type in ("subscription.updated", "subscription.canceled", "subscription.revoked"):
+            events.subscription(event_type, subscription)
+    for grant in revoked:
+        events.grant("benefit_grant.revoked", grant, grant.properties)
+    events.state_changed()
 
 
 # Export -------------------------------------------------------------------------------------

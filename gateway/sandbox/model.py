@@ -228,3 +228,21 @@ class CustomerSession:
     created_at: datetime
     expires_at: datetime
     return_url: str | None
+
+
+@dataclass
+class WebhookEndpoint:
+    """Where an organization's events go. ``deleted_at`` set: soft-deleted, as Polar's repository does."""
+
+    id: str
+    organization_id: str
+    created_at: datetime
+    url: str
+    format: str
+    secret: str
+    events: list[str]
+    api_version: str
+    name: str | None = None
+    enabled: bool = True
+    modified_at: datetime | None = None
+    deleted_at: datetime | None = None

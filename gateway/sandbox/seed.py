@@ -44,10 +44,13 @@ ALL_SCOPES = frozenset(
         "orders:read",
         "products:read",
         "meters:read",
+        "webhooks:read",
+        "webhooks:write",
     }
 )
 DEMO_TOKEN = "polar_oat_sandbox_demo"
 DEMO_READ_TOKEN = "polar_oat_sandbox_demo_read"
+DEMO_WEBHOOKS_READ_TOKEN = "polar_oat_sandbox_demo_webhooks_read"  # lists webhook endpoints, changes none
 OTHER_TOKEN = "polar_oat_sandbox_other"
 OTHER_CUSTOMERS = 12
 BASE_TIME = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
@@ -199,6 +202,7 @@ def build_store(customers: int = 250, seed: int = 1) -> Store:
         store.organizations[organization.id] = organization
     store.tokens[DEMO_TOKEN] = Token(DEMO_TOKEN, demo.id, ALL_SCOPES)
     store.tokens[DEMO_READ_TOKEN] = Token(DEMO_READ_TOKEN, demo.id, frozenset({"customers:read"}))
+    store.tokens[DEMO_WEBHOOKS_READ_TOKEN] = Token(DEMO_WEBHOOKS_READ_TOKEN, demo.id, frozenset({"webhooks:read"}))
     store.tokens[OTHER_TOKEN] = Token(OTHER_TOKEN, other.id, ALL_SCOPES)
     _populate(store, demo, customers, rng, new_id)
     _populate(store, other, OTHER_CUSTOMERS, rng, new_id)

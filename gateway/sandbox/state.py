@@ -9,12 +9,16 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from .clock import Clock
+from .deliveries import Deliveries
 from .faults import Faults, RateLimiter
 from .model import Token
 from .seed import build_store
 from .store import Store
 
 TIMELINE_SIZE = 10_000
+DEFAULT_VERSION = "2026-04"
+KNOWN_VERSIONS = frozenset({"2026-04", "2026-10", "2027-01"})
+VERSION = "polar_version"  # the request's Polar-Version, once the middleware has accepted it
 
 
 @dataclass
@@ -33,13 +37,17 @@ class SandboxState:
         default_factory=lambda: deque(maxlen=TIMELINE_SIZE)
     )
     rng: random.Random = field(default_factory=lambda: random.Random(0))
+    # Webhook events on their way to the organizations' endpoints, and the log of their deliveries.
+    deliveries: Deliveries = field(default_factory=Deliveries)
 
     def __post_init__(self) -> None:
         self.store = build_store(self.customers, self.seed)
 
     def reset(self) -> None:
-        """Back to the seed data with zeroed stats; faults stay as they were set."""
+        """Back to the seed data with zeroed stats, no webhook endpoint and no delivery pending; faults stay as
+        they were set, the webhook settings go back to the sandbox's start."""
         self.store = build_store(self.customers, self.seed)
+        self.deliveries.reset()
         self.stats.clear()
         self.injected.clear()
         self.timeline.clear()
@@ -53,6 +61,11 @@ TOKEN = "sandbox_token"
 
 def sandbox(request: web.Request) -> SandboxState:
     return request.app[STATE]
+
+
+def api_version(request: web.Request) -> str:
+    version: str | None = request.get(VERSION)
+    return version or DEFAULT_VERSION
 
 
 def caller_token(request: web.Request) -> Token | None:

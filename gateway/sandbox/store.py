@@ -22,6 +22,7 @@ from .model import (
     Product,
     Subscription,
     Token,
+    WebhookEndpoint,
 )
 
 
@@ -39,6 +40,7 @@ class Store:
     customer_meters: dict[str, CustomerMeter] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
     sessions: dict[str, CustomerSession] = field(default_factory=dict)
+    webhook_endpoints: dict[str, WebhookEndpoint] = field(default_factory=dict)
     customers_by_org: dict[str, list[Customer]] = field(default_factory=lambda: defaultdict(list))
     subscriptions_by_customer: dict[str, list[Subscription]] = field(default_factory=lambda: defaultdict(list))
     grants_by_customer: dict[str, list[BenefitGrant]] = field(default_factory=lambda: defaultdict(list))
