@@ -260,7 +260,7 @@ async def test_deleting_a_subscriber_ends_its_subscriptions_and_benefits(
 async def test_a_failed_delivery_is_retried_with_backoff_and_does_not_hold_the_next(
     receiver: Receiver, demo_api: httpx.AsyncClient, control_api: httpx.AsyncClient
 ) -> None:
-    scale = 0.01  # retries 20 to 40 ms, then 40 to 80 ms after: the state's first try comes well before
+    scale = 0.05  # retries 100 to 200 ms, then 200 to 400 ms after: the state's first try comes well before
     await control_api.post("/__sandbox/webhooks", json={"backoff_scale": scale})
     hook = await endpoint(demo_api, receiver.url(), CUSTOMER_EVENTS)
     receiver.script("customer.created", 500, 500)  # the creation fails twice, then 202
