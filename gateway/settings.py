@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CURSOR_SECRET_MIN_CHARS = 32
+FederationVersion = Literal["2.0", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "2.8", "2.9", "2.10", "2.11"]
 log = logging.getLogger("gateway.settings")
 
 
@@ -110,6 +111,9 @@ class Settings(BaseSettings):
     # _service { sdl } for callers without router_secret (sent by the federation router as X-Router-Secret).
     introspection: bool = True
     router_secret: SecretStr | None = None
+    # The Apollo Federation version the schema links: the lowest that has every directive it uses (@key: 2.0),
+    # so that every router composes it (Hive Gateway's composer stops at 2.9). A router may need it higher.
+    federation_version: FederationVersion = "2.0"
     graphiql: bool = True
     graphiql_assets_dir: Path = Field(default_factory=default_assets_dir)  # web/node_modules, from npm ci
     cors_origins: list[str] = Field(default_factory=list)  # exact origins allowed to call from browsers

@@ -1,4 +1,5 @@
-"""Apollo Federation v2: ``Customer`` is an entity keyed by ``id`` and by ``externalId``.
+"""Apollo Federation v2: ``Customer`` is an entity keyed by ``id`` and by ``externalId``, ``VoucherifyCustomer``
+one keyed by ``id`` and by ``sourceId``.
 
 A router's ``_entities`` call goes through the request's loaders, like ``customer(id:)``: representations
 of the same customer cost one upstream request, and a customer the request already holds costs none.
@@ -26,9 +27,12 @@ from .errors import ErrorCode, bad_input, gateway_error
 if TYPE_CHECKING:
     from .context import Context
     from .types import Customer
+    from .voucherify_types import VoucherifyCustomer
 
-ENTITY_TYPES = frozenset({"Customer"})
-CUSTOMER_KEYS = ("id", "externalId")
+BY_ID, BY_SOURCE = "id:", "source:"  # the keys of the Voucherify customer loader (``voucherify_loaders``)
+
+ENTITY_KEYS = {"Customer": ("id", "externalId"), "VoucherifyCustomer": ("id", "sourceId")}  # the keys of each type
+ENTITY_TYPES = frozenset(ENTITY_KEYS)
 
 
 def check_representations(representations: list[Any], limit: int) -> None:
@@ -49,9 +53,11 @@ def check_representations(representations: list[Any], limit: int) -> None:
                 "representations",
             )
         keys = set(representation) - {"__typename"}
-        if len(keys) != 1 or not keys <= set(CUSTOMER_KEYS) or not isinstance(representation[keys.pop()], str):
+        allowed = ENTITY_KEYS[typename]
+        if len(keys) != 1 or not keys <= set(allowed) or not isinstance(representation[keys.pop()], str):
             raise bad_input(
-                f"representations[{index}] must carry exactly one key of Customer, 'id' or 'externalId', as a string.",
+                f"representations[{index}] must carry exactly one key of {typename}, '{allowed[0]}' or "
+                f"'{allowed[1]}', as a string.",
                 "representations",
             )
 
@@ -89,12 +95,15 @@ WHOLE_FIELD = frozenset({ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN, ErrorCo
 
 
 async def settle_entities(results: list[Any]) -> list[Any]:
-    """Each representation's entity, or its error in its place; one error for the field when any
-    representation failed for a reason that is the whole request's."""
+    """Each representation's entity, or its error in its place; one error for the field when every
+    representation failed, and for a reason that is the whole request's. (When some succeeded, as Polar's
+    customers do beside Voucherify's without its keys, each failed one keeps its own error.)"""
     settled = await asyncio.gather(*(_settled(result) for result in results))
-    for outcome in settled:
-        if isinstance(outcome, GraphQLError) and (outcome.extensions or {}).get("code") in WHOLE_FIELD:
-            raise outcome
+    failures = [outcome for outcome in settled if isinstance(outcome, GraphQLError)]
+    if settled and len(failures) == len(settled):
+        for failure in failures:
+            if (failure.extensions or {}).get("code") in WHOLE_FIELD:
+                raise failure
     return settled
 
 
@@ -105,6 +114,17 @@ async def _settled(result: Any) -> Any:
         return await result
     except GraphQLError as error:
         return error
+
+
+def resolve_voucherify_reference(
+    info: strawberry.Info[Context, None], key: Mapping[str, str]
+) -> VoucherifyCustomer | Awaitable[VoucherifyCustomer | None] | None:
+    """The Voucherify customer a representation names, through the request's loaders (exactly that key)."""
+    name, value = ("id", key["id"]) if "id" in key else ("sourceId", key["sourceId"])
+    if not value:
+        raise bad_input(f"representations.{name} cannot be empty.", "representations")
+    loaders = info.context.voucherify_loaders
+    return loaders.find(BY_ID + value if name == "id" else BY_SOURCE + value)
 
 
 def resolve_customer_reference(
