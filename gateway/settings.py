@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     max_upstream_calls: int = Field(default=300, ge=1)  # upstream calls of one GraphQL request (a batch is one)
     token_trust_s: float = Field(default=300.0, ge=0)  # a token Polar accepted is trusted with concurrent calls
     request_deadline_s: float = Field(default=10.0, gt=0)  # every upstream call of one GraphQL request
+    # The part of that deadline each upstream's calls may use: Voucherify's end earlier, so a slow Voucherify
+    # (loyalty beside billing) answers UPSTREAM_TIMEOUT while Polar's calls still have their time.
+    polar_deadline_share: float = Field(default=1.0, gt=0, le=1)
+    voucherify_deadline_share: float = Field(default=0.6, gt=0, le=1)
     retry_attempts: int = Field(default=3, ge=1)  # per upstream call, the first one included
     retry_backoff_s: float = Field(default=0.05, ge=0)  # base of the exponential backoff, with full jitter
     retry_backoff_max_s: float = Field(default=2.0, ge=0)
