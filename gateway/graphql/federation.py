@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import FieldNode, GraphQLError
 from strawberry.printer import print_schema
 
 from .arguments import require_uuid
@@ -94,17 +94,31 @@ def _sdl(schema: strawberry.Schema) -> str:
 WHOLE_FIELD = frozenset({ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN, ErrorCode.LIMIT_EXCEEDED})
 
 
-async def settle_entities(results: list[Any]) -> list[Any]:
+async def settle_entities(info: strawberry.Info[Context, None], results: list[Any]) -> list[Any]:
     """Each representation's entity, or its error in its place; one error for the field when every
     representation failed, and for a reason that is the whole request's. (When some succeeded, as Polar's
-    customers do beside Voucherify's without its keys, each failed one keeps its own error.)"""
+    customers do beside Voucherify's without its keys, each failed one keeps its own error.)
+
+    A router's batch is the exception: Hive Gateway sends the ``_entities`` fetches of one subgraph as aliases
+    of one document. ``_entities`` is non-null, so one field's error would null the whole response, and the
+    Polar customers of one alias were lost to the Voucherify keys another alias lacked. There each failed
+    representation keeps its own error (at most ``max_entities`` of them), which the router puts on its path."""
     settled = await asyncio.gather(*(_settled(result) for result in results))
     failures = [outcome for outcome in settled if isinstance(outcome, GraphQLError)]
-    if settled and len(failures) == len(settled):
+    if settled and len(failures) == len(settled) and not _router_batch(info):
         for failure in failures:
             if (failure.extensions or {}).get("code") in WHOLE_FIELD:
                 raise failure
     return settled
+
+
+def _router_batch(info: strawberry.Info[Context, None]) -> bool:
+    """Whether the operation is several ``_entities`` fields and nothing else."""
+    selections = info.operation.selection_set.selections
+    return len(selections) > 1 and all(
+        isinstance(selection, FieldNode) and selection.name.value in ("_entities", "__typename")
+        for selection in selections
+    )
 
 
 async def _settled(result: Any) -> Any:

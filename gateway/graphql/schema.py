@@ -67,7 +67,7 @@ class GatewaySchema(strawberry.federation.Schema):
         self, info: strawberry.Info, representations: list[FederationAny]
     ) -> list[FederationAny]:
         check_representations(representations, self.max_entities)
-        return await settle_entities(super().entities_resolver(info, representations))
+        return await settle_entities(info, super().entities_resolver(info, representations))
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """One log line per operation, however many errors: their count per code and the first one's path.
