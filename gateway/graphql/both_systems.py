@@ -27,6 +27,7 @@ from .voucherify_types import VoucherifyCustomer
 
 Info = strawberry.Info[Context, None]
 NO_SOURCE_ID = "No Voucherify customer has this sourceId."
+NO_EXTERNAL_ID = "No Polar customer has this externalId."
 
 
 @strawberry.type
@@ -120,37 +121,68 @@ async def enroll(info: Info, id_: strawberry.ID | None, external_id: str | None)
 
 
 async def erase(info: Info, external_id: str) -> CustomerErasePayload:
-    """Polar: delete with ``anonymize``; Voucherify: permanent deletion; both at once. A system that fails is
-    ``FAILED`` and the other goes on: running it again finishes the job."""
+    """Polar: delete with ``anonymize``; Voucherify: permanent deletion. Both systems are asked for the person
+    first, at once, and only when both have answered is anything erased (again at once): keys Voucherify
+    refuses, or a Polar that is down, must not leave the person gone from the other system alone. A system
+    whose erasure then fails is ``FAILED`` and the other goes on: running it again finishes the job."""
     if not external_id:
         raise bad_input("'externalId' cannot be empty.", "externalId")
     context = info.context
     _both_credentials(context)
-    reports = await asyncio.gather(_erase_from_polar(info, external_id), _erase_from_voucherify(info, external_id))
-    return CustomerErasePayload(reports=list(reports), user_errors=[])
+    polar, voucherify = await asyncio.gather(_find_in_polar(info, external_id), _find_in_voucherify(info, external_id))
+    unasked = [found for found in (polar, voucherify)
+               if isinstance(found, ErasureReport) and found.status is ErasureStatus.FAILED]  # fmt: skip
+    if unasked:
+        return CustomerErasePayload(reports=[_kept(found, unasked[0]) for found in (polar, voucherify)], user_errors=[])
+    erased = await asyncio.gather(_erase_from_polar(info, polar), _erase_from_voucherify(info, voucherify))
+    return CustomerErasePayload(reports=list(erased), user_errors=[])
 
 
-async def _erase_from_polar(info: Info, external_id: str) -> ErasureReport:
+def _kept(found: Customer | VoucherifyCustomer | ErasureReport, unasked: ErasureReport) -> ErasureReport:
+    """A system's report when the other could not be asked: its own lookup's, or FAILED with nothing erased."""
+    if isinstance(found, ErasureReport):
+        return found
+    system = CustomerSystem.POLAR if isinstance(found, Customer) else CustomerSystem.VOUCHERIFY
+    other = "Polar" if unasked.system is CustomerSystem.POLAR else "Voucherify"
+    detail = f"Not erased: {other} could not be asked. Run customerErase again to finish."
+    return _report(system, ErasureStatus.FAILED, detail)
+
+
+async def _find_in_polar(info: Info, external_id: str) -> Customer | ErasureReport:
+    try:
+        found = await info.context.loaders.customer_by_external_id.load(external_id)
+    except (UpstreamError, GraphQLError) as error:
+        return _failed(CustomerSystem.POLAR, error)
+    return found if found is not None else _report(CustomerSystem.POLAR, ErasureStatus.NOT_FOUND, NO_EXTERNAL_ID)
+
+
+async def _find_in_voucherify(info: Info, external_id: str) -> VoucherifyCustomer | ErasureReport:
+    try:
+        found = await info.context.voucherify_loaders.get(by_source_id(external_id))
+    except (UpstreamError, GraphQLError) as error:
+        return _failed(CustomerSystem.VOUCHERIFY, error)
+    return found if found is not None else _report(CustomerSystem.VOUCHERIFY, ErasureStatus.NOT_FOUND, NO_SOURCE_ID)
+
+
+async def _erase_from_polar(info: Info, found: Customer | ErasureReport) -> ErasureReport:
+    if isinstance(found, ErasureReport):
+        return found
     context = info.context
     try:
-        found = await context.loaders.customer_by_external_id.load(external_id)
-        if found is None:
-            return _report(CustomerSystem.POLAR, ErasureStatus.NOT_FOUND, "No Polar customer has this externalId.")
         await context.polar_client.delete_customer(context.organization_token, str(found.id), anonymize=True)
     except UpstreamNotFound:
-        return _report(CustomerSystem.POLAR, ErasureStatus.NOT_FOUND, "No Polar customer has this externalId.")
+        return _report(CustomerSystem.POLAR, ErasureStatus.NOT_FOUND, NO_EXTERNAL_ID)
     except (UpstreamError, GraphQLError) as error:
         return _failed(CustomerSystem.POLAR, error)
     return _report(CustomerSystem.POLAR, ErasureStatus.ERASED,
                    "Deleted with anonymize: personal data removed, email and externalId freed.")  # fmt: skip
 
 
-async def _erase_from_voucherify(info: Info, external_id: str) -> ErasureReport:
+async def _erase_from_voucherify(info: Info, found: VoucherifyCustomer | ErasureReport) -> ErasureReport:
+    if isinstance(found, ErasureReport):
+        return found
     context = info.context
     try:
-        found = await context.voucherify_loaders.get(by_source_id(external_id))
-        if found is None:
-            return _report(CustomerSystem.VOUCHERIFY, ErasureStatus.NOT_FOUND, NO_SOURCE_ID)
         report = await context.voucherify.permanently_delete_customer(context.voucherify_keys, str(found.id))
     except UpstreamNotFound:
         return _report(CustomerSystem.VOUCHERIFY, ErasureStatus.NOT_FOUND, NO_SOURCE_ID)

@@ -352,9 +352,14 @@ class Transport:
                     self.trust.forget(caller)
                     if (current := budget.current()) is not None:
                         current.refused.add(caller)
+                elif isinstance(refusal, UpstreamNotFound) and self.wire.found_nothing(response):
+                    # The vendor looked the resource up, so it took the token: a page of lookups that all
+                    # miss (a joined page of customers Voucherify does not know) had gone one call at a time.
+                    self.trust.accept(caller)
                 raise
             self.breaker.succeeded()
-            # Only a success proves the token: a 400, 414 or 429 can come from a proxy before Polar looks at it.
+            # A success proves the token (or the vendor's own 404, above): a 400, 414 or 429 can come from a
+            # proxy before Polar looks at it.
             self.trust.accept(caller)
             return answer
 

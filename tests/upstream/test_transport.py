@@ -27,7 +27,10 @@ from gateway.upstream.errors import (
     UpstreamValidation,
 )
 from gateway.upstream.polar import PolarClient
+from gateway.upstream.polar_wire import POLAR
 from gateway.upstream.transport import Transport, create_client
+from gateway.upstream.voucherify_wire import VOUCHERIFY
+from gateway.upstream.wire import Wire
 
 Handler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
 
@@ -348,6 +351,39 @@ async def test_only_a_success_proves_a_token() -> None:
     with pytest.raises(UpstreamUnauthorized):
         await transport.request("GET", "/z", "revoked")
     assert not transport.trust.accepted(budget.caller_key("revoked"))
+
+
+@pytest.mark.parametrize(
+    ("wire", "token", "body"),
+    [(POLAR, "good", {"error": "ResourceNotFound", "detail": "Not found"}),
+     (VOUCHERIFY, "app\nsecret",
+      {"code": 404, "key": "not_found", "message": "Resource not found", "resource_type": "customer"})],
+    ids=["polar", "voucherify"],
+)  # fmt: skip
+async def test_the_vendors_own_404_proves_a_token(wire: Wire, token: str, body: dict[str, Any]) -> None:
+    """A page of lookups that all miss (a joined page of customers Voucherify does not know) went one call at a
+    time on a fresh gateway: only a success proved the credential. The vendor's own 404 says it took it."""
+    in_flight = 0
+    most = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.005)
+        in_flight -= 1
+        return httpx.Response(404, json=body)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://vendor.test")
+    settings = Settings.model_validate({"retry_backoff_s": 0.0, "request_deadline_s": 5.0,
+                                        "upstream_max_concurrency_per_caller": 8})  # fmt: skip
+    transport = Transport(client, settings, wire=wire)
+    budget.start(5.0, 300)
+    outcomes = await asyncio.gather(*(transport.request("GET", f"/x/{n}", token) for n in range(20)),
+                                    return_exceptions=True)  # fmt: skip
+    assert all(isinstance(outcome, UpstreamNotFound) for outcome in outcomes), outcomes
+    assert most == 8  # the first call went alone; its 404 proved the token
+    assert transport.trust.accepted(budget.caller_key(token))
 
 
 async def test_unproven_tokens_share_one_callers_slots() -> None:
