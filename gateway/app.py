@@ -113,7 +113,7 @@ def _upstream_clients(url: str, settings: Settings) -> Callable[[web.Application
 
     async def clients(app: web.Application) -> AsyncIterator[None]:
         client = create_client(url, settings, settings.upstream_max_connections)
-        transport = Transport(client, settings)
+        transport = Transport(client, settings, deadline_share=settings.polar_deadline_share)
         export_client = create_client(url, settings, settings.export_max_connections)
         export_slots = FairSlots(settings.export_max_connections, settings.export_max_per_caller)
         exports = Transport(
@@ -136,7 +136,8 @@ def _voucherify_client(url: str, settings: Settings) -> Callable[[web.Applicatio
 
     async def client(app: web.Application) -> AsyncIterator[None]:
         pool = create_client(url, settings, settings.upstream_max_connections, wire=VOUCHERIFY)
-        app[VOUCHERIFY_CLIENT] = VoucherifyClient(Transport(pool, settings, wire=VOUCHERIFY))
+        transport = Transport(pool, settings, wire=VOUCHERIFY, deadline_share=settings.voucherify_deadline_share)
+        app[VOUCHERIFY_CLIENT] = VoucherifyClient(transport)
         try:
             yield
         finally:

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CURSOR_SECRET_MIN_CHARS = 32
+FederationVersion = Literal["2.0", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "2.8", "2.9", "2.10", "2.11"]
 log = logging.getLogger("gateway.settings")
 
 
@@ -72,6 +73,10 @@ class Settings(BaseSettings):
     max_upstream_calls: int = Field(default=300, ge=1)  # upstream calls of one GraphQL request (a batch is one)
     token_trust_s: float = Field(default=300.0, ge=0)  # a token Polar accepted is trusted with concurrent calls
     request_deadline_s: float = Field(default=10.0, gt=0)  # every upstream call of one GraphQL request
+    # The part of that deadline each upstream's calls may use: Voucherify's end earlier, so a slow Voucherify
+    # (loyalty beside billing) answers UPSTREAM_TIMEOUT while Polar's calls still have their time.
+    polar_deadline_share: float = Field(default=1.0, gt=0, le=1)
+    voucherify_deadline_share: float = Field(default=0.6, gt=0, le=1)
     retry_attempts: int = Field(default=3, ge=1)  # per upstream call, the first one included
     retry_backoff_s: float = Field(default=0.05, ge=0)  # base of the exponential backoff, with full jitter
     retry_backoff_max_s: float = Field(default=2.0, ge=0)
@@ -110,6 +115,9 @@ class Settings(BaseSettings):
     # _service { sdl } for callers without router_secret (sent by the federation router as X-Router-Secret).
     introspection: bool = True
     router_secret: SecretStr | None = None
+    # The Apollo Federation version the schema links: the lowest that has every directive it uses (@key: 2.0),
+    # so that every router composes it (Hive Gateway's composer stops at 2.9). A router may need it higher.
+    federation_version: FederationVersion = "2.0"
     graphiql: bool = True
     graphiql_assets_dir: Path = Field(default_factory=default_assets_dir)  # web/node_modules, from npm ci
     cors_origins: list[str] = Field(default_factory=list)  # exact origins allowed to call from browsers

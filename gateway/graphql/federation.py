@@ -1,4 +1,5 @@
-"""Apollo Federation v2: ``Customer`` is an entity keyed by ``id`` and by ``externalId``.
+"""Apollo Federation v2: ``Customer`` is an entity keyed by ``id`` and by ``externalId``, ``VoucherifyCustomer``
+one keyed by ``id`` and by ``sourceId``.
 
 A router's ``_entities`` call goes through the request's loaders, like ``customer(id:)``: representations
 of the same customer cost one upstream request, and a customer the request already holds costs none.
@@ -17,7 +18,7 @@ from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import FieldNode, GraphQLError
 from strawberry.printer import print_schema
 
 from .arguments import require_uuid
@@ -26,9 +27,12 @@ from .errors import ErrorCode, bad_input, gateway_error
 if TYPE_CHECKING:
     from .context import Context
     from .types import Customer
+    from .voucherify_types import VoucherifyCustomer
 
-ENTITY_TYPES = frozenset({"Customer"})
-CUSTOMER_KEYS = ("id", "externalId")
+BY_ID, BY_SOURCE = "id:", "source:"  # the keys of the Voucherify customer loader (``voucherify_loaders``)
+
+ENTITY_KEYS = {"Customer": ("id", "externalId"), "VoucherifyCustomer": ("id", "sourceId")}  # the keys of each type
+ENTITY_TYPES = frozenset(ENTITY_KEYS)
 
 
 def check_representations(representations: list[Any], limit: int) -> None:
@@ -49,9 +53,11 @@ def check_representations(representations: list[Any], limit: int) -> None:
                 "representations",
             )
         keys = set(representation) - {"__typename"}
-        if len(keys) != 1 or not keys <= set(CUSTOMER_KEYS) or not isinstance(representation[keys.pop()], str):
+        allowed = ENTITY_KEYS[typename]
+        if len(keys) != 1 or not keys <= set(allowed) or not isinstance(representation[keys.pop()], str):
             raise bad_input(
-                f"representations[{index}] must carry exactly one key of Customer, 'id' or 'externalId', as a string.",
+                f"representations[{index}] must carry exactly one key of {typename}, '{allowed[0]}' or "
+                f"'{allowed[1]}', as a string.",
                 "representations",
             )
 
@@ -88,14 +94,31 @@ def _sdl(schema: strawberry.Schema) -> str:
 WHOLE_FIELD = frozenset({ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN, ErrorCode.LIMIT_EXCEEDED})
 
 
-async def settle_entities(results: list[Any]) -> list[Any]:
-    """Each representation's entity, or its error in its place; one error for the field when any
-    representation failed for a reason that is the whole request's."""
+async def settle_entities(info: strawberry.Info[Context, None], results: list[Any]) -> list[Any]:
+    """Each representation's entity, or its error in its place; one error for the field when every
+    representation failed, and for a reason that is the whole request's. (When some succeeded, as Polar's
+    customers do beside Voucherify's without its keys, each failed one keeps its own error.)
+
+    A router's batch is the exception: Hive Gateway sends the ``_entities`` fetches of one subgraph as aliases
+    of one document. ``_entities`` is non-null, so one field's error would null the whole response, and the
+    Polar customers of one alias were lost to the Voucherify keys another alias lacked. There each failed
+    representation keeps its own error (at most ``max_entities`` of them), which the router puts on its path."""
     settled = await asyncio.gather(*(_settled(result) for result in results))
-    for outcome in settled:
-        if isinstance(outcome, GraphQLError) and (outcome.extensions or {}).get("code") in WHOLE_FIELD:
-            raise outcome
+    failures = [outcome for outcome in settled if isinstance(outcome, GraphQLError)]
+    if settled and len(failures) == len(settled) and not _router_batch(info):
+        for failure in failures:
+            if (failure.extensions or {}).get("code") in WHOLE_FIELD:
+                raise failure
     return settled
+
+
+def _router_batch(info: strawberry.Info[Context, None]) -> bool:
+    """Whether the operation is several ``_entities`` fields and nothing else."""
+    selections = info.operation.selection_set.selections
+    return len(selections) > 1 and all(
+        isinstance(selection, FieldNode) and selection.name.value in ("_entities", "__typename")
+        for selection in selections
+    )
 
 
 async def _settled(result: Any) -> Any:
@@ -105,6 +128,17 @@ async def _settled(result: Any) -> Any:
         return await result
     except GraphQLError as error:
         return error
+
+
+def resolve_voucherify_reference(
+    info: strawberry.Info[Context, None], key: Mapping[str, str]
+) -> VoucherifyCustomer | Awaitable[VoucherifyCustomer | None] | None:
+    """The Voucherify customer a representation names, through the request's loaders (exactly that key)."""
+    name, value = ("id", key["id"]) if "id" in key else ("sourceId", key["sourceId"])
+    if not value:
+        raise bad_input(f"representations.{name} cannot be empty.", "representations")
+    loaders = info.context.voucherify_loaders
+    return loaders.find(BY_ID + value if name == "id" else BY_SOURCE + value)
 
 
 def resolve_customer_reference(

@@ -19,6 +19,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.utils.str_converters import to_camel_case
 
 from ..settings import Settings
+from .both_systems import BothSystemsMutations
 from .connections import DEFAULT_PAGE_SIZE
 from .customers import CustomerMutations, CustomerQueries
 from .document_cache import SENT_OPERATION_NAME, ByteBudget, DocumentCache, cached_documents
@@ -43,7 +44,7 @@ class Query(CustomerQueries, PortalQueries, SessionQueries, VoucherifyQueries, V
 
 
 @strawberry.type
-class Mutation(CustomerMutations, SessionMutations, PortalMutations, VoucherifyMutations):
+class Mutation(CustomerMutations, SessionMutations, PortalMutations, VoucherifyMutations, BothSystemsMutations):
     pass
 
 
@@ -66,7 +67,7 @@ class GatewaySchema(strawberry.federation.Schema):
         self, info: strawberry.Info, representations: list[FederationAny]
     ) -> list[FederationAny]:
         check_representations(representations, self.max_entities)
-        return await settle_entities(super().entities_resolver(info, representations))
+        return await settle_entities(info, super().entities_resolver(info, representations))
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """One log line per operation, however many errors: their count per code and the first one's path.
@@ -107,6 +108,7 @@ def build_schema(settings: Settings) -> GatewaySchema:
         types=PRICE_TYPES,
         config=config,
         execution_context_class=LeanExecutionContext if lean else None,
+        federation_version=settings.federation_version,
     )
     schema.max_entities = settings.max_entities
     schema.documents = documents

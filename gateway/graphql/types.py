@@ -11,7 +11,7 @@ from collections.abc import Awaitable
 from dataclasses import fields
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
     from .context import Context
+    from .voucherify_types import VoucherifyCustomer
 
 
 def fields_of(record: DataclassInstance, **converted: Any) -> dict[str, Any]:
@@ -212,6 +213,20 @@ class Customer:
         # The loader's future itself, which graphql-core awaits: an ``async def`` here would add a
         # coroutine and Strawberry's async wrapper for each of a page's customers.
         return cast(CustomerState, info.context.loaders.state.load(str(self.id)))
+
+    @strawberry.field(
+        description=(
+            "The Voucherify customer whose sourceId is this customer's externalId (loyalty, referrals, orders "
+            "summary); null without an externalId (no call), when none exists, or without Voucherify keys (then "
+            "with an UNAUTHENTICATED error on this path only)."
+        )
+    )
+    def voucherify(
+        self, info: strawberry.Info[Context, None]
+    ) -> Annotated[VoucherifyCustomer, strawberry.lazy(".voucherify_types")] | None:
+        if self.external_id is None:
+            return None
+        return cast("VoucherifyCustomer | None", info.context.voucherify_loaders.find_by_source_id(self.external_id))
 
     @classmethod
     def resolve_reference(cls, info: strawberry.Info[Context, None], **key: str) -> Awaitable[Customer | None]:

@@ -20,11 +20,11 @@ from ..upstream import voucherify_records as records
 from ..upstream.errors import UpstreamError, UpstreamNotFound, UpstreamValidation
 from ..upstream.voucherify import VoucherifyClient, VoucherifyKeys
 from .errors import from_upstream
+from .federation import BY_ID, BY_SOURCE  # the two kinds of key of ``customer``
 from .loaders import fan_out, observed
 from .voucherify_types import Segment, VoucherifyCustomer
 
 R = TypeVar("R")
-BY_ID, BY_SOURCE = "id:", "source:"  # the two kinds of key of ``customer``
 
 
 class VoucherifyLoaders:
@@ -72,6 +72,15 @@ class VoucherifyLoaders:
         100 futures the loader held for lookups that mostly never came (a quarter of the list's CPU)."""
         for key in self._keys_of(customer):
             self._seen[key] = customer
+
+    async def get(self, key: str) -> VoucherifyCustomer | None:
+        """``find``, awaited: for code that needs the customer itself (a write finding its target)."""
+        found = self.find(key)
+        return found if found is None or isinstance(found, VoucherifyCustomer) else await found
+
+    def find_by_source_id(self, source_id: str) -> VoucherifyCustomer | Awaitable[VoucherifyCustomer | None] | None:
+        """The customer whose source id is exactly ``source_id`` (a Polar customer's external id)."""
+        return self.find(by_source_id(source_id))
 
     def find(self, key: str) -> VoucherifyCustomer | Awaitable[VoucherifyCustomer | None] | None:
         """The customer of a ``customer`` key: at once when this request has seen it, else the loader's future."""
@@ -141,6 +150,9 @@ class VoucherifyLoaders:
             else:
                 results.append(answer)
         return results
+
+
+__all__ = ["BY_ID", "BY_SOURCE", "VoucherifyLoaders", "by_id", "by_source_id", "identifier_of"]
 
 
 def by_id(customer_id: str) -> str:

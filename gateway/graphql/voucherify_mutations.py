@@ -183,8 +183,7 @@ async def _target(info: Info, key: str) -> VoucherifyCustomer | None:
     """The customer a write names, found by exactly the key given. Voucherify's path takes an id or a source
     id alike, so a source id that is another customer's id would otherwise write to that other customer: the
     write goes to the id of the customer found (one GET, unless this request has seen it already)."""
-    found = info.context.voucherify_loaders.find(key)
-    return found if found is None or isinstance(found, VoucherifyCustomer) else await found
+    return await info.context.voucherify_loaders.get(key)
 
 
 # Resolvers --------------------------------------------------------------------------------------

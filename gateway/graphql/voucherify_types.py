@@ -4,6 +4,7 @@ Plain fields are plain attributes; ``segments`` and ``activity`` go upstream, ea
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, cast
@@ -12,11 +13,13 @@ import strawberry
 from strawberry.scalars import JSON
 
 from ..upstream import voucherify_records as records
+from .federation import resolve_voucherify_reference
 from .types import fields_of
 from .voucherify_activity import ActivityArguments, VoucherifyActivityConnection, resolve_activity
 
 if TYPE_CHECKING:
     from .context import Context
+    from .types import Customer
 
 
 @strawberry.type(name="VoucherifyAddress", description="A customer's postal address, as Voucherify stores it.")
@@ -139,7 +142,9 @@ class ActivityCategory(Enum):
     EFFECT = "EFFECT"
 
 
-@strawberry.type(description="A customer in Voucherify (promotions, loyalty, referrals).")
+@strawberry.federation.type(
+    keys=["id", "sourceId"], description="A customer in Voucherify (promotions, loyalty, referrals)."
+)
 class VoucherifyCustomer:
     id: strawberry.ID = strawberry.field(description="Voucherify's id, cust_...")
     source_id: str | None = strawberry.field(
@@ -157,6 +162,18 @@ class VoucherifyCustomer:
     referrals: Referrals
     created_at: datetime
     updated_at: datetime | None = strawberry.field(description="Null until the first update.")
+
+    @strawberry.field(
+        description=(
+            "The Polar customer whose externalId is this sourceId (billing: subscriptions, benefits); null "
+            "without a sourceId (no call), when none exists, or without a Polar token (then with an error on "
+            "this path only)."
+        )
+    )
+    def customer(self, info: strawberry.Info[Context, None]) -> Annotated[Customer, strawberry.lazy(".types")] | None:
+        if self.source_id is None:
+            return None
+        return cast("Customer | None", info.context.loaders.customer_by_external_id.load(self.source_id))
 
     @strawberry.field(description="Segments the customer belongs to; fetched only when selected.")
     def segments(self, info: strawberry.Info[Context, None]) -> list[Segment]:
@@ -176,6 +193,13 @@ class VoucherifyCustomer:
     ) -> VoucherifyActivityConnection:
         arguments = ActivityArguments(first, after, type, category.value if category else None, start_date, end_date)
         return await resolve_activity(info, str(self.id), arguments)
+
+    @classmethod
+    def resolve_reference(
+        cls, info: strawberry.Info[Context, None], **key: str
+    ) -> VoucherifyCustomer | Awaitable[VoucherifyCustomer | None] | None:
+        """Federation's entry point: a representation with ``id`` or ``sourceId``."""
+        return resolve_voucherify_reference(info, key)
 
     @classmethod
     def of(cls, record: records.Customer) -> VoucherifyCustomer:

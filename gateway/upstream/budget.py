@@ -35,6 +35,7 @@ def caller_key(token: str) -> str:
 class RequestBudget:
     ends_at: float  # time.monotonic()
     calls_left: int | None  # None: no limit
+    seconds: float = 0.0  # the whole deadline: an upstream's share of it ends ``(1 - share) * seconds`` earlier
     refused: set[str] = field(default_factory=set)  # callers (caller_key) Polar answered 401 in this request
     # The request has been answered, refused or cancelled: work it left behind (a dataloader's batch runs in
     # a task of its own, which cancelling the request does not reach) makes no more calls.
@@ -44,7 +45,7 @@ class RequestBudget:
 
 
 def start(seconds: float, max_calls: int | None = None) -> RequestBudget:
-    budget = RequestBudget(time.monotonic() + seconds, max_calls)
+    budget = RequestBudget(time.monotonic() + seconds, max_calls, seconds)
     _current.set(budget)
     return budget
 
@@ -60,7 +61,9 @@ def current() -> RequestBudget | None:
     return _current.get()
 
 
-def remaining() -> float | None:
-    """Seconds left before the deadline (may be negative), or None when no request has started one."""
+def remaining(share: float = 1.0) -> float | None:
+    """Seconds left before the deadline (may be negative), or None when no request has started one. With a
+    ``share`` under 1, before the part of the deadline an upstream may use ends: its calls stop that much of
+    the whole deadline earlier, leaving the rest of the request its time when that upstream is slow."""
     budget = _current.get()
-    return None if budget is None else budget.ends_at - time.monotonic()
+    return None if budget is None else budget.ends_at - (1 - share) * budget.seconds - time.monotonic()

@@ -31,6 +31,17 @@ def _details(response: httpx.Response) -> list[dict[str, Any]]:
     return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
 
 
+def _found_nothing(response: httpx.Response) -> bool:
+    """Polar's own 404 for a resource it looked up: ``{"error": "ResourceNotFound", "detail": ...}``."""
+    if response.status_code != 404:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("error") == "ResourceNotFound"
+
+
 POLAR = Wire(
     name="Polar",
     headers={"Polar-Version": "2026-10", "Accept": "application/json"},
@@ -38,4 +49,5 @@ POLAR = Wire(
     refusal=_refusal,
     retry_after=retry_after_header,
     route=route_template,
+    found_nothing=_found_nothing,
 )

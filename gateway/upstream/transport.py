@@ -108,11 +108,13 @@ class Transport:
         slots: FairSlots | None = None,
         trust: TokenTrust | None = None,
         wire: Wire = POLAR,
+        deadline_share: float = 1.0,
     ) -> None:
         """``breaker``: each upstream has its own; an export's transport shares its API's."""
         self.client = client
         self.settings = settings
         self.wire = wire
+        self.deadline_share = deadline_share  # of each request's deadline, the part this upstream's calls may use
         self.breaker = breaker or CircuitBreaker(
             settings.breaker_failure_threshold, settings.breaker_reset_s, on_change=_breaker_metrics(wire.name.lower())
         )
@@ -168,7 +170,7 @@ class Transport:
         retrying = AsyncRetrying(
             retry=retry_if_exception(_retryable),
             wait=self._wait,
-            stop=stop_after_attempt(self.settings.retry_attempts) | _PastDeadline(),
+            stop=stop_after_attempt(self.settings.retry_attempts) | _PastDeadline(self.deadline_share),
             reraise=True,
         )
         failures: list[UpstreamError] = []
@@ -247,7 +249,7 @@ class Transport:
         caller = budget.caller_key(token)
         if not self.trust.accepted(caller):
             try:
-                async with self.trust.probing(caller, _time_left(method, path)):
+                async with self.trust.probing(caller, self._time_left(method, path)):
                     if not self.trust.accepted(caller):  # still unknown: this call goes alone
                         return await self._slotted(caller, method, path, token, params, body)
             except TimeoutError:
@@ -266,7 +268,7 @@ class Transport:
         holder = caller if self.trust.accepted(caller) else UNPROVEN
         if not self.slots.try_acquire(holder):  # most calls find a slot free: no timer for them
             try:
-                async with asyncio.timeout(_time_left(method, path)):
+                async with asyncio.timeout(self._time_left(method, path)):
                     await self.slots.acquire(holder)
             except TimeoutError:
                 raise _waited_too_long(method, path) from None
@@ -274,6 +276,10 @@ class Transport:
             return await self._send(caller, method, path, token, params, body)
         finally:
             self.slots.release(holder)
+
+    def _time_left(self, method: str, path: str) -> float | None:
+        """Seconds this upstream's calls have left in the request (``deadline_share`` of its deadline)."""
+        return _time_left(method, path, self.deadline_share)
 
     def _spend(self, caller: str) -> None:
         """One call of the request's budget; none with a token Polar has refused in this request."""
@@ -294,7 +300,7 @@ class Transport:
     ) -> Any:
         """One request upstream, within what is left of the deadline, with its outcome in the breaker (which,
         once it lets a call through, must hear how it ended)."""
-        left = _time_left(method, path)
+        left = self._time_left(method, path)
         if not self.breaker.allow():
             raise UpstreamCircuitOpen("upstream unavailable: failing fast while its circuit is open")
         route = self.wire.route(path)
@@ -312,7 +318,7 @@ class Transport:
                 status = str(response.status_code)
             except TimeoutError as error:
                 status = "timeout"
-                if left is None or left >= self.settings.request_deadline_s / 2:
+                if left is None or left >= self.deadline_share * self.settings.request_deadline_s / 2:
                     self.breaker.failed()
                 else:  # it had only what local waits left of the deadline: no verdict on its health
                     self.breaker.abandoned()
@@ -346,9 +352,14 @@ class Transport:
                     self.trust.forget(caller)
                     if (current := budget.current()) is not None:
                         current.refused.add(caller)
+                elif isinstance(refusal, UpstreamNotFound) and self.wire.found_nothing(response):
+                    # The vendor looked the resource up, so it took the token: a page of lookups that all
+                    # miss (a joined page of customers Voucherify does not know) had gone one call at a time.
+                    self.trust.accept(caller)
                 raise
             self.breaker.succeeded()
-            # Only a success proves the token: a 400, 414 or 429 can come from a proxy before Polar looks at it.
+            # A success proves the token (or the vendor's own 404, above): a 400, 414 or 429 can come from a
+            # proxy before Polar looks at it.
             self.trust.accept(caller)
             return answer
 
@@ -361,8 +372,8 @@ class Body:
     files: Files | None = None
 
 
-def _time_left(method: str, path: str) -> float | None:
-    left = budget.remaining()
+def _time_left(method: str, path: str, share: float = 1.0) -> float | None:
+    left = budget.remaining(share)
     if left is not None and left <= 0:
         raise UpstreamTimeout(f"upstream {method} {path}: the request's deadline has passed")
     return left
@@ -388,10 +399,13 @@ def _retryable(error: BaseException) -> bool:
 
 
 class _PastDeadline(stop_base):
-    """Stop when the next attempt would start after the GraphQL request's deadline."""
+    """Stop when the next attempt would start after this upstream's part of the request's deadline."""
+
+    def __init__(self, share: float) -> None:
+        self.share = share
 
     def __call__(self, retry_state: RetryCallState) -> bool:
-        left = budget.remaining()
+        left = budget.remaining(self.share)
         return left is not None and left <= (retry_state.upcoming_sleep or 0)
 
 

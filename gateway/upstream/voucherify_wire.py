@@ -94,6 +94,18 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, resets - time.time())
 
 
+def _found_nothing(response: httpx.Response) -> bool:
+    """Voucherify's own 404 for a resource it looked up: ``{code, key: "not_found", ..., resource_type}``
+    (a route it does not have is ``not_found`` without a resource type)."""
+    if response.status_code != 404:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("key") == "not_found" and "resource_type" in body
+
+
 VOUCHERIFY = Wire(
     name="Voucherify",
     headers={"Accept": "application/json"},
@@ -101,4 +113,5 @@ VOUCHERIFY = Wire(
     refusal=_refusal,
     retry_after=_retry_after,
     route=lambda path: _IDENTIFIED.sub(r"\1/{id}", path),
+    found_nothing=_found_nothing,
 )

@@ -23,6 +23,10 @@ class Wire:
     retry_after: Callable[[httpx.Response], float | None]  # seconds a 429 asks to wait, when it says
     # A path as a template (``/v1/customers/{id}``) for metrics and spans: bounded labels, no customer data.
     route: Callable[[str], str]
+    # Whether a 404 is the vendor's own "no such resource", which it gives only once it has accepted the
+    # credential (a bad one is 401 first): that proves the credential as a success does. A bare 404 (a proxy's)
+    # proves nothing.
+    found_nothing: Callable[[httpx.Response], bool] = lambda response: False
 
 
 def retry_after_header(response: httpx.Response) -> float | None:

@@ -1,5 +1,6 @@
 """The floor: each benchmark scenario's data fetched by hand with the fewest REST calls Polar (or, for
-scenario 5, Voucherify) allows, through one shared httpx client per upstream, overlapping what can overlap.
+scenario 5, Voucherify; for 6, both) allows, through one shared httpx client per upstream, overlapping what
+can overlap.
 It is served over HTTP like the gateway, so both are measured the same way (latency seen by a client, CPU
 and memory of the serving process).
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import urllib.parse
 import uuid
 from typing import Any
 
@@ -22,6 +24,8 @@ CLIENT = web.AppKey("client", httpx.AsyncClient)
 VOUCHERIFY = web.AppKey("voucherify", httpx.AsyncClient)
 # Scenario 5's call, exactly as the gateway makes it for voucherifyCustomers(first: 50).
 VOUCHERIFY_PAGE = httpx.QueryParams([("order", "-created_at"), ("page", "1"), ("limit", "50")])
+# Scenario 6's Polar call, exactly as the gateway makes it for customers(first: 50, sortKey: CREATED_AT).
+JOINED_PAGE = httpx.QueryParams([("sorting", "created_at"), ("page", "1"), ("limit", "50")])
 
 
 def _auth(request: web.Request) -> dict[str, str]:
@@ -77,12 +81,15 @@ async def delete(request: web.Request) -> web.Response:
     return _json({"deleted": request.match_info["id"]})
 
 
+def _keys(request: web.Request) -> dict[str, str]:
+    return {"X-App-Id": request.headers.get("X-Voucherify-App-Id", ""),
+            "X-App-Token": request.headers.get("X-Voucherify-App-Token", "")}  # fmt: skip
+
+
 async def voucherify_page(request: web.Request) -> web.Response:
     """One list call with the caller's keys, answered as the gateway answers
     ``{ voucherifyCustomers(first: 50) { nodes { id sourceId loyalty { points } } } }``."""
-    keys = {"X-App-Id": request.headers.get("X-Voucherify-App-Id", ""),
-            "X-App-Token": request.headers.get("X-Voucherify-App-Token", "")}  # fmt: skip
-    response = await request.app[VOUCHERIFY].get("/v1/customers", params=VOUCHERIFY_PAGE, headers=keys)
+    response = await request.app[VOUCHERIFY].get("/v1/customers", params=VOUCHERIFY_PAGE, headers=_keys(request))
     if response.status_code != 200:
         return web.Response(status=502, text=f"Voucherify answered {response.status_code}")
     nodes = [
@@ -90,6 +97,28 @@ async def voucherify_page(request: web.Request) -> web.Response:
         for c in response.json()["customers"]
     ]
     return _json({"data": {"voucherifyCustomers": {"nodes": nodes}}})
+
+
+async def joined_page(request: web.Request) -> web.Response:
+    """One Polar list call, then every distinct external id's Voucherify lookup at once: 2 round trips,
+    answered as the gateway answers ``JOINED_DOCUMENT`` (tests/bench/run.py). A lookup's answer counts only
+    when its source id is the external id exactly (Voucherify's path also takes a customer's own id)."""
+    client, headers, keys = request.app[CLIENT], _auth(request), _keys(request)
+    customers = (await client.get("/v1/customers/", params=JOINED_PAGE, headers=headers)).json()["items"]
+    external_ids = list(dict.fromkeys(c["external_id"] for c in customers if c["external_id"] is not None))
+    answers = await asyncio.gather(*(
+        request.app[VOUCHERIFY].get(f"/v1/customers/{urllib.parse.quote(key, safe='')}", headers=keys)
+        for key in external_ids
+    ))  # fmt: skip
+    loyalty: dict[str, Any] = {}
+    for key, answer in zip(external_ids, answers, strict=True):
+        if answer.status_code == 200 and (found := answer.json()).get("source_id") == key:
+            loyalty[key] = {"loyalty": {"points": (found.get("loyalty") or {}).get("points", 0)}}
+        elif answer.status_code not in (200, 404):
+            return web.Response(status=502, text=f"Voucherify answered {answer.status_code}")
+    nodes = [{"id": c["id"], "externalId": c["external_id"], "voucherify": loyalty.get(c["external_id"] or "")}
+             for c in customers]  # fmt: skip
+    return _json({"data": {"customers": {"nodes": nodes}}})
 
 
 def _client(url: str, transport: str) -> httpx.AsyncClient:
@@ -117,6 +146,7 @@ def create_app(upstream_url: str, transport: str, voucherify_url: str | None = N
     ])  # fmt: skip
     if voucherify_url is not None:
         app.router.add_get("/s5", voucherify_page)
+        app.router.add_get("/s6", joined_page)
     return app
 
 
@@ -131,7 +161,7 @@ async def _serve(upstream_url: str, port: int, transport: str, voucherify_url: s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--upstream-url", required=True)
-    parser.add_argument("--voucherify-url", help="the Voucherify sandbox, for scenario 5 (/s5)")
+    parser.add_argument("--voucherify-url", help="the Voucherify sandbox, for scenarios 5 and 6 (/s5, /s6)")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--transport", choices=["aiohttp", "httpx"], default="aiohttp")
     args = parser.parse_args()

@@ -1,15 +1,17 @@
 """``make bench``: the gateway beside the floor and a naive gateway, in one run, on one sandbox per upstream
-(Polar's for scenarios 1 to 4, Voucherify's for scenario 5).
+(Polar's for scenarios 1 to 4, Voucherify's for scenario 5, both for scenario 6).
 
 For each scenario and upstream latency, each column is measured the same way: upstream requests per
 operation and round trips on the critical path (from the sandbox's stats and timeline; the Voucherify
-sandbox keeps no timeline, so its round trips are not counted), p50 and p99 latency at concurrency 1 and
+sandbox keeps no timeline, so its round trips, and scenario 6's, are not counted), p50 and p99 latency at
+concurrency 1 and
 32, operations per second, CPU milliseconds per operation and peak memory of the serving process. A fourth
 column runs the gateway on httpx's own connection pool, to show what the transport choice is worth under
 fan-out. Prints a table and writes the same as JSON.
 
     python -m tests.bench.run                                    # every scenario, as make bench
     python -m tests.bench.run --scenarios 5 --memory-seconds 0   # scenario 5 alone
+    python -m tests.bench.run --scenarios 6 --latencies 0,20 --memory-seconds 0   # the joined page alone
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -142,12 +144,23 @@ def scenarios(ids: list[str]) -> dict[str, tuple[str | None, tuple[str, str, lis
 # for the floor, which makes the same call and answers the same JSON (tests/bench/test_bench_parts.py).
 VOUCHERIFY_SCENARIO = "5 voucherifyCustomers(first: 50)"
 VOUCHERIFY_DOCUMENT = "{ voucherifyCustomers(first: 50) { nodes { id sourceId loyalty { points } } } }"
-SCENARIO_NUMBERS = ("1", "2", "3", "4", "5")
+# Scenario 6, on both sandboxes: a page of 50 Polar customers joined to their Voucherify customers, the
+# oldest first, as that page's external ids are the ones the Voucherify seed links (the newest page's are
+# all unknown to it: every lookup a 404). The gateway makes 1 Polar call and 1 Voucherify call per distinct
+# external id (35), as the floor does; the floor makes all the lookups at once, the gateway up to its
+# per-caller share (32).
+JOINED_SCENARIO = "6 joined page of 50"
+JOINED_DOCUMENT = (
+    "{ customers(first: 50, sortKey: CREATED_AT) { nodes { id externalId voucherify { loyalty { points } } } } }"
+)
+JOINED_HEADERS = {**HEADERS, **VOUCHERIFY_HEADERS}
+SCENARIO_NUMBERS = ("1", "2", "3", "4", "5", "6")
+Sandboxes = SandboxProcess | Sequence[SandboxProcess]  # a scenario's upstreams: one, or several at once
 
 
 @contextmanager
 def floor_process(upstream_url: str, voucherify_url: str | None = None, transport: str = "aiohttp") -> Iterator[GatewayProcess]:
-    """The floor (``tests.bench.floor``) on ``upstream_url`` and, for scenario 5, ``voucherify_url``."""
+    """The floor (``tests.bench.floor``) on ``upstream_url`` and, for scenarios 5 and 6, ``voucherify_url``."""
     arguments = ["--upstream-url", upstream_url, "--transport", transport]
     if voucherify_url is not None:
         arguments += ["--voucherify-url", voucherify_url]
@@ -187,20 +200,37 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] * 1000
 
 
-def _set_latency(sandbox: SandboxProcess, latency_ms: int) -> None:
-    with sandbox.control() as control:
-        control.post("/__sandbox/faults", json={"latency_ms": latency_ms}).raise_for_status()
+def _each(sandboxes: Sandboxes) -> tuple[SandboxProcess, ...]:
+    return (sandboxes,) if isinstance(sandboxes, SandboxProcess) else tuple(sandboxes)
 
 
-def _one_operation_upstream(sandbox: SandboxProcess, operation: Operation) -> tuple[int, int | None]:
-    with sandbox.control() as control:
-        control.post("/__sandbox/reset").raise_for_status()
-        asyncio.run(_latencies(operation, 1, 1))
-        total = control.get("/__sandbox/stats").json()["total"]
-        timeline = control.get("/__sandbox/timeline")
-    if timeline.status_code == 404:  # the Voucherify sandbox keeps none
-        return total, None
-    return total, critical_path(timeline.raise_for_status().json()["requests"])
+def _set_latency(sandboxes: Sandboxes, latency_ms: int) -> None:
+    for sandbox in _each(sandboxes):
+        with sandbox.control() as control:
+            control.post("/__sandbox/faults", json={"latency_ms": latency_ms}).raise_for_status()
+
+
+def _reset(sandboxes: Sandboxes) -> None:
+    for sandbox in _each(sandboxes):
+        with sandbox.control() as control:
+            control.post("/__sandbox/reset").raise_for_status()
+
+
+def _one_operation_upstream(sandboxes: Sandboxes, operation: Operation) -> tuple[int, int | None]:
+    """Requests of one operation on every sandbox, and its round trips when every sandbox keeps a timeline."""
+    _reset(sandboxes)
+    asyncio.run(_latencies(operation, 1, 1))
+    total = 0
+    requests: list[dict[str, Any]] | None = []
+    for sandbox in _each(sandboxes):
+        with sandbox.control() as control:
+            total += control.get("/__sandbox/stats").json()["total"]
+            timeline = control.get("/__sandbox/timeline")
+        if timeline.status_code == 404:  # the Voucherify sandbox keeps none
+            requests = None
+        elif requests is not None:
+            requests += timeline.raise_for_status().json()["requests"]
+    return total, None if requests is None else critical_path(requests)
 
 
 @dataclass
@@ -212,7 +242,7 @@ class _Probe:
     sequential: list[float]
 
 
-def _probe(sandbox: SandboxProcess, operation: Operation, latency_ms: int, c1: int) -> _Probe:
+def _probe(sandbox: Sandboxes, operation: Operation, latency_ms: int, c1: int) -> _Probe:
     _set_latency(sandbox, latency_ms)
     asyncio.run(_latencies(operation, 3, 1))  # warm up
     requests, _ = _one_operation_upstream(sandbox, operation)
@@ -223,11 +253,11 @@ def _probe(sandbox: SandboxProcess, operation: Operation, latency_ms: int, c1: i
     return _Probe(requests, round_trips, sequential)
 
 
-def measure_side_by_side(servers: dict[str, GatewayProcess], sandbox: SandboxProcess, operations: dict[str, Operation],
+def measure_side_by_side(servers: dict[str, GatewayProcess], sandbox: Sandboxes, operations: dict[str, Operation],
                          *, scenario: str, latency_ms: int, c1: int, c32: int) -> list[Figures]:  # fmt: skip
-    """Every column of one scenario. The concurrency-32 rounds take turns between the columns (gateway,
-    floor, naive, ..., then again), so a slow spell of this shared machine falls on all of them alike
-    rather than on whichever column it happened to meet."""
+    """Every column of one scenario, on its sandbox or sandboxes (each given the latency; requests summed).
+    The concurrency-32 rounds take turns between the columns (gateway, floor, naive, ..., then again), so a
+    slow spell of this shared machine falls on all of them alike rather than on whichever column it met."""
     probes = {column: _probe(sandbox, operation, latency_ms, c1) for column, operation in operations.items()}
     _set_latency(sandbox, latency_ms)
     concurrent: dict[str, list[float]] = {column: [] for column in operations}
@@ -240,8 +270,7 @@ def measure_side_by_side(servers: dict[str, GatewayProcess], sandbox: SandboxPro
             cpu_per_op[column].append((servers[column].cpu_seconds() - cpu_before) / c32)
             throughput[column].append(c32 / elapsed)
             concurrent[column].extend(timings)
-    with sandbox.control() as control:
-        control.post("/__sandbox/reset").raise_for_status()
+    _reset(sandbox)
     return [
         Figures(
             scenario=scenario, column=column, latency_ms=latency_ms, upstream_requests=probe.requests,
@@ -310,6 +339,17 @@ def run(latencies: list[int], c1: int, c32: int, output: Path, chosen: tuple[str
                 }
                 for figures in measure_side_by_side(servers, voucherify, operations, scenario=VOUCHERIFY_SCENARIO,
                                                     latency_ms=latency, c1=c1, c32=c32):  # fmt: skip
+                    results.append(figures)
+                    print(_row(figures), flush=True)
+            if "6" in chosen:
+                floor_request = ("GET", "/s6", None)
+                operations = {
+                    column: _operation(column, servers[column], JOINED_DOCUMENT, floor_request, JOINED_HEADERS)
+                    for column in COLUMNS
+                }
+                for figures in measure_side_by_side(servers, (sandbox, voucherify), operations,
+                                                    scenario=JOINED_SCENARIO, latency_ms=latency, c1=c1,
+                                                    c32=c32):  # fmt: skip
                     results.append(figures)
                     print(_row(figures), flush=True)
     output.parent.mkdir(parents=True, exist_ok=True)

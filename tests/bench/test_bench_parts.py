@@ -1,5 +1,5 @@
 """The benchmark's own parts, so it cannot rot: the critical-path count, the floor's call budget, and that
-scenario 5's floor answers what the gateway answers with the same one call.
+the floors of scenarios 5 and 6 answer what the gateway answers with the same calls.
 (The benchmark itself asserts nothing about time: ``make bench`` prints figures.)"""
 
 from __future__ import annotations
@@ -9,7 +9,14 @@ from typing import Any
 import httpx
 
 from gateway.sandbox.seed import DEMO_TOKEN
-from tests.bench.run import VOUCHERIFY_DOCUMENT, VOUCHERIFY_HEADERS, critical_path, floor_process
+from tests.bench.run import (
+    JOINED_DOCUMENT,
+    JOINED_HEADERS,
+    VOUCHERIFY_DOCUMENT,
+    VOUCHERIFY_HEADERS,
+    critical_path,
+    floor_process,
+)
 from tests.servers import GatewayProcess, SandboxProcess
 
 
@@ -49,4 +56,27 @@ def test_scenario_5_is_one_call_and_the_floor_answers_the_same_json(
     body = gateway.json()
     assert "errors" not in body, body
     assert len(body["data"]["voucherifyCustomers"]["nodes"]) == 50
+    assert floored.json() == {"data": body["data"]}
+
+
+def test_scenario_6_makes_the_same_calls_and_the_floor_answers_the_same_json(
+    sandbox: SandboxProcess, voucherify: SandboxProcess, gateway_server: GatewayProcess
+) -> None:
+    """The joined page: 1 Polar call and 1 Voucherify call per distinct external id, from both; the floor's
+    answer is the gateway's, customers joined or not."""
+    gateway = httpx.post(gateway_server.graphql_url, json={"query": JOINED_DOCUMENT}, headers=JOINED_HEADERS,
+                         timeout=30)  # fmt: skip
+    body = gateway.json()
+    assert "errors" not in body, body
+    nodes = body["data"]["customers"]["nodes"]
+    lookups = len({node["externalId"] for node in nodes if node["externalId"] is not None})
+    assert len(nodes) == 50
+    assert sum(node["voucherify"] is not None for node in nodes) >= 20  # joined
+    calls = (sandbox.stats(), voucherify.stats())
+    assert calls == ({"GET /v1/customers/": 1}, {"GET /v1/customers/{customer_id}": lookups})
+    sandbox.reset()
+    voucherify.reset()
+    with floor_process(sandbox.url, voucherify.url) as floor:
+        floored = httpx.get(f"{floor.url}/s6", headers=JOINED_HEADERS, timeout=30)
+    assert (sandbox.stats(), voucherify.stats()) == calls
     assert floored.json() == {"data": body["data"]}

@@ -48,6 +48,7 @@ WRITES = (
     "customerCreate", "customerSessionCreate", "voucherifyCustomerUpsert", "voucherifyCustomerUpdate",
     "voucherifyCustomerDelete", "voucherifyCustomerPermanentDelete", "voucherifyCustomerConsentsUpdate",
     "voucherifyCustomersBulkUpdate", "voucherifyCustomersMetadataBulkUpdate", "voucherifyCustomersImport",
+    "customerLoyaltyEnroll", "customerErase",  # both systems: an erasure finds nobody the second time
     "voucherifyAsyncAction",  # a read that moves the sandbox's action one step: it would differ the second time
 )  # fmt: skip
 SESSION = """mutation($e: String) { customerSessionCreate(externalCustomerId: $e) {

@@ -3,9 +3,9 @@ sandboxes: no GraphQL error, no userError, every HTTP answer a success. Placehol
 the reader has at hand), ``"aa_…"`` (an async action the reader has scheduled) and the elided cursors
 ``"cG9zMjo..."`` and ``"bWFyazE6..."`` are the only things filled in.
 
-Credentials: every GraphQL example is sent with the Polar demo token; one that names Voucherify also with the
-Voucherify demo server keys, or, when the comment above it says "client keys", with the client keys and the
-browser's Origin instead. A ``curl`` line sends what it says; ``customers.csv`` is the README's ```csv block,
+Credentials: every GraphQL example is sent with the Polar demo token; one that names Voucherify, or a mutation
+of both systems (``BOTH_SYSTEMS``), also with the Voucherify demo server keys, or, when the comment above it
+says "client keys", with the client keys and the browser's Origin instead. A ``curl`` line sends what it says; ``customers.csv`` is the README's ```csv block,
 in the directory the lines run in."""
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ CLIENT_KEYS = "client keys"  # in the comment above an example: sent with Vouche
 ORIGIN = "http://localhost:5173"  # an origin the Voucherify sandbox's Demo project allows
 VOUCHERIFY_FIELDS = sorted(set(re.findall(r"^  (voucherify\w+)\(", (ROOT / "schema.graphql").read_text(), flags=re.M)))
 MULTIPART_ONLY = ("voucherifyCustomersImport",)  # an upload: a curl line, not a JSON GraphQL example
+BOTH_SYSTEMS = ("customerErase(",)  # needs the Voucherify keys without naming Voucherify
 ELIDED_CURSOR = re.compile(r',?\s*(after|before):\s*"[A-Za-z0-9_-]+\.\.\."')
 SCHEDULED = 'mutation { voucherifyCustomersMetadataBulkUpdate(sourceIds: ["usr_demo_00083"], metadata: {seen: true}) ' \
             "{ asyncAction { id } userErrors { code } } }"  # fmt: skip
@@ -86,6 +87,9 @@ def test_the_readme_has_examples_of_every_kind() -> None:
             assert f"{field}(" in text, field
     for argument in ("voucherifyCustomer(id:", "voucherifyCustomer(sourceId:", "segments {", "activity("):
         assert argument in text, argument
+    for joined in ("voucherify {", "customer {", "customerLoyaltyEnroll(", "customerErase("):  # both systems
+        assert joined in text, joined
+        assert any(joined in line for line in CURLS), joined
     client_side = [operation for operation, client in OPERATIONS if client]
     assert client_side, "no example is sent with client keys"
     assert all("voucherifyCustomerConsentsUpdate" in operation for operation in client_side), client_side
@@ -107,7 +111,7 @@ def _headers(operation: str, token: str | None, client_keys: bool) -> dict[str, 
     if client_keys:
         headers |= {"X-Voucherify-Client-Id": DEMO_CLIENT_APP_ID, "X-Voucherify-Client-Token": DEMO_CLIENT_TOKEN,
                     "Origin": ORIGIN}  # fmt: skip
-    elif "voucherify" in operation:
+    elif "voucherify" in operation or any(name in operation for name in BOTH_SYSTEMS):
         headers |= {"X-Voucherify-App-Id": DEMO_APP_ID, "X-Voucherify-App-Token": DEMO_APP_TOKEN}
     return headers
 

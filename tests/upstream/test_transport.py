@@ -27,15 +27,18 @@ from gateway.upstream.errors import (
     UpstreamValidation,
 )
 from gateway.upstream.polar import PolarClient
+from gateway.upstream.polar_wire import POLAR
 from gateway.upstream.transport import Transport, create_client
+from gateway.upstream.voucherify_wire import VOUCHERIFY
+from gateway.upstream.wire import Wire
 
 Handler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
 
 
-def _transport(handler: Handler, **settings: float) -> Transport:
+def _transport(handler: Handler, share: float = 1.0, **settings: float) -> Transport:
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://polar.test")
     defaults: dict[str, Any] = {"retry_backoff_s": 0.0, "retry_backoff_max_s": 0.0, "request_deadline_s": 5.0}
-    return Transport(client, Settings.model_validate({**defaults, **settings}))
+    return Transport(client, Settings.model_validate({**defaults, **settings}), deadline_share=share)
 
 
 def _answers(*responses: httpx.Response | Exception) -> tuple[Handler, list[httpx.Request]]:
@@ -90,6 +93,30 @@ async def test_429_past_the_deadline_is_rate_limited_at_once() -> None:
     assert raised.value.retry_after == 60
     assert len(seen) == 1
     assert time.monotonic() - started < 30  # it did not wait the 60 s for a retry that could not fit
+
+
+@pytest.mark.parametrize(("share", "attempts"), [(1.0, 2), (0.25, 1)])
+async def test_an_upstream_uses_only_its_share_of_the_deadline(share: float, attempts: int) -> None:
+    """A 429 asking for 1 s fits a 2 s deadline, but not a quarter of it: the upstream with that share gives
+    up at once, leaving the rest of the request its time."""
+    handler, seen = _answers(httpx.Response(429, headers={"retry-after": "1"}), httpx.Response(200, json=[]))
+    budget.start(2.0)
+    transport = _transport(handler, share=share)
+    if attempts == 2:
+        assert await transport.request("GET", "/x", "t") == []
+    else:
+        with pytest.raises(UpstreamRateLimited):
+            await transport.request("GET", "/x", "t")
+    assert len(seen) == attempts
+
+
+async def test_a_share_of_the_deadline_ends_that_much_earlier() -> None:
+    budget.start(10.0)
+    whole, share = budget.remaining(), budget.remaining(0.6)
+    assert whole is not None
+    assert share is not None
+    earlier = whole - share
+    assert abs(earlier - 4.0) < 0.1  # 40% of the 10 s deadline, whenever it is read
 
 
 async def test_a_stalled_upstream_is_a_timeout_within_the_deadline() -> None:
@@ -324,6 +351,39 @@ async def test_only_a_success_proves_a_token() -> None:
     with pytest.raises(UpstreamUnauthorized):
         await transport.request("GET", "/z", "revoked")
     assert not transport.trust.accepted(budget.caller_key("revoked"))
+
+
+@pytest.mark.parametrize(
+    ("wire", "token", "body"),
+    [(POLAR, "good", {"error": "ResourceNotFound", "detail": "Not found"}),
+     (VOUCHERIFY, "app\nsecret",
+      {"code": 404, "key": "not_found", "message": "Resource not found", "resource_type": "customer"})],
+    ids=["polar", "voucherify"],
+)  # fmt: skip
+async def test_the_vendors_own_404_proves_a_token(wire: Wire, token: str, body: dict[str, Any]) -> None:
+    """A page of lookups that all miss (a joined page of customers Voucherify does not know) went one call at a
+    time on a fresh gateway: only a success proved the credential. The vendor's own 404 says it took it."""
+    in_flight = 0
+    most = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.005)
+        in_flight -= 1
+        return httpx.Response(404, json=body)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://vendor.test")
+    settings = Settings.model_validate({"retry_backoff_s": 0.0, "request_deadline_s": 5.0,
+                                        "upstream_max_concurrency_per_caller": 8})  # fmt: skip
+    transport = Transport(client, settings, wire=wire)
+    budget.start(5.0, 300)
+    outcomes = await asyncio.gather(*(transport.request("GET", f"/x/{n}", token) for n in range(20)),
+                                    return_exceptions=True)  # fmt: skip
+    assert all(isinstance(outcome, UpstreamNotFound) for outcome in outcomes), outcomes
+    assert most == 8  # the first call went alone; its 404 proved the token
+    assert transport.trust.accepted(budget.caller_key(token))
 
 
 async def test_unproven_tokens_share_one_callers_slots() -> None:
