@@ -136,7 +136,10 @@ def _voucherify_client(url: str, settings: Settings) -> Callable[[web.Applicatio
 
     async def client(app: web.Application) -> AsyncIterator[None]:
         pool = create_client(url, settings, settings.upstream_max_connections, wire=VOUCHERIFY)
-        transport = Transport(pool, settings, wire=VOUCHERIFY, deadline_share=settings.voucherify_deadline_share)
+        slots = FairSlots(min(settings.upstream_max_concurrency, settings.upstream_max_connections),
+                          settings.voucherify_max_concurrency_per_caller)  # fmt: skip
+        transport = Transport(pool, settings, slots=slots, wire=VOUCHERIFY,
+                              deadline_share=settings.voucherify_deadline_share)  # fmt: skip
         app[VOUCHERIFY_CLIENT] = VoucherifyClient(transport)
         try:
             yield

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     upstream_transport: Literal["aiohttp", "httpx"] = "aiohttp"
     upstream_max_concurrency: int = Field(default=64, ge=1)  # in-flight upstream requests per process
     upstream_max_concurrency_per_caller: int = Field(default=32, ge=1)  # of those, for one token
+    # Voucherify's calls for one key pair at once: a page of 50 joined customers is 50 lookups (it has no batch
+    # get), in one wave, so the page costs two round trips.
+    voucherify_max_concurrency_per_caller: int = Field(default=50, ge=1)
     max_upstream_calls: int = Field(default=300, ge=1)  # upstream calls of one GraphQL request (a batch is one)
     token_trust_s: float = Field(default=300.0, ge=0)  # a token Polar accepted is trusted with concurrent calls
     request_deadline_s: float = Field(default=10.0, gt=0)  # every upstream call of one GraphQL request

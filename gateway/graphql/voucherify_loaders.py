@@ -32,7 +32,7 @@ class VoucherifyLoaders:
         self.client = client
         self.keys = keys
         self.batching = settings.batching
-        self.concurrency = settings.upstream_max_concurrency_per_caller
+        self.concurrency = settings.voucherify_max_concurrency_per_caller
         self._seen: dict[str, VoucherifyCustomer] = {}  # by BY_ID + id and BY_SOURCE + source id
         self._listings: set[asyncio.Future[None]] = set()
 
