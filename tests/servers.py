@@ -43,6 +43,12 @@ class SandboxProcess:
             client.post("/__sandbox/reset").raise_for_status()
             client.post("/__sandbox/faults", json=NO_FAULTS).raise_for_status()
 
+    def peak_in_flight(self) -> int:
+        """The most API requests the sandbox answered at once since the last reset (Voucherify's sandbox)."""
+        with self.control() as client:
+            peak: int = client.get("/__sandbox/stats").json()["peak_in_flight"]
+            return peak
+
     def stats(self) -> dict[str, int]:
         with self.control() as client:
             by_route: dict[str, int] = client.get("/__sandbox/stats").json()["by_route"]

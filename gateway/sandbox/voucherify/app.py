@@ -27,6 +27,15 @@ async def voucherify_api(request: web.Request, handler: Handler) -> web.StreamRe
     if request.path.startswith(CONTROL_PREFIX):
         return await handler(request)
     state = request.app[STATE]
+    state.in_flight += 1
+    state.peak_in_flight = max(state.peak_in_flight, state.in_flight)
+    try:
+        return await _answer(request, handler, state)
+    finally:
+        state.in_flight -= 1
+
+
+async def _answer(request: web.Request, handler: Handler, state: VoucherifyState) -> web.StreamResponse:
     route = route_key(request)
     state.stats[route] += 1
     request_id = state.request_id()

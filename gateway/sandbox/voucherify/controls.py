@@ -16,6 +16,7 @@ async def stats(request: web.Request) -> web.Response:
         "total": sum(counts.values()),
         "by_route": dict(sorted(counts.items())),
         "faults": {"total": sum(injected.values()), "by_route": dict(sorted(injected.items()))},
+        "peak_in_flight": state.peak_in_flight,
     })  # fmt: skip
 
 

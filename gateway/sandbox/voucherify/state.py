@@ -22,6 +22,7 @@ class VoucherifyState:
         self.limiter = QuotaLimiter()
         self.stats: Counter[str] = Counter()
         self.injected: Counter[str] = Counter()
+        self.in_flight = 0  # API requests being answered now
         self.reset()
 
     def reset(self) -> None:
@@ -32,6 +33,7 @@ class VoucherifyState:
         self.stats.clear()
         self.injected.clear()
         self.limiter.reset()
+        self.peak_in_flight = self.in_flight  # the most at once since the reset: a client's waves of calls
 
     def request_id(self) -> str:
         """``v-`` and 18 hex digits, as Voucherify's; a counter keeps them distinct and reproducible."""
