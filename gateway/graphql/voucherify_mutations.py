@@ -6,9 +6,9 @@ customer that does not exist is a ``NOT_FOUND`` userError; anything else is a Gr
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -28,6 +28,7 @@ from .voucherify_loaders import BY_SOURCE, identifier_of
 from .voucherify_types import VoucherifyCustomer
 
 Info = strawberry.Info[Context, None]
+R = TypeVar("R")
 METADATA = "Key-value pairs, typed as the project's metadata schema says; replaces the map as a whole."
 
 
@@ -234,40 +235,45 @@ async def _saved(
     return VoucherifyCustomerPayload(customer=info.context.voucherify_loaders.prime(saved), user_errors=[])
 
 
+async def _remove(
+    info: Info, id_: strawberry.ID | None, source_id: str | None, remove: Callable[[str], Awaitable[R]]
+) -> tuple[VoucherifyCustomer, R] | UserError:
+    """A removal of the customer found by exactly the key given (``remove`` takes its id): the customer and
+    what Voucherify answered, or the NOT_FOUND userError; forgotten by the request's loaders once removed."""
+    key = identifier(id_, source_id, info.context.settings.max_identifier_chars)
+    found = await _target(info, key)
+    if found is None:
+        return _not_found(_by_source(key))
+    try:
+        answer = await remove(str(found.id))
+    except UpstreamNotFound:
+        return _not_found(_by_source(key))
+    except UpstreamError as error:
+        raise from_upstream(error, write=True) from error
+    info.context.voucherify_loaders.forget(str(found.id), found.source_id)
+    return found, answer
+
+
 async def delete_customer(
     info: Info, id_: strawberry.ID | None, source_id: str | None
 ) -> VoucherifyCustomerDeletePayload:
-    key = identifier(id_, source_id, info.context.settings.max_identifier_chars)
-    context = info.context
-    found = await _target(info, key)
-    if found is None:
-        return VoucherifyCustomerDeletePayload(deleted_customer_id=None, user_errors=[_not_found(_by_source(key))])
-    try:
-        await context.voucherify.delete_customer(context.voucherify_keys, str(found.id))
-    except UpstreamNotFound:
-        return VoucherifyCustomerDeletePayload(deleted_customer_id=None, user_errors=[_not_found(_by_source(key))])
-    except UpstreamError as error:
-        raise from_upstream(error, write=True) from error
-    context.voucherify_loaders.forget(str(found.id), found.source_id)
-    return VoucherifyCustomerDeletePayload(deleted_customer_id=found.id, user_errors=[])
+    ctx = info.context  # read in the lambda: the arguments are checked before the keys are asked for
+    removed = await _remove(info, id_, source_id, lambda i: ctx.voucherify.delete_customer(ctx.voucherify_keys, i))
+    if isinstance(removed, UserError):
+        return VoucherifyCustomerDeletePayload(deleted_customer_id=None, user_errors=[removed])
+    return VoucherifyCustomerDeletePayload(deleted_customer_id=removed[0].id, user_errors=[])
 
 
 async def permanently_delete_customer(
     info: Info, id_: strawberry.ID | None, source_id: str | None
 ) -> VoucherifyCustomerPermanentDeletePayload:
-    key = identifier(id_, source_id, info.context.settings.max_identifier_chars)
-    context = info.context
-    found = await _target(info, key)
-    if found is None:
-        return VoucherifyCustomerPermanentDeletePayload(deletion=None, user_errors=[_not_found(_by_source(key))])
-    try:
-        report = await context.voucherify.permanently_delete_customer(context.voucherify_keys, str(found.id))
-    except UpstreamNotFound:
-        return VoucherifyCustomerPermanentDeletePayload(deletion=None, user_errors=[_not_found(_by_source(key))])
-    except UpstreamError as error:
-        raise from_upstream(error, write=True) from error
-    context.voucherify_loaders.forget(str(found.id), found.source_id)
-    return VoucherifyCustomerPermanentDeletePayload(deletion=Deletion.of(report), user_errors=[])
+    ctx = info.context
+    removed = await _remove(
+        info, id_, source_id, lambda i: ctx.voucherify.permanently_delete_customer(ctx.voucherify_keys, i)
+    )
+    if isinstance(removed, UserError):
+        return VoucherifyCustomerPermanentDeletePayload(deletion=None, user_errors=[removed])
+    return VoucherifyCustomerPermanentDeletePayload(deletion=Deletion.of(removed[1]), user_errors=[])
 
 
 async def update_consents(
