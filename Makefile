@@ -24,7 +24,7 @@ NPM := npm ci --no-audit --no-fund --loglevel=error
 # 10 minutes, rather than failing with "Could not get lock /var/lib/dpkg/lock-frontend".
 APT := $(SUDO) apt-get -o DPkg::Lock::Timeout=600
 
-.PHONY: install serve test lint lock soak bench node chromium
+.PHONY: install serve test lint lock soak bench node chromium redis
 
 $(STAMP): pyproject.toml setup.py requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || (rm -rf $(VENV) && python3 -m venv $(VENV))
@@ -44,6 +44,11 @@ node:
 chromium:
 	@command -v chromium >/dev/null || ($(APT) update -q && $(APT) install -y -q chromium)
 
+# Debian's Redis for the live-events tests and the bench: a real server (tests/redis_server.py starts one
+# per session on a free port, no persistence), never one shared with the machine.
+redis:
+	@command -v redis-server >/dev/null || ($(APT) update -q && $(APT) install -y -q redis-server)
+
 $(GRAPHIQL_ASSETS): web/package-lock.json | node
 	$(NPM) --prefix web
 
@@ -61,7 +66,7 @@ lint: install
 
 # The fast unit tests first (seconds, no servers), then everything else against real servers. (Exit
 # status 5 is pytest's "no tests collected".)
-test: lint $(NODE_TOOLS) chromium
+test: lint $(NODE_TOOLS) chromium redis
 	$(BIN)/pytest tests/unit || test $$? = 5
 	$(BIN)/pytest --ignore=tests/unit
 
@@ -73,5 +78,5 @@ soak: install
 
 # The gateway beside the floor and the naive gateway, at 0 and 20 ms upstream latency; prints a table
 # and writes artifacts/bench.json. Takes several minutes; asserts nothing about time.
-bench: install
+bench: install redis
 	$(BIN)/python -m tests.bench.run --latencies 0,20 --output artifacts/bench.json

@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: one sandbox process for the session, reset before each test."""
+"""Fixtures shared by every test: one sandbox process for the session, reset before each test; one Redis."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import redis
 
 from gateway.sandbox.seed import DEMO_READ_TOKEN, DEMO_TOKEN, OTHER_TOKEN
 from tests.graphql_client import GraphQL
+from tests.redis_server import RedisServer
 from tests.servers import (
     GatewayProcess,
     SandboxProcess,
@@ -105,3 +107,20 @@ def gql_other(gateway_server: GatewayProcess, sandbox: SandboxProcess) -> Iterat
     client = GraphQL(gateway_server.graphql_url, OTHER_TOKEN, sandbox)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real Redis for the session (Debian's ``redis-server``, ``make redis``), on a free port."""
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_redis(redis_server: RedisServer) -> RedisServer:
+    """The session's Redis, empty, and running again if a test killed or stopped it and failed to restart it."""
+    if not redis_server.running:
+        redis_server.start()
+    with redis.Redis.from_url(redis_server.url, socket_timeout=5) as client:
+        client.flushall()
+    return redis_server

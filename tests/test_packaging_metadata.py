@@ -112,10 +112,18 @@ def test_every_apt_get_waits_for_the_package_lock() -> None:
     assert [line for line in MAKEFILE.splitlines() if "apt-get" in line] == [
         "APT := $(SUDO) apt-get -o DPkg::Lock::Timeout=600"
     ]
-    for target in ("node", "chromium"):
+    for target in ("node", "chromium", "redis"):
         recipe = MAKEFILE.split(f"\n{target}:\n", 1)[1].split("\n", 1)[0]
         assert "$(APT) update" in recipe, target
         assert "$(APT) install" in recipe, target
+
+
+def test_make_test_and_bench_install_redis() -> None:
+    """Their tests and scenarios start Debian's redis-server (tests/redis_server.py)."""
+    for target in ("test", "bench"):
+        prerequisites = re.search(rf"^{target}:(.*)$", MAKEFILE, flags=re.MULTILINE)
+        assert prerequisites is not None, target
+        assert "redis" in prerequisites.group(1).split(), target
 
 
 def test_make_test_runs_the_unit_tests_first() -> None:
