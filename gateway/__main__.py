@@ -130,8 +130,10 @@ async def _serve(settings: Settings) -> None:
             runners.append(metrics_runner)
             await web.TCPSite(metrics_runner, settings.host, settings.metrics_port, reuse_port=reuse_port).start()
             metrics_port = metrics_runner.addresses[0][1]
-        _freeze_startup_objects()
         port = runner.addresses[0][1]
+        if sandbox is not None and settings.polar_webhook_secret is None and settings.subscriptions:
+            await _listen_to_sandbox(app, settings, port)
+        _freeze_startup_objects()
         if settings.reuse_port:  # a worker of `serve --workers N`: the parent prints the address
             print(f"gateway worker {os.getpid()} ready on port {port}", flush=True)
         else:
@@ -159,6 +161,19 @@ async def _serve(settings: Settings) -> None:
             if embedded is not None:
                 await embedded.stop()
         tracing.shutdown()
+
+
+async def _listen_to_sandbox(app: web.Application, settings: Settings, port: int) -> None:
+    """The embedded sandbox's Polar sends its webhooks here: an endpoint registered with the demo token, its
+    secret used to verify them (see ``gateway.live.registration``)."""
+    from .http.keys import POLAR_CLIENT
+    from .live.receiver import WEBHOOK_ROUTE
+    from .live.registration import endpoint_url, register_endpoint
+    from .live.service import LIVE
+    from .upstream.polar_webhooks import verifier
+
+    url = endpoint_url(settings.host, port, WEBHOOK_ROUTE)
+    app[LIVE].webhook = verifier(await register_endpoint(app[POLAR_CLIENT], DEMO_TOKEN, url))
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -7,6 +7,7 @@ they are, and starts the embedded sandboxes for those not configured."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Literal
 
 from aiohttp import web
@@ -33,6 +34,8 @@ from .http.keys import (
 )
 from .http.probes import healthz, metrics_endpoint, readyz
 from .http.uploads import is_multipart
+from .live.receiver import WEBHOOK_ROUTE, polar_webhook
+from .live.service import close_sockets, live_service
 from .settings import Settings, with_cursor_secret
 from .upstream.polar import PolarClient
 from .upstream.slots import FairSlots
@@ -70,13 +73,19 @@ def create_app(
         app.cleanup_ctx.append(_voucherify_client(voucherify, settings))
     graphiql_mode: Literal["graphiql"] | None = "graphiql" if settings.graphiql and settings.introspection else None
     app[UPLOAD_SLOTS] = FairSlots(settings.max_concurrent_uploads, per_caller=1)
+    app.cleanup_ctx.append(live_service(settings))
+    app.on_shutdown.append(close_sockets)
     view = GatewayView(
         schema=build_schema(settings),
         graphql_ide=graphiql_mode,
         allow_queries_via_get=True,
+        connection_init_wait_timeout=timedelta(seconds=settings.websocket_init_timeout_s),
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        allowed_origins=settings.cors_origins,  # a browser page of another origin may not open a socket
     )
     app.router.add_route("GET", GRAPHQL_ROUTE, view)
     app.router.add_route("POST", GRAPHQL_ROUTE, view)
+    app.router.add_post(WEBHOOK_ROUTE, polar_webhook)
     if graphiql_mode:
         graphiql.add_routes(app, settings.graphiql_assets_dir)
     app.router.add_get("/export/customers.csv", export_customers_csv)
@@ -100,11 +109,16 @@ def _middlewares(settings: Settings) -> list[Middleware]:
     middlewares: list[Middleware] = [request_context]
     if settings.cors_origins:
         middlewares.append(cors(settings.cors_origins))
-    middlewares.append(body_timeout(settings.body_timeout_s, settings.max_body_bytes, is_multipart))
+    middlewares.append(body_timeout(settings.body_timeout_s, settings.max_body_bytes, _read_by_its_handler))
     middlewares.append(
         request_budget(settings.request_deadline_s, settings.max_upstream_calls, frozenset({GRAPHQL_ROUTE}))
     )
     return middlewares
+
+
+def _read_by_its_handler(request: web.Request) -> bool:
+    """Bodies with bounds of their own: an upload (``max_upload_bytes``) and a webhook (``webhook_max_bytes``)."""
+    return is_multipart(request) or request.path == WEBHOOK_ROUTE
 
 
 def _upstream_clients(url: str, settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:

@@ -114,6 +114,29 @@ class Settings(BaseSettings):
     max_batch_operations: int = Field(default=10, ge=1)  # operations in one batched (JSON list) request
     max_entities: int = Field(default=250, ge=1)  # _entities representations in one request (a batch is one)
 
+    # Live: Polar's webhooks in (POST /webhooks/polar), GraphQL subscriptions out (WebSocket on /graphql).
+    # The endpoint secret Polar shows when the endpoint is made (whsec_...); unset, /webhooks/polar answers 503
+    # and subscriptions see nothing. `serve` on the embedded sandbox registers an endpoint and sets it.
+    polar_webhook_secret: SecretStr | None = None
+    # redis://host:port/db: live events and webhook deduplication shared by every instance (pub/sub, SET NX).
+    # Unset: in this process only. Never logged (it may carry a password).
+    redis_url: SecretStr | None = None
+    webhook_max_bytes: int = Field(default=1_000_000, ge=1024)  # one delivery's body; more is 413
+    webhook_dedupe_s: float = Field(default=86_400.0, gt=0)  # a webhook-id seen is ignored this long
+    webhook_dedupe_ids: int = Field(default=100_000, ge=1)  # ids remembered in process (without Redis)
+    subscriptions: bool = True  # WebSocket on /graphql: graphql-transport-ws and the legacy graphql-ws
+    max_subscriptions_per_connection: int = Field(default=10, ge=1)
+    max_connections_per_token: int = Field(default=20, ge=1)  # WebSocket connections of one token, per process
+    max_websocket_connections: int = Field(default=5000, ge=1)  # per process (under max_connections)
+    websocket_init_timeout_s: float = Field(default=5.0, gt=0)  # upgrade to connection_init, else closed 4408
+    websocket_max_message_bytes: int = Field(default=64 * 1024, ge=1024)  # one frame from a client
+    websocket_heartbeat_s: float = Field(default=30.0, gt=0)  # pings that find dead peers
+    # Events one subscriber may have waiting; one more and its connection closes (1008), so a slow reader
+    # never holds memory without limit.
+    subscription_queue_size: int = Field(default=100, ge=1)
+    # A subscriber's token is asked of Polar again this often; refused, its connection closes with 4403.
+    subscription_token_revalidate_s: float = Field(default=60.0, gt=0)
+
     # Production switches: introspection off also turns off GraphiQL, every "Did you mean" suggestion, and
     # _service { sdl } for callers without router_secret (sent by the federation router as X-Router-Secret).
     introspection: bool = True

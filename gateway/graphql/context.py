@@ -3,11 +3,15 @@ fresh loaders (each keyed by the caller's credentials, since they live for this 
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from functools import cached_property
+from typing import Any
+
+from aiohttp import web
 
 from ..http.tokens import Credentials, TokenKind, TokenRefused, require
 from ..http.voucherify_keys import CLIENT_ONLY, NO_KEYS, VoucherifyCredentials
+from ..live.service import Live
 from ..settings import Settings
 from ..upstream.polar import PolarClient
 from ..upstream.voucherify import VoucherifyClient, VoucherifyKeys
@@ -19,6 +23,14 @@ from .scopes import ScopeMemory
 from .voucherify_loaders import VoucherifyLoaders
 
 NOT_CONFIGURED = "Voucherify is not configured on this gateway (setting voucherify_url)."
+# A subscription's event in flight: its loaders, apart from the connection's other events (``event_scope``).
+_event_loaders: ContextVar[dict[str, Any] | None] = ContextVar("event_loaders", default=None)
+
+
+def event_scope() -> None:
+    """From here on in this task, loaders are new ones: a subscription calls it before each event it sends,
+    so that every event is read afresh (a connection's context lives as long as the connection)."""
+    _event_loaders.set({})
 
 
 @dataclass
@@ -33,6 +45,11 @@ class Context:
     voucherify_client: VoucherifyClient | None = None  # None: no Voucherify configured
     voucherify_credentials: VoucherifyCredentials = field(default_factory=VoucherifyCredentials)
     waited: bool = False  # a voucherifyAsyncAction of this request has taken its waitSeconds (one may)
+    live: Live | None = None  # subscriptions' hub and bus; None: subscriptions are off
+    websocket: web.WebSocketResponse | None = None  # the connection, for a subscription's context
+    connection_params: dict[str, object] | None = None  # connection_init's payload (set by Strawberry)
+    connection_key: str | None = None  # the caller key counted against max_connections_per_token
+    _loaders: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def organization_token(self) -> str:
@@ -59,9 +76,17 @@ class Context:
             raise RuntimeError("no cursor secret: build the app with create_app")
         return cursors_for(secret.get_secret_value())
 
-    @cached_property
+    @property
     def loaders(self) -> Loaders:
-        return Loaders(self.polar_client, self.organization_token, self.settings, self.scopes)
+        held = self._held_loaders()
+        if (loaders := held.get("polar")) is None:
+            loaders = held["polar"] = Loaders(self.polar_client, self.organization_token, self.settings, self.scopes)
+        return loaders
+
+    def _held_loaders(self) -> dict[str, Any]:
+        """The request's loaders, or those of the subscription event being sent (``event_scope``)."""
+        scoped = _event_loaders.get()
+        return self._loaders if scoped is None else scoped
 
     @property
     def voucherify(self) -> VoucherifyClient:
@@ -87,6 +112,9 @@ class Context:
             raise gateway_error(self.voucherify_credentials.problem or NO_KEYS, ErrorCode.UNAUTHENTICATED)
         return keys
 
-    @cached_property
+    @property
     def voucherify_loaders(self) -> VoucherifyLoaders:
-        return VoucherifyLoaders(self.voucherify, self.voucherify_keys, self.settings)
+        held = self._held_loaders()
+        if (loaders := held.get("voucherify")) is None:
+            loaders = held["voucherify"] = VoucherifyLoaders(self.voucherify, self.voucherify_keys, self.settings)
+        return loaders

@@ -141,6 +141,8 @@ def plan_fields(schema: strawberry.Schema, plans: LeanPlans) -> None:
     for named in schema._schema.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
             continue
+        if named is schema._schema.subscription_type:  # its resolver makes the stream; each event resolves as is
+            continue
         for field_name, graphql_field in named.fields.items():
             definition = (graphql_field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
             if not isinstance(definition, StrawberryField):

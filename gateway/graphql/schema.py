@@ -26,6 +26,7 @@ from .document_cache import SENT_OPERATION_NAME, ByteBudget, DocumentCache, cach
 from .execution import LeanExecutionContext, LeanPlans, plan_fields
 from .federation import FederationQueries, check_representations, settle_entities
 from .limits import Limits
+from .live import LiveSubscriptions
 from .masking import MaskErrorsAndSuggestions, MaskUnexpectedErrors
 from .observe import ObserveOperation
 from .portal import PortalMutations, PortalQueries
@@ -45,6 +46,11 @@ class Query(CustomerQueries, PortalQueries, SessionQueries, VoucherifyQueries, V
 
 @strawberry.type
 class Mutation(CustomerMutations, SessionMutations, PortalMutations, VoucherifyMutations, BothSystemsMutations):
+    pass
+
+
+@strawberry.type
+class Subscription(LiveSubscriptions):
     pass
 
 
@@ -105,6 +111,7 @@ def build_schema(settings: Settings) -> GatewaySchema:
     schema = GatewaySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=PRICE_TYPES,
         config=config,
         execution_context_class=LeanExecutionContext if lean else None,

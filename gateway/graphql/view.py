@@ -40,12 +40,14 @@ from ..http.uploads import (
     upload_refusal,
 )
 from ..http.voucherify_keys import voucherify_credentials
+from ..live.service import LIVE
 from ..upstream import budget
 from ..upstream.errors import UpstreamError
 from .context import NOT_CONFIGURED, Context
 from .document_cache import DocumentCache
 from .errors import failure_of
 from .federation import ROUTER_SECRET_HEADER
+from .websocket import LegacyWsHandler, TextFrames, TransportWsHandler, authenticate, release
 
 _REQUEST = "graphql_request"
 _SHAPE = (
@@ -53,6 +55,8 @@ _SHAPE = (
     "string 'operationName' (or a list of such objects for a batch)."
 )
 _REQUEST_ERROR = "graphql_request_error"
+_SOCKET_CONTEXT = "graphql_socket_context"
+TOO_MANY_SOCKETS = "The gateway holds as many WebSocket connections as it will (setting max_websocket_connections)."
 NEW_DOCUMENTS_BUSY = (
     "The gateway is reading as many new documents as it will for now (settings new_document_bytes_per_s and "
     "new_document_burst_bytes); retry in a moment, or send a document it has seen."
@@ -119,6 +123,10 @@ def _is_import(operation: dict[str, Any]) -> bool:
 
 
 class GatewayView(GraphQLView[Context, None]):
+    websocket_adapter_class = TextFrames
+    graphql_transport_ws_handler_class = TransportWsHandler
+    graphql_ws_handler_class = LegacyWsHandler
+
     async def render_graphql_ide(self, request: web.Request) -> web.Response:
         """GraphiQL from the gateway's own assets, set up for it (see ``gateway.graphiql``)."""
         return render_page(request)
@@ -135,7 +143,15 @@ class GatewayView(GraphQLView[Context, None]):
             from_router=_from_router(request, settings.router_secret),
             voucherify_client=app.get(VOUCHERIFY_CLIENT),
             voucherify_credentials=voucherify_credentials(request.headers),
+            live=app.get(LIVE),
+            websocket=response if isinstance(response, web.WebSocketResponse) else None,
         )
+
+    async def on_ws_connect(self, context: Context) -> None:
+        """``connection_init``: the token, from connectionParams or the upgrade's header (``websocket.py``)."""
+        if context.live is None:  # pragma: no cover - sockets are only served with the live service
+            return
+        await authenticate(context, context.live.connections, context.settings.max_connections_per_token)
 
     async def get_sub_response(self, request: web.Request) -> web.Response:
         response = web.Response()
@@ -224,6 +240,8 @@ class GatewayView(GraphQLView[Context, None]):
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         settings = request.app[SETTINGS]
         try:
+            if self.is_websocket_request(request):
+                return await self._run_websocket(request)
             if is_multipart(request):
                 return await self._run_upload(request)
             if settings.lean_execution and _is_plain_post(request):
@@ -244,6 +262,37 @@ class GatewayView(GraphQLView[Context, None]):
             if error.status_code == 503:
                 headers["Retry-After"] = "1"
             return error_response(request, error.status_code, reason, headers)
+
+    async def _run_websocket(self, request: web.Request) -> web.StreamResponse:
+        """A subscriber's connection, within ``max_websocket_connections``; Strawberry's protocols run it, with
+        the context built here so that its token's place in ``max_connections_per_token`` is given back when
+        it closes. A socket lives longer than a request: its subscriptions start budgets of their own."""
+        live = request.app[LIVE]
+        if len(live.sockets) >= request.app[SETTINGS].max_websocket_connections:
+            return error_response(request, 503, TOO_MANY_SOCKETS, {"Retry-After": "5"})
+        budget.end()  # the upgrade's own budget; each subscription check and event starts one (``live.py``)
+        context = await self.get_context(request, response=web.Response())
+        request[_SOCKET_CONTEXT] = context
+        try:
+            return await self.run(request=request, context=context)
+        finally:
+            release(context, live.connections)
+            if context.websocket is not None:
+                live.sockets.discard(context.websocket)
+
+    async def create_websocket_response(self, request: web.Request, subprotocol: str | None) -> web.WebSocketResponse:
+        """Strawberry's, with the gateway's bounds on frames and a heartbeat that finds dead peers."""
+        settings = request.app[SETTINGS]
+        socket = web.WebSocketResponse(
+            protocols=[subprotocol] if subprotocol else [],
+            max_msg_size=settings.websocket_max_message_bytes,
+            heartbeat=settings.websocket_heartbeat_s,
+        )
+        await socket.prepare(request)
+        request.app[LIVE].sockets.add(socket)
+        context: Context = request[_SOCKET_CONTEXT]
+        context.websocket = socket
+        return socket
 
     async def _run_upload(self, request: web.Request) -> web.StreamResponse:
         """A multipart POST: admitted by ``gateway.http.uploads`` before a byte of it is read, in a slot of
@@ -335,10 +384,10 @@ class GatewayView(GraphQLView[Context, None]):
             raise HTTPException(400, "Unable to parse request body as JSON") from error
 
     def is_websocket_request(self, request: web.Request) -> TypeGuard[web.Request]:
-        """None is: the schema has no subscription, and Strawberry's WebSocket protocols would run any
-        operation over a socket, around the HTTP path's limits (the budget of new documents, the body size,
-        a deadline and a budget per request). An upgrade is answered as a plain GET."""
-        return False
+        """An upgrade to one of the two protocols, when subscriptions are on (else it is a plain GET)."""
+        if not request.app[SETTINGS].subscriptions or LIVE not in request.app:
+            return False
+        return web.WebSocketResponse(protocols=self.websocket_subprotocols).can_prepare(request).ok
 
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData | list[GraphQLRequestData]:
         """Strawberry's parsing, plus the checks of shape it leaves to chance."""

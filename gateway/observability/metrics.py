@@ -57,6 +57,20 @@ LOADER_BATCH_SIZE = Histogram(
     "gateway_dataloader_batch_size", "Keys per dataloader batch.", ["loader"], buckets=BATCH_BUCKETS
 )
 
+WEBHOOKS = Counter(
+    "gateway_webhooks", "Polar webhook deliveries by outcome (accepted, duplicate, refused, malformed, unavailable).",
+    ["outcome"],
+)  # fmt: skip
+LIVE_EVENTS = Counter("gateway_live_events", "Customer changes handed to this process's subscribers.")
+LIVE_SUBSCRIBERS = Gauge(
+    "gateway_live_subscribers", "Subscriptions open in this process.", multiprocess_mode="livesum"
+)
+LIVE_ENDED = Counter(
+    "gateway_live_subscriptions_ended", "Subscriptions the gateway ended, by reason.", ["reason"]
+)
+LIVE_BUS_UP = Gauge(
+    "gateway_live_bus_up", "1 while live events flow (Redis subscribed, or in process).", multiprocess_mode="min"
+)
 _UUID = re.compile(r"/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?=/|$)")
 _EXTERNAL = re.compile(r"/external/[^/]+")
 _known_operations: set[str] = set()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import json
 import random
 import secrets
@@ -38,13 +37,13 @@ from typing import Any
 import aiohttp
 from standardwebhooks import Webhook
 
+from ..polar_rules import WEBHOOK_SECRET_PREFIX, webhook_signing_key
 from .clock import iso
 from .model import Json, WebhookEndpoint
 from .store import Store
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = WEBHOOK_SECRET_PREFIX
 SECRET_KEY_BYTES = 32
-STANDARD_KEY_BYTES = range(24, 65)  # what the Standard Webhooks specification allows a key to be
 MAX_ATTEMPTS = 10  # settings.WEBHOOK_MAX_RETRIES: attempts, the first included
 FAILURE_THRESHOLD = 10  # settings.WEBHOOK_FAILURE_THRESHOLD: failed events in a row that disable an endpoint
 BACKOFF_FACTOR_MS = 2_000  # settings.WORKER_MIN_BACKOFF_MILLISECONDS
@@ -72,21 +71,10 @@ def generate_secret(*, legacy: bool = False) -> str:
     return SECRET_PREFIX + token + checksum.zfill(6)
 
 
-def uses_standard_signature(secret: str) -> bool:
-    """Whether ``secret`` is a Standard Webhooks secret, the base64 of the HMAC key after ``whsec_``."""
-    if not secret.startswith(SECRET_PREFIX):
-        return False
-    try:
-        key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return len(key) in STANDARD_KEY_BYTES
-
-
 def signer(secret: str) -> Webhook:
-    """The key Polar signs with: the decoded key for a Standard Webhooks secret, else the secret's own bytes
-    (Polar's server calls ``Webhook(base64(secret_utf8))`` for those, which is the same key)."""
-    return Webhook(secret) if uses_standard_signature(secret) else Webhook(secret.encode())
+    """The key Polar signs with (``polar_rules.webhook_signing_key``: the decoded key for a Standard Webhooks
+    secret, else the secret's own bytes, as Polar's server does for those)."""
+    return Webhook(webhook_signing_key(secret))
 
 
 def backoff_seconds(attempt: int, rng: random.Random) -> float:

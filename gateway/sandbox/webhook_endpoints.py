@@ -16,9 +16,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
 
+from ..polar_rules import uses_standard_signature
 from .auth import WEBHOOKS_READ, WEBHOOKS_WRITE, organization_caller
 from .clock import iso
-from .deliveries import generate_secret, uses_standard_signature
+from .deliveries import generate_secret
 from .errors import business_validation, not_found, request_validation
 from .http import json_response, read_json_body, require_object
 from .model import Json, Token, WebhookEndpoint

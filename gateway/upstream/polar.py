@@ -30,6 +30,7 @@ from .polar_records import (
     CustomerState,
     Json,
     PortalCustomer,
+    WebhookEndpoint,
     last_page,
     read_customer,
     read_listed_grant,
@@ -39,6 +40,7 @@ from .polar_records import (
     read_portal_customer,
     read_session,
     read_state,
+    read_webhook_endpoint,
 )
 from .polar_requests import CustomerCreate, CustomerQuery, CustomerUpdate, OrderQuery, OrderUpdate, SessionCreate
 from .transport import QueryParams, Transport
@@ -222,6 +224,14 @@ class PolarClient:
         return read_session(await self._post("/v1/customer-sessions/", token, session.body()))
 
     # The customer portal (customer session tokens) -------------------------------------------------
+
+    # Webhook endpoints (webhooks:write) ----------------------------------------------------------
+
+    async def create_webhook_endpoint(self, token: str, url: str, events: Sequence[str]) -> WebhookEndpoint:
+        """An endpoint receiving ``events`` as Polar's raw JSON; its answer holds the secret deliveries are
+        signed with, shown this once."""
+        body = {"url": url, "format": "raw", "events": list(events)}
+        return read_webhook_endpoint(await self._post("/v1/webhooks/endpoints", token, body))
 
     async def get_portal_customer(self, token: str) -> PortalCustomer:
         return read_portal_customer(await self._get("/v1/customer-portal/customers/me", token))

@@ -10,7 +10,7 @@ layer has the enums. Free-form maps (``metadata``, custom field data) stay as Po
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -224,6 +224,16 @@ def read_customer(data: Json) -> Customer:
         first_user_event_at=maybe_moment(data.get("first_user_event_at")),
         avatar_url=data.get("avatar_url"),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEndpoint:
+    id: str
+    secret: str = field(repr=False)  # signs the endpoint's deliveries: never printed
+
+
+def read_webhook_endpoint(data: Json) -> WebhookEndpoint:
+    return WebhookEndpoint(id=data["id"], secret=data["secret"])
 
 
 def read_portal_customer(data: Json) -> PortalCustomer:

@@ -1,0 +1,90 @@
+"""``POST /webhooks/polar``: Polar's deliveries in, answered within a second as Polar expects.
+
+- 202: verified and handed on (or a repeated ``webhook-id``, ignored), or an event about something other
+  than a customer (nothing to hand on).
+- 403: the Standard Webhooks signature or its timestamp (5 minutes either way) did not check out; 400: a
+  verified body that is not a customer event of the contract's shape; 413: over ``webhook_max_bytes``.
+  Nothing of a refused delivery is kept, processed or logged (the access line has its status only).
+- 503: no secret configured, or Redis could not take it: Polar retries later, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import orjson
+from aiohttp import web
+
+from ..http.answers import error_response
+from ..http.bodies import JsonRefused, decode_json, refuse_and_close
+from ..observability.metrics import WEBHOOKS
+from ..upstream.polar_webhooks import SIGNATURE_HEADERS, Malformed, NotVerified, read_change, verify
+from .dedupe import SeenIds
+from .service import LIVE
+
+log = logging.getLogger("gateway.live")
+WEBHOOK_ROUTE = "/webhooks/polar"
+HAND_ON_TIMEOUT_S = 0.8  # deduplication and publishing together; Polar waits 10 s, this answers within 1 s
+NOT_CONFIGURED = "This gateway takes no Polar webhooks: set polar_webhook_secret to the endpoint's secret."
+UNAVAILABLE = "The delivery could not be handed on now (Redis); Polar will retry it."
+
+
+async def polar_webhook(request: web.Request) -> web.StreamResponse:
+    live = request.app[LIVE]
+    settings = live.settings
+    if live.webhook is None:
+        return _answer(request, 503, "unavailable", NOT_CONFIGURED)
+    if request.content_length is not None and request.content_length > settings.webhook_max_bytes:
+        WEBHOOKS.labels("refused").inc()
+        message = f"The delivery is over {settings.webhook_max_bytes} bytes (setting webhook_max_bytes)."
+        return await refuse_and_close(request, 413, message)
+    try:
+        async with asyncio.timeout(settings.body_timeout_s):
+            body = await request.content.read(settings.webhook_max_bytes + 1)
+            while len(body) <= settings.webhook_max_bytes and not request.content.at_eof():
+                body += await request.content.read(settings.webhook_max_bytes + 1 - len(body))
+    except TimeoutError:
+        return await refuse_and_close(request, 408, "The delivery did not arrive in time (setting body_timeout_s).")
+    except web.RequestPayloadError:
+        return await refuse_and_close(request, 400, "The delivery's body is malformed (its framing).")
+    if len(body) > settings.webhook_max_bytes:
+        WEBHOOKS.labels("refused").inc()
+        return await refuse_and_close(request, 413, f"The delivery is over {settings.webhook_max_bytes} bytes.")
+    headers = {name: values[0] for name in SIGNATURE_HEADERS if len(values := request.headers.getall(name, [])) == 1}
+    try:
+        webhook_id = verify(live.webhook, body, headers)
+    except NotVerified as refused:
+        return _answer(request, 403, "refused", str(refused))
+    try:
+        change = read_change(decode_json(body))
+    except (Malformed, JsonRefused, ValueError) as malformed:
+        reason = str(malformed) if isinstance(malformed, Malformed) else "The delivery's body is not JSON."
+        return _answer(request, 400, "malformed", reason)
+    try:
+        async with asyncio.timeout(HAND_ON_TIMEOUT_S):
+            if not await live.seen.first_time(webhook_id):
+                return _answer(request, 202, "duplicate")
+            if change is not None:
+                try:
+                    await live.bus.publish(change)
+                except BaseException:
+                    await asyncio.shield(_forget(live.seen, webhook_id))
+                    raise
+    except Exception as error:  # Redis refused, went away, or took too long
+        log.warning("webhook not handed on (%s); answered 503 so that Polar retries", type(error).__name__)
+        return _answer(request, 503, "unavailable", UNAVAILABLE)
+    return _answer(request, 202, "accepted" if change is not None else "ignored")
+
+
+async def _forget(seen: SeenIds, webhook_id: str) -> None:
+    with contextlib.suppress(Exception):  # Redis is failing already: the id then expires with its TTL
+        await seen.forget(webhook_id)
+
+
+def _answer(request: web.Request, status: int, outcome: str, message: str | None = None) -> web.Response:
+    WEBHOOKS.labels(outcome).inc()
+    if message is not None and status >= 400:
+        return error_response(request, status, message)
+    return web.Response(status=status, body=orjson.dumps({"outcome": outcome}), content_type="application/json")

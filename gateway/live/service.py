@@ -1,0 +1,80 @@
+"""The live service of one application: its hub of subscribers, the bus that feeds it, the memory of
+webhook ids, and the verifier of deliveries, started and stopped with the app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from redis.asyncio import Redis
+from standardwebhooks import Webhook
+
+from ..settings import Settings
+from ..upstream.polar_webhooks import verifier
+from .bus import Bus, LocalBus, RedisBus
+from .dedupe import MemorySeen, RedisSeen, SeenIds
+from .hub import Ending, Hub
+
+log = logging.getLogger("gateway.live")
+REDIS_TIMEOUT_S = 1.0  # a command (SET NX, PUBLISH) or a connection attempt: a webhook answers within 1 s
+REDIS_HEALTH_CHECK_S = 5.0  # the listener pings an idle connection this often, to notice a silent loss
+STARTUP_WAIT_S = 2.0  # how long start-up waits for the Redis listener before serving without it
+
+
+@dataclass
+class Live:
+    settings: Settings
+    hub: Hub
+    bus: Bus
+    seen: SeenIds
+    webhook: Webhook | None  # None: no polar_webhook_secret, /webhooks/polar answers 503
+    connections: dict[str, int] = field(default_factory=dict)  # open WebSocket connections per caller key
+    sockets: set[web.WebSocketResponse] = field(default_factory=set)  # open, to close when the process stops
+
+
+async def close_sockets(app: web.Application) -> None:
+    """On SIGTERM, before in-flight requests are waited for: every subscriber is told (1001, going away) and
+    its socket closed, so the drain is not held by connections that never end on their own."""
+    live = app.get(LIVE)
+    if live is None:
+        return
+    live.hub.end_all(Ending.SHUTDOWN)
+    for socket in list(live.sockets):
+        await socket.close(code=1001, message=b"The gateway is restarting: reconnect, then refetch")
+
+
+LIVE: web.AppKey[Live] = web.AppKey("live")
+
+
+def live_service(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def service(app: web.Application) -> AsyncIterator[None]:
+        secret = settings.polar_webhook_secret
+        webhook = verifier(secret.get_secret_value()) if secret is not None else None
+        hub = Hub()
+        if settings.redis_url is None:
+            app[LIVE] = Live(settings, hub, LocalBus(hub), MemorySeen(settings.webhook_dedupe_s,
+                             settings.webhook_dedupe_ids), webhook)  # fmt: skip
+            try:
+                yield
+            finally:
+                hub.end_all(Ending.SHUTDOWN)
+            return
+        url = settings.redis_url.get_secret_value()
+        commands = Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S)
+        listener = Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_S,
+                                  health_check_interval=REDIS_HEALTH_CHECK_S)  # fmt: skip
+        bus = RedisBus(hub, listener, commands)
+        bus.start()
+        if not await bus.wait_subscribed(STARTUP_WAIT_S):
+            log.warning("redis is not reachable yet: serving; subscriptions start once it is")
+        app[LIVE] = Live(settings, hub, bus, RedisSeen(commands, settings.webhook_dedupe_s), webhook)
+        try:
+            yield
+        finally:
+            hub.end_all(Ending.SHUTDOWN)
+            await bus.close()
+            await commands.aclose()
+
+    return service
