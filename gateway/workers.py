@@ -13,6 +13,7 @@ flight finish, and waits for them (``shutdown_grace_s`` and a margin) before it 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -133,6 +134,12 @@ def _stopping(signum: int, frame: FrameType | None) -> None:
 
 
 def run_workers(settings: Settings) -> None:
+    if settings.subscriptions and settings.redis_url is None:
+        log.warning(
+            "serve --workers %d without redis_url: a Polar webhook reaches only the subscribers of the worker it "
+            "is delivered to. Set GATEWAY_REDIS_URL so that every worker's subscribers get every change.",
+            settings.workers,
+        )
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     reservations = []
@@ -162,6 +169,8 @@ def run_workers(settings: Settings) -> None:
             command = [python, "-m", "gateway", "sandbox", "--vendor", "voucherify", "--port", "0", *data]
             voucherify, voucherify_url = _start(command, None, SANDBOX_LISTENING, own_group=True)
             children.append(voucherify)
+        if settings.upstream_url is None and settings.polar_webhook_secret is None and settings.subscriptions:
+            settings = _listening_to_sandbox(settings, upstream_url, port)
         env = worker_environment(settings, port, upstream_url, metrics_dir, metrics_port, voucherify_url)
         for _ in range(settings.workers):
             workers.append(_start([python, "-m", "gateway", "serve"], env, READY)[0])
@@ -184,6 +193,18 @@ def run_workers(settings: Settings) -> None:
         shutil.rmtree(metrics_dir, ignore_errors=True)
     if not drained:
         raise SystemExit("workers still running after shutdown_grace_s were killed")
+
+
+def _listening_to_sandbox(settings: Settings, sandbox_url: str, port: int) -> Settings:
+    """The embedded sandbox's webhooks, registered once by the parent for the shared port; every worker
+    verifies with the secret. Without Redis each delivery reaches the subscribers of the worker it lands on."""
+    from .live.receiver import WEBHOOK_ROUTE
+    from .live.registration import endpoint_url, register_at
+    from .sandbox.seed import DEMO_TOKEN
+
+    url = endpoint_url(settings.host, port, WEBHOOK_ROUTE)
+    secret = asyncio.run(register_at(sandbox_url, settings, DEMO_TOKEN, url))
+    return settings.model_copy(update={"polar_webhook_secret": SecretStr(secret)})
 
 
 def _supervise(workers: list[subprocess.Popen[str]], env: dict[str, str], metrics_dir: str) -> None:

@@ -23,6 +23,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_res
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UnsetType
 
 from ..graphiql import render_page
 from ..http import bodies
@@ -147,11 +148,12 @@ class GatewayView(GraphQLView[Context, None]):
             websocket=response if isinstance(response, web.WebSocketResponse) else None,
         )
 
-    async def on_ws_connect(self, context: Context) -> None:
-        """``connection_init``: the token, from connectionParams or the upgrade's header (``websocket.py``)."""
-        if context.live is None:  # pragma: no cover - sockets are only served with the live service
-            return
-        await authenticate(context, context.live.connections, context.settings.max_connections_per_token)
+    async def on_ws_connect(self, context: Context) -> UnsetType:
+        """``connection_init``: the token, from connectionParams or the upgrade's header (``websocket.py``);
+        the acknowledgement carries no payload."""
+        if context.live is not None:
+            await authenticate(context, context.live.connections, context.settings.max_connections_per_token)
+        return UnsetType()  # the same one as UNSET (a singleton), typed
 
     async def get_sub_response(self, request: web.Request) -> web.Response:
         response = web.Response()

@@ -14,7 +14,9 @@ legacy ``graphql-ws``), held to the gateway's rules through the hooks Strawberry
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
 from typing import Any
 
 from aiohttp import ClientConnectionResetError
@@ -24,28 +26,36 @@ from strawberry.aiohttp.views import AiohttpWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.base import BaseSchema
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from ..http.tokens import MALFORMED, SEVERAL, credentials
 from ..upstream.budget import caller_key
 from .context import Context
 
+log = logging.getLogger("gateway.graphql")
 CLOSE_FORBIDDEN = 4403
 # Close reasons: at most 123 bytes, as WebSocket allows.
 NO_TOKEN = 'Send connectionParams {"Authorization": "Bearer <token>"}, or an Authorization header.'
 BAD_TOKEN = "The Authorization value is not 'Bearer <token>' with a token of RFC 6750 characters."
 TWO_TOKENS = "Send one Authorization value, not several."
 _SUBSCRIPTIONS_ONLY = (OperationType.SUBSCRIPTION,)
+ONLY_SUBSCRIPTIONS = "Over WebSocket this gateway runs subscriptions only: send queries and mutations over HTTP."
 
 
 class TextFrames(AiohttpWebSocketAdapter):
     """Every message as a text frame."""
 
     async def send_json(self, message: Mapping[str, object]) -> None:
+        """A message for a socket the gateway has closed (a subscription ended with a close code, then
+        Strawberry's ``complete``) has nowhere to go, and is dropped."""
+        if self.ws.closed:
+            return
         encoded = self.view.encode_json(message)
         try:
             await self.ws.send_str(encoded.decode() if isinstance(encoded, bytes) else encoded)
@@ -62,13 +72,25 @@ class SubscriptionsOnly:
 
     async def stream(self, query: str | None, *args: Any, **kwargs: Any) -> Any:
         kwargs["allowed_operation_types"] = _SUBSCRIPTIONS_ONLY
-        return await self._schema.stream(query, *args, **kwargs)
+        return _saying_why(await self._schema.stream(query, *args, **kwargs))
 
     async def subscribe(self, *args: Any, **kwargs: Any) -> Any:
         return await self._schema.subscribe(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._schema, name)
+
+
+async def _saying_why(results: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
+    """The stream, with graphql-core's "queries are not allowed" told as what to do instead."""
+    async with aclosing(results):
+        async for result in results:
+            errors = getattr(result, "errors", None) or []
+            if isinstance(result, PreExecutionError) and any(
+                isinstance(error.original_error, InvalidOperationTypeError) for error in errors
+            ):
+                result.errors = [GraphQLError(ONLY_SUBSCRIPTIONS, extensions={"code": "BAD_USER_INPUT"})]
+            yield result
 
 
 def _admitted(view: Any, query: object) -> str | None:
@@ -84,6 +106,9 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.schema = SubscriptionsOnly(self.schema)  # type: ignore[assignment]
+
+    async def handle_task_exception(self, error: Exception) -> None:
+        log.warning("subscription task failed: %s", type(error).__name__)  # one line: no traceback, no message
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         payload = message.get("payload")

@@ -4,9 +4,11 @@ answers. Subscriptions then work out of the box."""
 
 from __future__ import annotations
 
+from ..settings import Settings
 from ..upstream import budget
 from ..upstream.polar import PolarClient
 from ..upstream.polar_webhooks import HANDLED_EVENTS
+from ..upstream.transport import Transport, create_client
 
 REGISTRATION_DEADLINE_S = 10.0
 
@@ -26,3 +28,12 @@ async def register_endpoint(polar: PolarClient, token: str, url: str) -> str:
         return (await polar.create_webhook_endpoint(token, url, HANDLED_EVENTS)).secret
     finally:
         budget.end()
+
+
+async def register_at(polar_url: str, settings: Settings, token: str, url: str) -> str:
+    """``register_endpoint`` from outside an app (the parent of ``serve --workers N``), on a pool of its own."""
+    pool = create_client(polar_url, settings, 1)
+    try:
+        return await register_endpoint(PolarClient(Transport(pool, settings)), token, url)
+    finally:
+        await pool.aclose()
