@@ -144,6 +144,9 @@ async def _serve(settings: Settings) -> None:
             if sandbox is not None:
                 print(f"  upstream: embedded Polar sandbox at {sandbox.url}", flush=True)
                 print(f"  demo token: {DEMO_TOKEN}  (send 'Authorization: Bearer {DEMO_TOKEN}')", flush=True)
+            if settings.subscriptions:
+                live = "the sandbox's webhooks" if sandbox is not None else "Polar's webhooks at /webhooks/polar"
+                print(f"  subscriptions: ws://{settings.host}:{port}/graphql, fed by {live}", flush=True)
             if voucherify is not None:
                 print(f"  upstream: embedded Voucherify sandbox at {voucherify.url}", flush=True)
                 print(f"  demo Voucherify keys: send 'X-Voucherify-App-Id: {DEMO_APP_ID}' and "
