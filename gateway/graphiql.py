@@ -5,7 +5,8 @@ The assets come from the npm registry at build time (``web/package.json`` and it
 install .``, the Docker image) carries them in ``graphiql_page/assets/`` (setup.py copies them there);
 a source checkout serves them from ``web/node_modules``. The page pre-fills
 the Authorization header (with the demo token when the upstream is the embedded sandbox) and an example
-query, and keeps the headers the developer types across reloads.
+query, and keeps the headers the developer types across reloads. Subscriptions run over a WebSocket on the
+same path (graphql-ws's browser client; ``start.js`` sends the Headers tab as the connection's params).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ PAGE = """<!doctype html>
   <script src="{assets}/react-dom.js"></script>
   <script src="{assets}/graphiql.js"></script>
   <script src="{assets}/explorer.js"></script>
+  <script src="{assets}/graphql-ws.js"></script>
   <script src="{assets}/start.js"></script>
 </body>
 </html>

@@ -45,7 +45,7 @@ def _settings(page: str) -> dict[str, str]:
 def test_the_page_loads_every_asset_from_the_gateway_itself(demo_gateway: GatewayProcess) -> None:
     response = _page(demo_gateway)
     references = re.findall(r'(?:src|href)="([^"]*)"', response.text)
-    assert len(references) == 8  # the empty icon, 2 stylesheets and 5 scripts
+    assert len(references) == 9  # the empty icon, 2 stylesheets and 6 scripts
     assert all(ref.startswith("/graphiql/") or ref == "data:," for ref in references), references
     assert "unpkg" not in response.text
     assert "cdn" not in response.text.lower()
@@ -115,3 +115,55 @@ def test_graphiql_in_headless_chromium_runs_the_prefilled_query(demo_gateway: Ga
     assert all(request.split(" ", 1)[1].startswith(origin) for request in report["requests"]), report["requests"]
     assert "POST " + demo_gateway.graphql_url in report["requests"]
     assert screenshot.stat().st_size > 20_000
+
+
+def test_graphiql_in_headless_chromium_runs_a_subscription(demo_gateway: GatewayProcess) -> None:
+    """customersChanged run in GraphiQL: over a WebSocket on /graphql whose connection carries the Headers
+    tab's Authorization, an event shows in the result pane when a customer changes; a new connection
+    carries the headers as they are then."""
+    node = require_node_tools()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    screenshot = ARTIFACTS / "graphiql-subscription.png"
+    screenshot.unlink(missing_ok=True)
+    other_token = "polar_oat_typed_in_graphiql"
+    env = {
+        "GRAPHIQL_URL": demo_gateway.graphql_url, "TOKEN": DEMO_TOKEN, "OTHER_TOKEN": other_token,
+        "SCREENSHOT": str(screenshot), "TIMEOUT_MS": "30000",
+    }  # fmt: skip
+    finished = subprocess.run(
+        [node, "graphiql-subscription-browser.mjs"], cwd=NODE_DIR, env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True, text=True, timeout=150, check=False,
+    )  # fmt: skip
+    assert finished.returncode == 0, finished.stderr
+    report = json.loads(finished.stdout.strip().splitlines()[-1])
+    (ARTIFACTS / "subscription-report.json").write_text(json.dumps(report, indent=2))
+    assert "error" not in report, report["error"]
+    assert report["status"] == 200
+    socket = report["sockets"][0]
+    ws_url = "ws://" + demo_gateway.graphql_url.removeprefix("http://")
+    assert socket["url"] == ws_url
+    init = socket["sent"][0]
+    assert init["type"] == "connection_init"
+    assert init["payload"]["Authorization"] == f"Bearer {DEMO_TOKEN}"
+    assert socket["received"][0]["type"] == "connection_ack"
+    subscribe = socket["sent"][1]
+    assert subscribe["type"] == "subscribe"
+    assert "customersChanged" in subscribe["payload"]["query"]
+    events = [m["payload"]["data"]["customersChanged"] for m in socket["received"] if m["type"] == "next"]
+    customer = report["customer"]
+    assert any(event["customerId"] == customer["id"] for event in events), events
+    shown = json.loads(report["result"].replace("\xa0", " "))["data"]["customersChanged"]
+    assert shown["customerId"] == customer["id"]
+    assert shown["customer"] == {"id": customer["id"], "email": customer["email"]}
+    assert socket["closed"]  # stopped in GraphiQL, the lazy client closed its connection
+    assert {"type": "complete", "id": subscribe["id"]} in socket["sent"]
+    assert report["consoleErrorsBeforeOtherToken"] == []
+    assert report["failedRequests"] == []
+    origin = demo_gateway.url + "/"
+    assert all(request.split(" ", 1)[1].startswith(origin) for request in report["requests"]), report["requests"]
+    assert screenshot.stat().st_size > 20_000
+
+    second = report["sockets"][1]
+    assert second["url"] == ws_url
+    assert second["sent"][0]["type"] == "connection_init"
+    assert second["sent"][0]["payload"]["Authorization"] == f"Bearer {other_token}"
