@@ -26,8 +26,9 @@
   var wsClient = graphqlWs.createClient({
     url: socketUrl.href,
     connectionParams: connectionParams,
-    // A refused token shows at once in the result pane instead of after five retries (graphql-ws retries
-    // 4403 Forbidden); a dropped connection is still retried.
+    // A connection the gateway refuses at connection_init (4403 Forbidden: no token, a malformed one) shows
+    // its reason in the result pane at once, not after five retries (graphql-ws retries 4403 by default); a
+    // dropped connection is still retried.
     shouldRetry: function (closed) {
       return typeof closed === 'object' && closed !== null && 'code' in closed && closed.code !== FORBIDDEN;
     },

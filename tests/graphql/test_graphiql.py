@@ -120,7 +120,7 @@ def test_graphiql_in_headless_chromium_runs_the_prefilled_query(demo_gateway: Ga
 def test_graphiql_in_headless_chromium_runs_a_subscription(demo_gateway: GatewayProcess) -> None:
     """customersChanged run in GraphiQL: over a WebSocket on /graphql whose connection carries the Headers
     tab's Authorization, an event shows in the result pane when a customer changes; a new connection
-    carries the headers as they are then."""
+    carries the headers as they are then, and a refusal shows at once."""
     node = require_node_tools()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     screenshot = ARTIFACTS / "graphiql-subscription.png"
@@ -163,7 +163,21 @@ def test_graphiql_in_headless_chromium_runs_a_subscription(demo_gateway: Gateway
     assert all(request.split(" ", 1)[1].startswith(origin) for request in report["requests"]), report["requests"]
     assert screenshot.stat().st_size > 20_000
 
+    # Typed as "AUTHORIZATION", the other token goes with the next connection as "Authorization"; the gateway
+    # takes the connection, Polar refuses the token, and the result pane shows the error.
     second = report["sockets"][1]
     assert second["url"] == ws_url
     assert second["sent"][0]["type"] == "connection_init"
     assert second["sent"][0]["payload"]["Authorization"] == f"Bearer {other_token}"
+    assert "AUTHORIZATION" not in second["sent"][0]["payload"]
+    [refused] = [m for m in second["received"] if m["type"] == "error"]
+    assert refused["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "UNAUTHENTICATED" in report["secondResult"]
+
+    # No Authorization: closed at connection_init with 4403 and its reason, shown at once, not retried.
+    third = report["sockets"][2]
+    assert "Authorization" not in third["sent"][0]["payload"]
+    assert "4403" in report["thirdResult"]
+    assert "connectionParams" in report["thirdResult"]  # the gateway's reason says what to send
+    assert report["refusedShownAfterMs"] < 5000
+    assert report["connections"] == 3

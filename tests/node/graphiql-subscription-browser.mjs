@@ -1,11 +1,11 @@
 // Runs a subscription in the gateway's GraphiQL in headless Chromium (Debian's, driven by playwright-core):
-// types `customersChanged` into the query editor, runs it, and once the subscription is on the WebSocket,
+// puts `customersChanged` in the query editor, runs it, and once the subscription is on the WebSocket,
 // changes a customer with a `customerUpdate` mutation over HTTP (again until an event shows, in case the
-// server had not yet started listening), then waits for the event in the result pane and saves a
-// screenshot. Then it stops the subscription, puts another token in the Headers tab and runs it again, to
-// see that a new connection carries the new headers. Prints one JSON line: what the page showed, every
-// WebSocket message both ways, every URL requested, and any console error or failed request. Exits by
-// itself within its timeout.
+// server had not yet started listening), waits for the event in the result pane and saves a screenshot.
+// Then it stops the subscription and runs it again with another token in the Headers tab (the new
+// connection carries it, Polar refuses it), then with none (the gateway refuses the connection). Prints one
+// JSON line: what the page showed, every WebSocket message both ways, every URL requested, and any console
+// error or failed request. Exits by itself within its timeout.
 import { chromium } from 'playwright-core';
 
 const url = process.env.GRAPHIQL_URL;
@@ -138,21 +138,31 @@ try {
 
   report.consoleErrorsBeforeOtherToken = [...report.consoleErrors];
 
-  // 3. Another token in the Headers tab: the next connection carries it.
-  const headers = JSON.parse(report.headersEditor);
-  const authorization = Object.keys(headers).find((name) => name.toLowerCase() === 'authorization');
-  headers[authorization] = `Bearer ${otherToken}`;
-  await setEditor(headersEditor, JSON.stringify(headers, null, 2));
+  // 3. Another token in the Headers tab, under a name of another case: the next connection carries it, as
+  // "Authorization". The gateway takes the connection (the token is well formed) and Polar refuses the token
+  // when the subscription starts: an error in the result pane.
+  const { Authorization: _, ...otherHeaders } = JSON.parse(report.headersEditor);
+  await setEditor(headersEditor, JSON.stringify({ AUTHORIZATION: `Bearer ${otherToken}`, ...otherHeaders }, null, 2));
   report.secondHeadersEditor = await editorText(headersEditor);
+  await sleep(200);
   await page.locator('.graphiql-execute-button').click();
   await until(() => sent(1, 'connection_init'), timeout, 'a second connection');
-  await until(
-    async () => report.sockets[1].closed || report.sockets[1].received.some((m) => m.type === 'error' || m.type === 'next'),
-    timeout,
-    'the second connection to answer',
-  );
-  await sleep(500);
+  await until(() => report.sockets[1].closed, timeout, 'the second connection to end');
+  await result.getByText('UNAUTHENTICATED').first().waitFor();
   report.secondResult = await result.innerText();
+
+  // 4. No Authorization at all: the gateway closes the connection at connection_init (4403, with the
+  // reason), and the result pane says so at once: a refused connection is not retried.
+  await setEditor(headersEditor, JSON.stringify(otherHeaders, null, 2));
+  await sleep(200);
+  const clicked = Date.now();
+  await page.locator('.graphiql-execute-button').click();
+  await until(() => report.sockets[2]?.closed, timeout, 'the third connection to be closed');
+  await result.getByText('4403').first().waitFor();
+  report.refusedShownAfterMs = Date.now() - clicked;
+  report.thirdResult = await result.innerText();
+  await sleep(1500); // a retry would open a fourth connection after at least 1.3 s
+  report.connections = report.sockets.length;
 } catch (error) {
   report.error = String(error);
 } finally {
