@@ -4,6 +4,7 @@ bounds are upstream call counts (exact) and latency ratios, and the deadline REA
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import socket
@@ -14,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 
@@ -307,14 +309,23 @@ def test_made_up_tokens_take_none_of_the_exports_connections(
     assert outcomes == [401] * 8
 
 
-def test_no_websocket_is_accepted(gateway_server: GatewayProcess) -> None:
-    """The schema has no subscription; a socket ran any operation around the HTTP path's limits."""
-    host, port = gateway_server.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as raw:
-        raw.sendall(
-            b"GET /graphql HTTP/1.1\r\nHost: gateway\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-            b"Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
-        )
-        status_line = raw.recv(4096).split(b"\r\n", 1)[0]
-    assert b" 101 " not in status_line
+def test_a_socket_runs_subscriptions_only(gateway_server: GatewayProcess, sandbox: SandboxProcess) -> None:
+    """Strawberry's socket protocols would run any operation, around the HTTP path's limits (a deadline and an
+    upstream budget per request, the body size): a mutation sent over the socket is refused before it runs."""
+
+    async def run() -> dict[str, Any]:
+        async with aiohttp.ClientSession() as session:
+            url = gateway_server.url.replace("http://", "ws://") + "/graphql"
+            async with session.ws_connect(url, protocols=["graphql-transport-ws"]) as ws:
+                await ws.send_str(json.dumps({"type": "connection_init",
+                                              "payload": {"Authorization": f"Bearer {DEMO_TOKEN}"}}))  # fmt: skip
+                assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
+                mutation = 'mutation { customerCreate(input: {email: "socket@acme-corp.com"}) { customer { id } } }'
+                await ws.send_str(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": mutation}}))
+                answer: dict[str, Any] = await ws.receive_json(timeout=5)
+                return answer
+
+    answer = asyncio.run(run())
+    assert (answer["type"], answer["id"]) == ("error", "1")
+    assert "subscriptions only" in answer["payload"][0]["message"]
+    assert not any(route.startswith("POST") for route in sandbox.stats())
