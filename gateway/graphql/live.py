@@ -208,6 +208,8 @@ async def _stream(
     interval = context.settings.subscription_token_revalidate_s
     next_check = time.monotonic() + interval
     live.hub.join(subscriber)
+    if not live.bus.available:  # Redis went away while the subscription was checked: ``end_all`` came too early
+        subscriber.end(Ending.BUS_LOST)
     try:
         while True:
             change = await subscriber.next(max(0.0, next_check - time.monotonic()))
