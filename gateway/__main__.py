@@ -169,10 +169,9 @@ async def _serve(settings: Settings) -> None:
 async def _listen_to_sandbox(app: web.Application, settings: Settings, port: int) -> None:
     """The embedded sandbox's Polar sends its webhooks here: an endpoint registered with the demo token, its
     secret used to verify them (see ``gateway.live.registration``)."""
-    from .http.keys import POLAR_CLIENT
+    from .http.keys import LIVE, POLAR_CLIENT
     from .live.receiver import WEBHOOK_ROUTE
     from .live.registration import endpoint_url, register_endpoint
-    from .live.service import LIVE
     from .upstream.polar_webhooks import verifier
 
     url = endpoint_url(settings.host, port, WEBHOOK_ROUTE)
@@ -207,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
         if settings.workers > 1:
             from .workers import run_workers
 
-            run_workers(settings)
+            run_workers(settings, DEMO_TOKEN)
             return
         host, port = settings.host, settings.port
         running = _serve(settings)

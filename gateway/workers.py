@@ -133,7 +133,8 @@ def _stopping(signum: int, frame: FrameType | None) -> None:
     """Another SIGTERM or SIGINT while the workers drain: they have it already; the wait goes on."""
 
 
-def run_workers(settings: Settings) -> None:
+def run_workers(settings: Settings, demo_token: str) -> None:
+    """``demo_token``: the embedded sandbox's, which registers the webhook endpoint (the command line has it)."""
     if settings.subscriptions and settings.redis_url is None:
         log.warning(
             "serve --workers %d without redis_url: a Polar webhook reaches only the subscribers of the worker it "
@@ -170,7 +171,7 @@ def run_workers(settings: Settings) -> None:
             voucherify, voucherify_url = _start(command, None, SANDBOX_LISTENING, own_group=True)
             children.append(voucherify)
         if settings.upstream_url is None and settings.polar_webhook_secret is None and settings.subscriptions:
-            settings = _listening_to_sandbox(settings, upstream_url, port)
+            settings = _listening_to_sandbox(settings, upstream_url, port, demo_token)
         env = worker_environment(settings, port, upstream_url, metrics_dir, metrics_port, voucherify_url)
         for _ in range(settings.workers):
             workers.append(_start([python, "-m", "gateway", "serve"], env, READY)[0])
@@ -195,15 +196,14 @@ def run_workers(settings: Settings) -> None:
         raise SystemExit("workers still running after shutdown_grace_s were killed")
 
 
-def _listening_to_sandbox(settings: Settings, sandbox_url: str, port: int) -> Settings:
+def _listening_to_sandbox(settings: Settings, sandbox_url: str, port: int, token: str) -> Settings:
     """The embedded sandbox's webhooks, registered once by the parent for the shared port; every worker
     verifies with the secret. Without Redis each delivery reaches the subscribers of the worker it lands on."""
     from .live.receiver import WEBHOOK_ROUTE
     from .live.registration import endpoint_url, register_at
-    from .sandbox.seed import DEMO_TOKEN
 
     url = endpoint_url(settings.host, port, WEBHOOK_ROUTE)
-    secret = asyncio.run(register_at(sandbox_url, settings, DEMO_TOKEN, url))
+    secret = asyncio.run(register_at(sandbox_url, settings, token, url))
     return settings.model_copy(update={"polar_webhook_secret": SecretStr(secret)})
 
 

@@ -29,7 +29,7 @@ from ..graphiql import render_page
 from ..http import bodies
 from ..http.answers import GRAPHQL_RESPONSE, error_response, wants_graphql_response
 from ..http.bodies import refuse_and_close
-from ..http.keys import POLAR_CLIENT, SCOPES, SETTINGS, UPLOAD_SLOTS, VOUCHERIFY_CLIENT
+from ..http.keys import LIVE, POLAR_CLIENT, SCOPES, SETTINGS, UPLOAD_SLOTS, VOUCHERIFY_CLIENT
 from ..http.tokens import credentials
 from ..http.uploads import (
     ONLY_IMPORT,
@@ -41,7 +41,6 @@ from ..http.uploads import (
     upload_refusal,
 )
 from ..http.voucherify_keys import voucherify_credentials
-from ..live.service import LIVE
 from ..upstream import budget
 from ..upstream.errors import UpstreamError
 from .context import NOT_CONFIGURED, Context

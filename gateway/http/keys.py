@@ -11,6 +11,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from ..graphql.scopes import ScopeMemory
+    from ..live.service import Live
     from ..settings import Settings
     from ..upstream.polar import PolarClient
     from ..upstream.slots import FairSlots
@@ -27,3 +28,4 @@ GRAPHIQL_TOKEN: web.AppKey[str] = web.AppKey("graphiql_token")  # pre-filled in 
 GRAPHIQL_VOUCHERIFY_KEYS: web.AppKey[tuple[str, str]] = web.AppKey("graphiql_voucherify_keys")
 GRAPHIQL_ASSETS: web.AppKey[Path] = web.AppKey("graphiql_assets")
 UPLOAD_SLOTS: web.AppKey[FairSlots] = web.AppKey("upload_slots")  # one per caller; unproven keys share one
+LIVE: web.AppKey[Live] = web.AppKey("live")  # webhooks in, subscribers, the bus (gateway.live.service)

@@ -19,10 +19,10 @@ from aiohttp import web
 
 from ..http.answers import error_response
 from ..http.bodies import JsonRefused, decode_json, refuse_and_close
+from ..http.keys import LIVE
 from ..observability.metrics import WEBHOOKS
 from ..upstream.polar_webhooks import SIGNATURE_HEADERS, Malformed, NotVerified, read_change, verify
 from .dedupe import SeenIds
-from .service import LIVE
 
 log = logging.getLogger("gateway.live")
 WEBHOOK_ROUTE = "/webhooks/polar"

@@ -11,6 +11,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from standardwebhooks import Webhook
 
+from ..http.keys import LIVE
 from ..settings import Settings
 from ..upstream.polar_webhooks import verifier
 from .bus import Bus, LocalBus, RedisBus
@@ -43,9 +44,6 @@ async def close_sockets(app: web.Application) -> None:
     live.hub.end_all(Ending.SHUTDOWN)
     for socket in list(live.sockets):
         await socket.close(code=1001, message=b"The gateway is restarting: reconnect, then refetch")
-
-
-LIVE: web.AppKey[Live] = web.AppKey("live")
 
 
 def live_service(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:

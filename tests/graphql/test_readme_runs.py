@@ -10,6 +10,8 @@ in the directory the lines run in."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
 import shlex
@@ -18,6 +20,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from graphql import OperationDefinitionNode, parse, print_ast
 
@@ -70,14 +73,16 @@ def _curl_lines() -> list[str]:
     return lines
 
 
-OPERATIONS = _operations()
+ALL_OPERATIONS = _operations()
+OPERATIONS = [(text, keys) for text, keys in ALL_OPERATIONS if not text.startswith("subscription")]
+SUBSCRIPTIONS = [text for text, _ in ALL_OPERATIONS if text.startswith("subscription")]
 CURLS = _curl_lines()
 
 
 def test_the_readme_has_examples_of_every_kind() -> None:
-    text = "\n".join(operation for operation, _ in OPERATIONS)
+    text = "\n".join(operation for operation, _ in ALL_OPERATIONS)
     for needle in ("customerCreate", "customerUpdate", "customerDelete", "customerSessionCreate", "customerPortal",
-                   "customerPortalOrderUpdate", "customers(", "customer("):  # fmt: skip
+                   "customerPortalOrderUpdate", "customers(", "customer(", "customersChanged", "customerChanged("):  # fmt: skip
         assert needle in text, needle
     assert any("/graphql" in line for line in CURLS)
     assert len(VOUCHERIFY_FIELDS) >= 11, VOUCHERIFY_FIELDS
@@ -187,6 +192,30 @@ def test_a_readme_example_runs_as_written(
     assert all(value is not None for value in data.values()), data
     if "voucherifyCustomers" in data:
         assert _listed(data["voucherifyCustomers"]), data
+
+
+@pytest.mark.parametrize("operation", SUBSCRIPTIONS, ids=[f"sub{n}" for n in range(len(SUBSCRIPTIONS))])
+def test_a_readme_subscription_starts_as_written(gateway_server: GatewayProcess, sandbox: SandboxProcess,
+                                                 operation: str) -> None:  # fmt: skip
+    """Sent over the socket with the demo token, it passes validation and its checks with Polar (the token reads
+    the customer it names): no error within a second, then it is completed by the client. Its events are
+    the live tests' (tests/live/, tests/live_shared/)."""
+
+    async def run() -> list[dict[str, Any]]:
+        async with aiohttp.ClientSession() as session:
+            url = gateway_server.url.replace("http://", "ws://") + "/graphql"
+            async with session.ws_connect(url, protocols=["graphql-transport-ws"]) as ws:
+                await ws.send_str(json.dumps({"type": "connection_init",
+                                              "payload": {"Authorization": f"Bearer {DEMO_TOKEN}"}}))  # fmt: skip
+                assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
+                await ws.send_str(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": operation}}))
+                answers = []
+                with contextlib.suppress(TimeoutError):
+                    answers.append(await ws.receive_json(timeout=1))
+                await ws.send_str(json.dumps({"id": "1", "type": "complete"}))
+                return answers
+
+    assert asyncio.run(run()) == []
 
 
 def _listed(connection: Any) -> bool:
