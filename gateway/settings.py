@@ -121,13 +121,19 @@ class Settings(BaseSettings):
     # redis://host:port/db: live events and webhook deduplication shared by every instance (pub/sub, SET NX).
     # Unset: in this process only. Never logged (it may carry a password).
     redis_url: SecretStr | None = None
-    webhook_max_bytes: int = Field(default=1_000_000, ge=1024)  # one delivery's body; more is 413
+    webhook_max_bytes: int = Field(default=256_000, ge=1024)  # one delivery's body (Polar's are a few KB); more is 413
+    webhook_max_concurrent: int = Field(default=16, ge=1)  # deliveries being read at once; more get 503 (Polar retries)
     webhook_dedupe_s: float = Field(default=86_400.0, gt=0)  # a webhook-id seen is ignored this long
     webhook_dedupe_ids: int = Field(default=100_000, ge=1)  # ids remembered in process (without Redis)
     subscriptions: bool = True  # WebSocket on /graphql: graphql-transport-ws and the legacy graphql-ws
-    max_subscriptions_per_connection: int = Field(default=10, ge=1)
-    max_connections_per_token: int = Field(default=20, ge=1)  # WebSocket connections of one token, per process
-    max_websocket_connections: int = Field(default=5000, ge=1)  # per process (under max_connections)
+    # Sockets per process, and never over half of max_connections, so that HTTP always has room. The token is
+    # proven with Polar at connection_init (one call, none for a token accepted lately).
+    max_websocket_connections: int = Field(default=500, ge=1)
+    max_connections_per_token: int = Field(default=20, ge=1)  # sockets of one token, per process
+    max_subscriptions_per_connection: int = Field(default=10, ge=1)  # at once, on one socket
+    max_subscriptions_per_token: int = Field(default=50, ge=1)  # at once, over every socket of one token
+    websocket_subscribes_per_minute: int = Field(default=60, ge=1)  # subscriptions one socket may start
+    websocket_messages_per_s: float = Field(default=20.0, gt=0)  # from one client, with a burst of 5 s worth
     websocket_init_timeout_s: float = Field(default=5.0, gt=0)  # upgrade to connection_init, else closed 4408
     websocket_max_message_bytes: int = Field(default=64 * 1024, ge=1024)  # one frame from a client
     websocket_heartbeat_s: float = Field(default=30.0, gt=0)  # pings that find dead peers

@@ -22,7 +22,8 @@ from ..http.tokens import TokenKind, TokenRefused, require, token_kind
 from ..live.hub import Ended, Ending, Subscriber
 from ..live.service import Live
 from ..upstream import budget
-from ..upstream.errors import UpstreamError, UpstreamNotFound, UpstreamUnauthorized
+from ..upstream.budget import caller_key
+from ..upstream.errors import UpstreamError, UpstreamForbidden, UpstreamNotFound, UpstreamUnauthorized
 from ..upstream.polar_requests import CustomerQuery
 from ..upstream.polar_webhooks import CustomerChange
 from .context import Context, event_scope
@@ -41,6 +42,7 @@ CLOSE_REVOKED = 4403
 CLOSE_TOO_SLOW = 1008  # policy violation: the client may reconnect
 CLOSE_GOING_AWAY = 1001
 FOREIGN_ORGANIZATIONS = 100  # organizations remembered as not a token's own, while its own is unknown
+TOO_MANY_FOR_TOKEN = "Too many subscriptions of this token at once (setting max_subscriptions_per_token, {})."
 
 
 @strawberry.enum(description="What happened to the customer.")
@@ -169,29 +171,30 @@ async def _organization_of(context: Context, token: str) -> str | None:
     return page.items[0].organization_id if page.items else None
 
 
-async def _still_accepted(context: Context, kind: TokenKind) -> bool:
-    """Whether Polar still accepts the subscriber's token; a failure other than a refusal (Polar down) is not
-    the subscriber's, and counts as accepted until the next check."""
-    token = context.credentials.token or ""
+async def _still_accepted(context: Context, token: str, kind: TokenKind) -> bool:
+    """Whether Polar still lets the subscriber's token read what it follows (401: revoked or expired; 403: a
+    scope removed). A failure that is not a refusal (Polar down) is not the subscriber's, and counts as
+    accepted until the next check."""
     _fresh_budget(context)
     try:
         if kind is TokenKind.CUSTOMER_SESSION:
             await context.polar_client.get_portal_customer(token)
         else:
             await context.polar_client.customers_page(token, CustomerQuery(), 1, 1)
-    except UpstreamUnauthorized:
+    except (UpstreamUnauthorized, UpstreamForbidden):
         return False
     except UpstreamError:
         return True
     return True
 
 
-async def _belongs(context: Context, live: Live, subscriber: Subscriber, change: CustomerChange) -> bool:
-    """For a subscriber whose organization is not known yet: whether the token reads the changed customer
-    (then its organization is learned), one call per organization at most."""
+async def _belongs(context: Context, token: str, live: Live, subscriber: Subscriber, change: CustomerChange) -> bool:
+    """For a subscriber whose organization is not known yet, offered a customer's creation: whether the token
+    reads that customer (then its organization is learned). One call per organization at most: one found
+    foreign is remembered."""
     _fresh_budget(context)
     try:
-        await context.polar_client.get_customer(context.credentials.token or "", change.customer_id)
+        await context.polar_client.get_customer(token, change.customer_id)
     except UpstreamNotFound:
         if len(subscriber.foreign) < FOREIGN_ORGANIZATIONS:
             subscriber.foreign.add(change.organization_id)
@@ -205,21 +208,26 @@ async def _belongs(context: Context, live: Live, subscriber: Subscriber, change:
 async def _stream(
     context: Context, live: Live, subscriber: Subscriber, kind: TokenKind
 ) -> AsyncGenerator[CustomerChangeEvent, None]:
-    interval = context.settings.subscription_token_revalidate_s
-    next_check = time.monotonic() + interval
+    settings = context.settings
+    token = context.credentials.token or ""  # fixed for the connection: connection_init comes once
+    caller = caller_key(token)
+    if live.subscriptions.get(caller, 0) >= settings.max_subscriptions_per_token:
+        raise gateway_error(TOO_MANY_FOR_TOKEN.format(settings.max_subscriptions_per_token), ErrorCode.LIMIT_EXCEEDED)
+    live.subscriptions[caller] = live.subscriptions.get(caller, 0) + 1
     live.hub.join(subscriber)
     if not live.bus.available:  # Redis went away while the subscription was checked: ``end_all`` came too early
         subscriber.end(Ending.BUS_LOST)
+    interval = settings.subscription_token_revalidate_s
+    next_check = time.monotonic() + interval
     try:
         while True:
-            change = await subscriber.next(max(0.0, next_check - time.monotonic()))
-            if change is None:
-                if not await _still_accepted(context, kind):
+            if time.monotonic() >= next_check:  # also while events keep coming
+                if not await _still_accepted(context, token, kind):
                     subscriber.end(Ending.REVOKED)
                 next_check = time.monotonic() + interval
-                continue
-            unplaced = subscriber.customer_id is None and subscriber.organization_id is None
-            if unplaced and not await _belongs(context, live, subscriber, change):
+            change = await subscriber.next(max(0.0, next_check - time.monotonic()))
+            if change is None or (not subscriber.placed and not await _belongs(context, token, live, subscriber,
+                                                                               change)):  # fmt: skip
                 continue
             _fresh_budget(context)
             event_scope()
@@ -228,6 +236,11 @@ async def _stream(
         await _close_for(context, ended.reason)
     finally:
         live.hub.leave(subscriber)
+        left = live.subscriptions.get(caller, 1) - 1
+        if left > 0:
+            live.subscriptions[caller] = left
+        else:
+            live.subscriptions.pop(caller, None)
 
 
 def _event(change: CustomerChange) -> CustomerChangeEvent:

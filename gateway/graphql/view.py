@@ -56,7 +56,10 @@ _SHAPE = (
 )
 _REQUEST_ERROR = "graphql_request_error"
 _SOCKET_CONTEXT = "graphql_socket_context"
-TOO_MANY_SOCKETS = "The gateway holds as many WebSocket connections as it will (setting max_websocket_connections)."
+TOO_MANY_SOCKETS = (
+    "The gateway holds as many WebSocket connections as it will (setting max_websocket_connections, at most half "
+    "of max_connections)."
+)
 NEW_DOCUMENTS_BUSY = (
     "The gateway is reading as many new documents as it will for now (settings new_document_bytes_per_s and "
     "new_document_burst_bytes); retry in a moment, or send a document it has seen."
@@ -268,8 +271,8 @@ class GatewayView(GraphQLView[Context, None]):
         """A subscriber's connection, within ``max_websocket_connections``; Strawberry's protocols run it, with
         the context built here so that its token's place in ``max_connections_per_token`` is given back when
         it closes. A socket lives longer than a request: its subscriptions start budgets of their own."""
-        live = request.app[LIVE]
-        if len(live.sockets) >= request.app[SETTINGS].max_websocket_connections:
+        live, settings = request.app[LIVE], request.app[SETTINGS]
+        if len(live.sockets) >= min(settings.max_websocket_connections, settings.max_connections // 2):
             return error_response(request, 503, TOO_MANY_SOCKETS, {"Retry-After": "5"})
         budget.end()  # the upgrade's own budget; each subscription check and event starts one (``live.py``)
         context = await self.get_context(request, response=web.Response())

@@ -14,6 +14,7 @@ legacy ``graphql-ws``), held to the gateway's rules through the hooks Strawberry
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
@@ -34,22 +35,47 @@ from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from ..http.tokens import MALFORMED, SEVERAL, credentials
+from ..http.keys import SETTINGS
+from ..http.tokens import MALFORMED, SEVERAL, TokenKind, credentials, token_kind
+from ..observability.metrics import EDGE_CLOSED
+from ..settings import Settings
+from ..upstream import budget
 from ..upstream.budget import caller_key
+from ..upstream.errors import UpstreamError, UpstreamUnauthorized
 from .context import Context
+from .document_cache import ByteBudget
 
 log = logging.getLogger("gateway.graphql")
 CLOSE_FORBIDDEN = 4403
+CLOSE_POLICY = 1008
+CLOSE_BAD_MESSAGE = 4400
+CLOSE_INIT_TIMEOUT = 4408
+CLOSE_TOO_MANY_INITS = 4429
 # Close reasons: at most 123 bytes, as WebSocket allows.
 NO_TOKEN = 'Send connectionParams {"Authorization": "Bearer <token>"}, or an Authorization header.'
 BAD_TOKEN = "The Authorization value is not 'Bearer <token>' with a token of RFC 6750 characters."
 TWO_TOKENS = "Send one Authorization value, not several."
+REFUSED_TOKEN = "Polar refused this token: it is unknown, expired or revoked."
+TOO_MANY_MESSAGES = "Too many messages (setting websocket_messages_per_s)."
+BAD_MESSAGE = "Invalid message: an object with a string 'type' (and a string 'id' where the protocol has one)."
+INIT_TIMEOUT = "Connection initialisation timeout"
+TOO_MANY_SUBSCRIBES = "Too many subscriptions started on this connection (setting websocket_subscribes_per_minute)."
 _SUBSCRIPTIONS_ONLY = (OperationType.SUBSCRIPTION,)
 ONLY_SUBSCRIPTIONS = "Over WebSocket this gateway runs subscriptions only: send queries and mutations over HTTP."
 
 
 class TextFrames(AiohttpWebSocketAdapter):
-    """Every message as a text frame."""
+    """Every message as a text frame; messages from the client at most ``websocket_messages_per_s`` (with a
+    burst of five seconds' worth), else the socket is closed with 1008."""
+
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
+        rate = self.request.app[SETTINGS].websocket_messages_per_s
+        allowance = ByteBudget(rate, rate * 5)
+        async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):
+            if not allowance.take(1):
+                await self.ws.close(code=CLOSE_POLICY, message=TOO_MANY_MESSAGES.encode())
+                return
+            yield message
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         """A message for a socket the gateway has closed (a subscription ended with a close code, then
@@ -93,28 +119,56 @@ async def _saying_why(results: AsyncGenerator[Any, None]) -> AsyncGenerator[Any,
             yield result
 
 
-def _admitted(view: Any, query: object) -> str | None:
-    """Why a new document is not taken now (the view's byte budget), or None."""
-    try:
-        view._admit(query)
-    except Exception as refused:  # cross_web's HTTPException, with the reason
-        return str(getattr(refused, "reason", refused))
-    return None
+def _well_formed(message: object) -> bool:
+    """The envelope both protocols need before Strawberry reads it (it indexes what it is sent)."""
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return False
+    if "id" in message and not isinstance(message["id"], str):
+        return False
+    payload = message.get("payload")
+    return message["type"] not in {"subscribe", "start"} or (
+        isinstance(payload, dict) and isinstance(payload.get("query"), str)
+    )
+
+
+class _Admission:
+    """What every new operation on one socket passes: the per-socket rate of subscriptions started, and the
+    view's budget of new document bytes (as over HTTP)."""
+
+    def __init__(self, view: Any, settings: Settings) -> None:
+        self.view = view
+        per_minute = settings.websocket_subscribes_per_minute
+        self.subscribes = ByteBudget(per_minute / 60, per_minute)
+
+    def refusal(self, query: object) -> str | None:
+        if not self.subscribes.take(1):
+            return TOO_MANY_SUBSCRIBES
+        try:
+            self.view._admit(query)
+        except Exception as refused:  # cross_web's HTTPException, with the reason
+            return str(getattr(refused, "reason", refused))
+        return None
 
 
 class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.schema = SubscriptionsOnly(self.schema)  # type: ignore[assignment]
+        self.admission = _Admission(self.view, self.context.settings)
 
     async def handle_task_exception(self, error: Exception) -> None:
         log.warning("subscription task failed: %s", type(error).__name__)  # one line: no traceback, no message
 
+    async def handle_message(self, message: Any) -> None:
+        if not _well_formed(message):
+            await self.websocket.close(CLOSE_BAD_MESSAGE, BAD_MESSAGE)
+            return
+        await super().handle_message(message)
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        payload = message.get("payload")
-        query = payload.get("query") if isinstance(payload, dict) else None
-        if self.connection_acknowledged and message.get("id") not in self.operations:
-            reason = _admitted(self.view, query)
+        query = message["payload"]["query"]
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            reason = self.admission.refusal(query)
             if reason is not None:
                 error = GraphQLError(reason, extensions={"code": "GATEWAY_BUSY"})
                 await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
@@ -123,15 +177,44 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
 
 class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
+    """The legacy protocol, held to what graphql-transport-ws does on its own: ``connection_init`` within
+    ``websocket_init_timeout_s`` and only once (each one started a keep-alive task, and could swap the token)."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.schema = SubscriptionsOnly(self.schema)  # type: ignore[assignment]
+        self.admission = _Admission(self.view, self.context.settings)
+        self.initialised = False
+
+    async def handle(self) -> None:
+        deadline = asyncio.get_running_loop().create_task(self._close_unless_initialised())
+        try:
+            await super().handle()
+        finally:
+            deadline.cancel()
+
+    async def _close_unless_initialised(self) -> None:
+        await asyncio.sleep(self.context.settings.websocket_init_timeout_s)
+        if not self.initialised:
+            await self.websocket.close(CLOSE_INIT_TIMEOUT, INIT_TIMEOUT)
+
+    async def handle_message(self, message: Any) -> None:
+        if not _well_formed(message):
+            await self.websocket.close(CLOSE_BAD_MESSAGE, BAD_MESSAGE)
+            return
+        await super().handle_message(message)
+
+    async def handle_connection_init(self, message: Any) -> None:
+        if self.initialised:
+            await self.websocket.close(CLOSE_TOO_MANY_INITS, "Too many initialisation requests")
+            return
+        self.initialised = True
+        await super().handle_connection_init(message)
 
     async def handle_start(self, message: StartMessage) -> None:
-        payload = message.get("payload")
-        query = payload.get("query") if isinstance(payload, dict) else None
+        query = message["payload"]["query"]
         if self.connection_acknowledged:
-            reason = _admitted(self.view, query)
+            reason = self.admission.refusal(query)
             if reason is not None:
                 await self.send_message({"type": "error", "id": message["id"], "payload": {"message": reason}})
                 return
@@ -139,8 +222,10 @@ class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
 
 
 async def authenticate(context: Context, counts: dict[str, int], per_token: int) -> None:
-    """At ``connection_init``: the connection's token (``connectionParams`` first), counted against
-    ``max_connections_per_token``; else the connection is closed with 4403 and the reason."""
+    """At ``connection_init``: the connection's token (``connectionParams`` first), proven with Polar (one
+    small call, none for a token it accepted lately) and counted against ``max_connections_per_token``; else
+    the connection is closed with 4403 and the reason. A Polar that cannot answer now is not held against the
+    token: each subscription checks it again."""
     params = context.connection_params if isinstance(context.connection_params, dict) else {}
     sent = [params[name] for name in ("Authorization", "authorization") if name in params]
     if len(sent) > 1:
@@ -159,8 +244,28 @@ async def authenticate(context: Context, counts: dict[str, int], per_token: int)
     key = caller_key(token)
     if counts.get(key, 0) >= per_token:
         await _refuse(context, f"Too many connections for this token (setting max_connections_per_token, {per_token}).")
+    if not await _accepted(context, token):
+        await _refuse(context, REFUSED_TOKEN)
+    if counts.get(key, 0) >= per_token:  # others of the token may have connected while Polar was asked
+        await _refuse(context, f"Too many connections for this token (setting max_connections_per_token, {per_token}).")
     counts[key] = counts.get(key, 0) + 1
     context.connection_key = key
+
+
+async def _accepted(context: Context, token: str) -> bool:
+    budget.start(context.settings.request_deadline_s, 1)
+    try:
+        if token_kind(token) is TokenKind.CUSTOMER_SESSION:
+            await context.polar_client.get_portal_customer(token)
+        else:
+            await context.polar_client.prove_token(token)
+    except UpstreamUnauthorized:
+        return False
+    except UpstreamError:
+        return True
+    finally:
+        budget.end()
+    return True
 
 
 def release(context: Context, counts: dict[str, int]) -> None:
@@ -181,3 +286,17 @@ async def _refuse(context: Context, reason: str) -> None:
     if socket is not None:
         await socket.close(code=CLOSE_FORBIDDEN, message=reason.encode()[:123])
     raise ConnectionRejectionError({"message": reason})
+
+
+class _OriginRefusals(logging.Filter):
+    """Strawberry logs every refused cross-origin upgrade with its Origin and Host headers, which the caller
+    writes (8 KB each, without limit): counted instead (``gateway_edge_closed{reason="websocket_origin"}``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("Rejected WebSocket connection from origin"):
+            EDGE_CLOSED.labels("websocket_origin").inc()
+            return False
+        return True
+
+
+logging.getLogger("strawberry.ws").addFilter(_OriginRefusals())

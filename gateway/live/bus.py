@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import datetime
 from typing import Protocol
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from ..observability.metrics import LIVE_BUS_UP
@@ -24,9 +26,11 @@ from .hub import Ending, Hub
 
 log = logging.getLogger("gateway.live")
 CHANNEL = "gateway:customer-changes"
+MAX_MESSAGE_BYTES = 4096  # a change is a few hundred bytes: ids, a type, a time
 RECONNECT_MIN_S = 0.1
 RECONNECT_MAX_S = 2.0
-LISTEN_POLL_S = 1.0
+LISTEN_POLL_S = 0.5
+PING_EVERY_S = 2.0
 
 
 class Bus(Protocol):
@@ -101,16 +105,26 @@ class RedisBus:
                 delay = RECONNECT_MIN_S
 
     async def _listen(self) -> None:
+        """Until the connection fails. A Redis that stops answering (frozen, or cut off without a reset) is
+        found by a PING on this connection every ``PING_EVERY_S`` whose PONG does not come within as long:
+        redis-py's own health check sends the PING but does not miss the answer."""
         async with self.listener.pubsub(ignore_subscribe_messages=True) as pubsub:
             await pubsub.subscribe(CHANNEL)
             self._set_available(True)
             log.info("redis subscribed: live events shared by every instance")
+            heard = pinged = time.monotonic()
             while True:
-                message = await pubsub.get_message(timeout=LISTEN_POLL_S)  # between polls, health checks
-                if message is not None and message.get("type") == "message":
-                    change = decode(message.get("data"))
-                    if change is not None:
+                message = await pubsub.get_message(timeout=LISTEN_POLL_S)
+                now = time.monotonic()
+                if message is not None:
+                    heard = now
+                    if message.get("type") == "message" and (change := decode(message.get("data"))) is not None:
                         self.hub.deliver(change)
+                if now - heard > 2 * PING_EVERY_S:
+                    raise RedisConnectionError("no answer to PING on the subscription's connection")
+                if now - pinged >= PING_EVERY_S:
+                    await pubsub.ping()
+                    pinged = now
 
     def _set_available(self, available: bool) -> None:
         self.available = available
@@ -135,9 +149,10 @@ def encode(change: CustomerChange) -> bytes:
 
 
 def decode(data: object) -> CustomerChange | None:
-    """A change from the channel; None for anything else published there (another program, an old version)."""
+    """A change from the channel, within the bounds a webhook's has; None for anything else published there
+    (another program, an old version)."""
     try:
-        fields = orjson.loads(data) if isinstance(data, bytes | str) else None
+        fields = orjson.loads(data) if isinstance(data, bytes | str) and len(data) <= MAX_MESSAGE_BYTES else None
         if not isinstance(fields, dict):
             return None
         external = fields.get("external")

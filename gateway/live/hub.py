@@ -2,8 +2,9 @@
 
 A subscriber follows either one customer (by id: Polar's ids are unique across organizations) or every
 customer of one organization. An organization token whose organization has no customer yet cannot be told
-its organization by Polar's customer API; its subscriber is offered every change until a read with its
-token says which organization is its own (``Hub.learned``).
+its organization by Polar's customer API; its subscriber is offered the creations of customers (its own
+organization's first change is one) until a read with its token says which organization is its own
+(``Hub.learned``). Whatever it was offered, a subscriber takes only what ``concerns`` it.
 
 Each subscriber holds at most ``limit`` changes waiting. One more means its reader has fallen behind (a slow
 network, a stalled tab): it is ended, never buffered without bound.
@@ -16,7 +17,7 @@ from collections import deque
 from enum import Enum
 
 from ..observability.metrics import LIVE_ENDED, LIVE_EVENTS, LIVE_SUBSCRIBERS
-from ..upstream.polar_webhooks import CustomerChange
+from ..upstream.polar_webhooks import ChangeKind, CustomerChange
 
 
 class Ending(Enum):
@@ -44,12 +45,26 @@ class Subscriber:
         self._ready = asyncio.Event()
         self.ending: Ending | None = None
 
+    @property
+    def placed(self) -> bool:
+        return self.customer_id is not None or self.organization_id is not None
+
+    def concerns(self, change: CustomerChange) -> bool:
+        """Whether the change is this subscriber's to see, as far as it is known yet (checked when offered and
+        again when taken: its organization may have been learned in between)."""
+        if self.customer_id is not None:
+            return change.customer_id == self.customer_id
+        if self.organization_id is not None:
+            return change.organization_id == self.organization_id
+        return change.kind is ChangeKind.CREATED and change.organization_id not in self.foreign
+
     def offer(self, change: CustomerChange) -> None:
-        if self.ending is not None or change.organization_id in self.foreign:
+        if self.ending is not None or not self.concerns(change):
             return
         if len(self._waiting) >= self.limit:
-            self.end(Ending.TOO_SLOW)
-            return
+            if self.placed:
+                self.end(Ending.TOO_SLOW)
+            return  # an unplaced one is offered others' creations too: a burst of them is not its slowness
         self._waiting.append(change)
         self._ready.set()
 
@@ -71,7 +86,8 @@ class Subscriber:
                 return None
         if self.ending is not None:
             raise Ended(self.ending)
-        return self._waiting.popleft()
+        change = self._waiting.popleft()
+        return change if self.concerns(change) else None
 
 
 class Hub:

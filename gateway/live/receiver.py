@@ -2,10 +2,12 @@
 
 - 202: verified and handed on (or a repeated ``webhook-id``, ignored), or an event about something other
   than a customer (nothing to hand on).
-- 403: the Standard Webhooks signature or its timestamp (5 minutes either way) did not check out; 400: a
-  verified body that is not a customer event of the contract's shape; 413: over ``webhook_max_bytes``.
-  Nothing of a refused delivery is kept, processed or logged (the access line has its status only).
-- 503: no secret configured, or Redis could not take it: Polar retries later, so nothing is lost.
+- 403: the Standard Webhooks signature or its timestamp (5 minutes either way) did not check out (headers
+  that could not verify are refused before the body is read); 400: a verified body that is not a customer
+  event of the contract's shape; 413: over ``webhook_max_bytes``. Nothing of a refused delivery is kept,
+  processed or logged (the access line has its status only).
+- 503: no secret configured, ``webhook_max_concurrent`` bodies being read already, or Redis could not take
+  it: Polar retries later, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -21,7 +23,15 @@ from ..http.answers import error_response
 from ..http.bodies import JsonRefused, decode_json, refuse_and_close
 from ..http.keys import LIVE
 from ..observability.metrics import WEBHOOKS
-from ..upstream.polar_webhooks import SIGNATURE_HEADERS, Malformed, NotVerified, read_change, verify
+from ..upstream.polar_webhooks import (
+    NOT_VERIFIED,
+    SIGNATURE_HEADERS,
+    Malformed,
+    NotVerified,
+    plausible,
+    read_change,
+    verify,
+)
 from .dedupe import SeenIds
 
 log = logging.getLogger("gateway.live")
@@ -29,30 +39,29 @@ WEBHOOK_ROUTE = "/webhooks/polar"
 HAND_ON_TIMEOUT_S = 0.8  # deduplication and publishing together; Polar waits 10 s, this answers within 1 s
 NOT_CONFIGURED = "This gateway takes no Polar webhooks: set polar_webhook_secret to the endpoint's secret."
 UNAVAILABLE = "The delivery could not be handed on now (Redis); Polar will retry it."
+BUSY = "The gateway is reading as many deliveries as it will (setting webhook_max_concurrent); Polar will retry it."
 
 
 async def polar_webhook(request: web.Request) -> web.StreamResponse:
     live = request.app[LIVE]
     settings = live.settings
     if live.webhook is None:
-        return _answer(request, 503, "unavailable", NOT_CONFIGURED)
-    if request.content_length is not None and request.content_length > settings.webhook_max_bytes:
-        WEBHOOKS.labels("refused").inc()
-        message = f"The delivery is over {settings.webhook_max_bytes} bytes (setting webhook_max_bytes)."
-        return await refuse_and_close(request, 413, message)
-    try:
-        async with asyncio.timeout(settings.body_timeout_s):
-            body = await request.content.read(settings.webhook_max_bytes + 1)
-            while len(body) <= settings.webhook_max_bytes and not request.content.at_eof():
-                body += await request.content.read(settings.webhook_max_bytes + 1 - len(body))
-    except TimeoutError:
-        return await refuse_and_close(request, 408, "The delivery did not arrive in time (setting body_timeout_s).")
-    except web.RequestPayloadError:
-        return await refuse_and_close(request, 400, "The delivery's body is malformed (its framing).")
-    if len(body) > settings.webhook_max_bytes:
-        WEBHOOKS.labels("refused").inc()
-        return await refuse_and_close(request, 413, f"The delivery is over {settings.webhook_max_bytes} bytes.")
+        return await _refuse(request, 503, "unavailable", NOT_CONFIGURED)
     headers = {name: values[0] for name in SIGNATURE_HEADERS if len(values := request.headers.getall(name, [])) == 1}
+    if not plausible(headers):
+        return await _refuse(request, 403, "refused", NOT_VERIFIED)
+    if request.content_length is not None and request.content_length > settings.webhook_max_bytes:
+        message = f"The delivery is over {settings.webhook_max_bytes} bytes (setting webhook_max_bytes)."
+        return await _refuse(request, 413, "refused", message)
+    if live.webhooks_reading >= settings.webhook_max_concurrent:
+        return await _refuse(request, 503, "unavailable", BUSY, {"Retry-After": "1"})
+    live.webhooks_reading += 1
+    try:
+        body = await _read_body(request, settings.webhook_max_bytes, settings.body_timeout_s)
+    finally:
+        live.webhooks_reading -= 1
+    if isinstance(body, web.StreamResponse):
+        return body
     try:
         webhook_id = verify(live.webhook, body, headers)
     except NotVerified as refused:
@@ -76,6 +85,31 @@ async def polar_webhook(request: web.Request) -> web.StreamResponse:
         log.warning("webhook not handed on (%s); answered 503 so that Polar retries", type(error).__name__)
         return _answer(request, 503, "unavailable", UNAVAILABLE)
     return _answer(request, 202, "accepted" if change is not None else "ignored")
+
+
+async def _read_body(request: web.Request, max_bytes: int, timeout_s: float) -> bytes | web.StreamResponse:
+    """The body, read once into one buffer, within ``timeout_s``; else the refusal, sent."""
+    body = bytearray()
+    try:
+        async with asyncio.timeout(timeout_s):
+            while len(body) <= max_bytes and (chunk := await request.content.readany()):
+                body += chunk
+    except TimeoutError:
+        return await _refuse(request, 408, "refused", "The delivery did not arrive in time (setting body_timeout_s).")
+    except web.RequestPayloadError:
+        return await _refuse(request, 400, "malformed", "The delivery's body is malformed (its framing).")
+    if len(body) > max_bytes:
+        message = f"The delivery is over {max_bytes} bytes (setting webhook_max_bytes)."
+        return await _refuse(request, 413, "refused", message)
+    return bytes(body)
+
+
+async def _refuse(
+    request: web.Request, status: int, outcome: str, message: str, headers: dict[str, str] | None = None
+) -> web.StreamResponse:
+    """A refusal sent before (or instead of) reading the body: the connection is closed, not drained."""
+    WEBHOOKS.labels(outcome).inc()
+    return await refuse_and_close(request, status, message, headers)
 
 
 async def _forget(seen: SeenIds, webhook_id: str) -> None:

@@ -20,7 +20,6 @@ from .hub import Ending, Hub
 
 log = logging.getLogger("gateway.live")
 REDIS_TIMEOUT_S = 1.0  # a command (SET NX, PUBLISH) or a connection attempt: a webhook answers within 1 s
-REDIS_HEALTH_CHECK_S = 5.0  # the listener pings an idle connection this often, to notice a silent loss
 STARTUP_WAIT_S = 2.0  # how long start-up waits for the Redis listener before serving without it
 
 
@@ -32,6 +31,8 @@ class Live:
     seen: SeenIds
     webhook: Webhook | None  # None: no polar_webhook_secret, /webhooks/polar answers 503
     connections: dict[str, int] = field(default_factory=dict)  # open WebSocket connections per caller key
+    subscriptions: dict[str, int] = field(default_factory=dict)  # running subscriptions per caller key
+    webhooks_reading: int = 0  # deliveries whose body is being read (webhook_max_concurrent)
     sockets: set[web.WebSocketResponse] = field(default_factory=set)  # open, to close when the process stops
 
 
@@ -61,8 +62,7 @@ def live_service(settings: Settings) -> Callable[[web.Application], AsyncIterato
             return
         url = settings.redis_url.get_secret_value()
         commands = Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S)
-        listener = Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_S,
-                                  health_check_interval=REDIS_HEALTH_CHECK_S)  # fmt: skip
+        listener = Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_S)  # it pings on its own (bus.py)
         bus = RedisBus(hub, listener, commands)
         bus.start()
         if not await bus.wait_subscribed(STARTUP_WAIT_S):

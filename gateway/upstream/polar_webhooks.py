@@ -11,6 +11,7 @@ customer's record or state and are read as None.
 from __future__ import annotations
 
 import binascii
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -23,6 +24,7 @@ from ..polar_rules import webhook_signing_key
 
 SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 MAX_WEBHOOK_ID_CHARS = 200
+TOLERANCE_S = 300.0  # the standardwebhooks library's, either way
 
 
 class ChangeKind(Enum):
@@ -66,6 +68,12 @@ class NotVerified(Exception):
     signature matches. The message is fixed: it quotes nothing the sender sent."""
 
 
+NOT_VERIFIED = (
+    "The delivery's Standard Webhooks signature did not verify with the endpoint secret (setting "
+    "polar_webhook_secret), or its webhook-timestamp is more than 5 minutes off."
+)
+
+
 class Malformed(Exception):
     """A verified delivery whose body is not a Polar event about a customer of the shape the contract gives."""
 
@@ -87,6 +95,21 @@ def verifier(secret: str) -> Webhook:
     return Webhook(webhook_signing_key(secret))
 
 
+def plausible(headers: dict[str, str]) -> bool:
+    """Whether the signature headers could verify, judged before the body is read: each present once, an id
+    of at most ``MAX_WEBHOOK_ID_CHARS``, a timestamp within the 5 minutes the library allows. A stranger's
+    request without them costs no body read and no HMAC."""
+    if any(not headers.get(name) for name in SIGNATURE_HEADERS):
+        return False
+    if len(headers["webhook-id"]) > MAX_WEBHOOK_ID_CHARS:
+        return False
+    try:
+        sent_at = float(headers["webhook-timestamp"])
+    except ValueError:
+        return False
+    return abs(sent_at - time.time()) <= TOLERANCE_S
+
+
 def verify(webhook: Webhook, body: bytes, headers: dict[str, str]) -> str:
     """The delivery's id once its signature and timestamp (within 5 minutes) check out; else ``NotVerified``.
     The library reads the headers and compares in constant time; what it raises on input it did not expect
@@ -97,10 +120,7 @@ def verify(webhook: Webhook, body: bytes, headers: dict[str, str]) -> str:
     try:
         webhook.verify(body, headers, json_parse=False)
     except (WebhookVerificationError, ValueError, binascii.Error, UnicodeDecodeError):
-        raise NotVerified(
-            "The delivery's Standard Webhooks signature did not verify with the endpoint secret (setting "
-            "polar_webhook_secret), or its webhook-timestamp is more than 5 minutes off."
-        ) from None
+        raise NotVerified(NOT_VERIFIED) from None
     return webhook_id
 
 
