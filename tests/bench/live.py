@@ -69,7 +69,7 @@ SCALARS = "subscription { customersChanged { type customerId occurredAt } }"
 RESOLVED = "subscription { customersChanged { type customerId occurredAt customer { id name } } }"
 SELECTIONS = {"scalars": SCALARS, "customer { id name }": RESOLVED}
 WEBHOOK_ROUTE = "/webhooks/polar"
-OPEN_AT_ONCE = 50  # connections being opened at the same time
+OPEN_AT_ONCE = 50  # connections being opened at the same time (each subscription asks Polar once)
 READY_TIMEOUT_S = 60.0  # for both processes to count every subscription, and for the warm-up to reach them all
 PHASE_TIMEOUT_S = 120.0  # opening every connection
 MB = 2**20
@@ -332,7 +332,7 @@ async def _post(session: aiohttp.ClientSession, url: str, webhook: Webhook, cust
 async def measure_delivery(
     a: GatewayProcess, b: GatewayProcess, sandbox: SandboxProcess, redis_pid: int, secret: str,
     customers: list[dict[str, Any]], *, selection: str, subscribers: int, per_connection: int, events: int,
-    interval_ms: int, drain_s: float,
+    interval_ms: int, drain_s: float, open_at_once: int = OPEN_AT_ONCE,
 ) -> LiveFigures:  # fmt: skip
     """One run on two fresh gateways: subscribe, warm up, post ``events`` deliveries to A, read every frame."""
     document = SELECTIONS[selection]
@@ -344,7 +344,7 @@ async def measure_delivery(
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
         upstream_before_subscribing = await _upstream_total(session, sandbox)
         started = time.monotonic()
-        slots = asyncio.Semaphore(OPEN_AT_ONCE)
+        slots = asyncio.Semaphore(open_at_once)
         per_process = subscribers // 2
 
         async def open_one(process: str, subscriptions: int) -> _Socket:
@@ -441,7 +441,8 @@ def two_gateways(
 
 
 def run_live(subscribers: int = 1000, per_connection: int = 1, events: int = 50, interval_ms: int = 100,
-             resolved_subscribers: int = 100, drain_s: float = 10.0) -> list[LiveFigures]:  # fmt: skip
+             resolved_subscribers: int = 100, drain_s: float = 10.0,
+             open_at_once: int = OPEN_AT_ONCE) -> list[LiveFigures]:  # fmt: skip
     """Both runs (the resolved one skipped when ``resolved_subscribers`` is 0), each on two fresh gateways
     sharing one Redis and one sandbox, printing each run's lines as it ends."""
     results: list[LiveFigures] = []
@@ -464,7 +465,7 @@ def run_live(subscribers: int = 1000, per_connection: int = 1, events: int = 50,
                 figures = asyncio.run(
                     measure_delivery(a, b, sandbox, redis_server.pid, secret, customers, selection=selection,
                                      subscribers=count, per_connection=per_connection, events=events,
-                                     interval_ms=interval_ms, drain_s=drain_s)
+                                     interval_ms=interval_ms, drain_s=drain_s, open_at_once=open_at_once)
                 )  # fmt: skip
                 problems = [line for gateway in (a, b) for line in gateway.output[started[gateway.process.pid]:]
                             if _is_problem(line)]  # fmt: skip
@@ -480,6 +481,12 @@ def _is_problem(line: str) -> bool:
     return any(mark in line for mark in ('"level":"WARNING"', '"level":"ERROR"', '"level":"CRITICAL"', "Traceback"))
 
 
+def _connections(f: LiveFigures) -> str:
+    if f.subscriptions_per_connection == 1:
+        return f"{f.connections} connections of 1 subscription"
+    return f"{f.connections} connections of up to {f.subscriptions_per_connection} subscriptions"
+
+
 def describe(f: LiveFigures) -> list[str]:
     """The run's figures as the bench prints them: one line each for delivery, the POST, CPU and memory."""
     half = f.subscribers - f.subscribers // 2
@@ -487,8 +494,7 @@ def describe(f: LiveFigures) -> list[str]:
     by = f.ms_from_post_by_process
     lines = [
         f"live | {f.selection} | {f.subscribers} subscribers ({half} on A, {f.subscribers - half} on B), "
-        f"{f.connections} connections of up to {f.subscriptions_per_connection} subscriptions | {f.events} webhooks to A, "
-        f"{f.interval_ms} ms apart",
+        f"{_connections(f)} | {f.events} webhooks to A, {f.interval_ms} ms apart",
         f"live | {f.selection} | delivered {f.delivered_frames} of {f.expected_frames} frames ({f.missing_frames} "
         f"missing, {f.unexpected_messages} unexpected, {f.closed_connections} connections closed early)",
         f"live | {f.selection} | ms from POST sent: p50 {post.get('p50')} p99 {post.get('p99')} max "
@@ -528,6 +534,7 @@ def add_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
     parser.add_argument(f"--{prefix}resolved-subscribers", type=int, default=100,
                         help="subscribers of the run selecting customer { id name } (0: no such run)")  # fmt: skip
     parser.add_argument(f"--{prefix}drain-s", type=float, default=10.0, help="wait for frames after the last POST")
+    parser.add_argument(f"--{prefix}open-at-once", type=int, default=OPEN_AT_ONCE, help="connections opened at once")
 
 
 def run_from_arguments(args: argparse.Namespace, prefix: str = "") -> list[LiveFigures]:
@@ -537,7 +544,7 @@ def run_from_arguments(args: argparse.Namespace, prefix: str = "") -> list[LiveF
     print(MACHINE_NOTE, flush=True)
     return run_live(subscribers=value("subscribers"), per_connection=value("per-connection"), events=value("events"),
                     interval_ms=value("interval-ms"), resolved_subscribers=value("resolved-subscribers"),
-                    drain_s=value("drain-s"))  # fmt: skip
+                    drain_s=value("drain-s"), open_at_once=value("open-at-once"))  # fmt: skip
 
 
 def main() -> None:
