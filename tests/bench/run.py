@@ -12,6 +12,10 @@ fan-out. Prints a table and writes the same as JSON.
     python -m tests.bench.run                                    # every scenario, as make bench
     python -m tests.bench.run --scenarios 5 --memory-seconds 0   # scenario 5 alone
     python -m tests.bench.run --scenarios 6 --latencies 0,20 --memory-seconds 0   # the joined page alone
+    python -m tests.bench.run --live-only                        # live delivery alone (tests/bench/live.py)
+
+Last, the live scenario (``tests/bench/live.py``): webhooks posted to one of two gateway processes sharing a
+Redis, timed to each of 1,000 WebSocket subscribers' frames (``--live-subscribers 0``: not run).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import httpx
 
 from gateway.sandbox.seed import DEMO_TOKEN
 from gateway.sandbox.voucherify.seed import DEMO_APP_ID, DEMO_APP_TOKEN
+from tests.bench.live import add_arguments, run_from_arguments
 from tests.servers import (
     _FLOOR_LISTENING,
     GatewayProcess,
@@ -375,16 +380,32 @@ def main() -> None:
     parser.add_argument("--latencies", default="0,20", help="upstream latencies in ms, comma-separated")
     parser.add_argument("--c1", type=int, default=40, help="operations at concurrency 1")
     parser.add_argument("--c32", type=int, default=320, help="operations at concurrency 32")
-    parser.add_argument("--output", type=Path, default=Path("artifacts/bench.json"))
+    parser.add_argument("--output", type=Path, default=None,
+                        help="artifacts/bench.json, or artifacts/bench-live.json with --live-only")  # fmt: skip
     parser.add_argument("--memory-seconds", type=int, default=60, help="length of the memory run (0: none)")
     parser.add_argument("--scenarios", default=",".join(SCENARIO_NUMBERS), help="scenario numbers, comma-separated")
+    parser.add_argument("--live-only", action="store_true", help="only the live scenario (tests/bench/live.py)")
+    add_arguments(parser, prefix="live-")
     args = parser.parse_args()
     chosen = tuple(number.strip() for number in args.scenarios.split(","))
     if unknown := set(chosen) - set(SCENARIO_NUMBERS):
         parser.error(f"no scenario {', '.join(sorted(unknown))}; there are {', '.join(SCENARIO_NUMBERS)}")
+    if args.output is None:
+        args.output = Path("artifacts/bench-live.json" if args.live_only else "artifacts/bench.json")
     print(f"Python {sys.version.split()[0]} ({sys.executable}); results also in {args.output}")
-    print(HEADER)
-    run([int(x) for x in args.latencies.split(",")], args.c1, args.c32, args.output, chosen)
+    if not args.live_only:
+        print(HEADER)
+        run([int(x) for x in args.latencies.split(",")], args.c1, args.c32, args.output, chosen)
+        _memory(args)
+    if args.live_only or args.live_subscribers > 0:
+        live = run_from_arguments(args, prefix="live_")
+        saved = {"python": sys.version.split()[0]} if args.live_only else json.loads(args.output.read_text())
+        saved["live"] = [asdict(figures) for figures in live]
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(saved, indent=2))
+
+
+def _memory(args: argparse.Namespace) -> None:
     if args.memory_seconds:
         from tests.bench.memory import measure_memory
 

@@ -1,14 +1,20 @@
-"""The benchmark's own parts, so it cannot rot: the critical-path count, the floor's call budget, and that
-the floors of scenarios 5 and 6 answer what the gateway answers with the same calls.
+"""The benchmark's own parts, so it cannot rot: the critical-path count, the floor's call budget, that
+the floors of scenarios 5 and 6 answer what the gateway answers with the same calls, and that the live
+scenario's deliveries verify and a small run of it counts every frame.
 (The benchmark itself asserts nothing about time: ``make bench`` prints figures.)"""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from standardwebhooks import Webhook
 
 from gateway.sandbox.seed import DEMO_TOKEN
+from gateway.upstream.polar_webhooks import ChangeKind, read_change, verifier, verify
+from tests.bench.live import new_secret, run_live, signed_delivery
 from tests.bench.run import (
     JOINED_DOCUMENT,
     JOINED_HEADERS,
@@ -80,3 +86,30 @@ def test_scenario_6_makes_the_same_calls_and_the_floor_answers_the_same_json(
         floored = httpx.get(f"{floor.url}/s6", headers=JOINED_HEADERS, timeout=30)
     assert (sandbox.stats(), voucherify.stats()) == calls
     assert floored.json() == {"data": body["data"]}
+
+
+def test_the_live_bench_signs_deliveries_as_the_gateway_verifies_them() -> None:
+    secret = new_secret()
+    customer = {"id": "cus_1", "organization_id": "org_1", "external_id": "ext_1", "email": "a@fastmail.com"}
+    occurred = datetime(2026, 12, 2, 12, 0, 0, 123_000, tzinfo=UTC)
+    body, headers = signed_delivery(Webhook(secret), customer, occurred)
+    assert verify(verifier(secret), body, headers) == headers["webhook-id"]
+    change = read_change(json.loads(body))
+    assert change is not None
+    assert (change.kind, change.customer_id, change.organization_id, change.occurred_at) == (
+        ChangeKind.UPDATED, "cus_1", "org_1", occurred)  # fmt: skip
+
+
+def test_a_small_live_run_counts_every_frame_of_both_processes() -> None:
+    """End to end, small: a real Redis, two gateways, 6 subscribers on 4 connections and 2 resolving the
+    customer, 3 webhooks to A. Every subscriber of both processes has every event once; the scalar run calls
+    Polar for nothing per event, the resolved one once per subscriber and event."""
+    scalars, resolved = run_live(subscribers=6, per_connection=2, events=3, interval_ms=20, resolved_subscribers=2)
+    assert (scalars.connections, resolved.connections) == (4, 2)
+    for figures, upstream in ((scalars, 0), (resolved, 2 * 3)):
+        assert figures.delivered_frames == figures.expected_frames == figures.subscribers * 3, figures
+        assert (figures.unexpected_messages, figures.closed_connections) == (0, 0), figures.notes
+        assert figures.post_statuses == {"202": 3}
+        assert figures.upstream_requests_events == upstream
+        assert figures.ms_from_post_by_process["A"]["max"] > 0
+        assert figures.ms_from_post_by_process["B"]["max"] > 0
