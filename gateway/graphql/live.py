@@ -105,7 +105,7 @@ class LiveSubscriptions:
         context = info.context
         live = _live(context)
         token = _token(context, TokenKind.ORGANIZATION)
-        organization = await _organization_of(context, token)
+        organization = await _organization_of(context, live, token)
         subscriber = Subscriber(context.settings.subscription_queue_size, organization_id=organization)
         return _stream(context, live, subscriber, TokenKind.ORGANIZATION)
 
@@ -160,15 +160,22 @@ async def _portal_customer_id(context: Context, token: str) -> str:
         raise from_upstream(error) from None
 
 
-async def _organization_of(context: Context, token: str) -> str | None:
-    """The token's organization, from its newest customer; None when it has none yet (then the first change
-    read with the token tells, see ``_belongs``)."""
+async def _organization_of(context: Context, live: Live, token: str) -> str | None:
+    """The token's organization, from its newest customer (remembered for the revalidation interval, so a
+    burst of subscriptions asks once); None when it has none yet (then its first customer's creation tells,
+    see ``_belongs``)."""
+    caller = caller_key(token)
+    if (known := live.organization_of(caller, context.settings.subscription_token_revalidate_s)) is not None:
+        return known
     _fresh_budget(context)
     try:
         page = await context.polar_client.customers_page(token, CustomerQuery(), 1, 1)
     except UpstreamError as error:
         raise from_upstream(error) from None
-    return page.items[0].organization_id if page.items else None
+    if not page.items:
+        return None
+    live.remember_organization(caller, page.items[0].organization_id)
+    return page.items[0].organization_id
 
 
 async def _still_accepted(context: Context, token: str, kind: TokenKind) -> bool:
@@ -202,6 +209,7 @@ async def _belongs(context: Context, token: str, live: Live, subscriber: Subscri
     except UpstreamError:
         return False
     live.hub.learned(subscriber, change.organization_id)
+    live.remember_organization(caller_key(token), change.organization_id)
     return True
 
 

@@ -18,6 +18,7 @@ import logging
 
 import orjson
 from aiohttp import web
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from ..http.answers import error_response
 from ..http.bodies import JsonRefused, decode_json, refuse_and_close
@@ -78,9 +79,11 @@ async def polar_webhook(request: web.Request) -> web.StreamResponse:
             if change is not None:
                 try:
                     await live.bus.publish(change)
-                except BaseException:
+                except RedisConnectionError:  # not sent: Polar's retry must be taken, so the id is forgotten
                     await asyncio.shield(_forget(live.seen, webhook_id))
                     raise
+                # A publish that timed out may have reached Redis: the id stays seen, and Polar's retry is
+                # ignored. At most once: a subscriber never gets one change twice.
     except Exception as error:  # Redis refused, went away, or took too long
         log.warning("webhook not handed on (%s); answered 503 so that Polar retries", type(error).__name__)
         return _answer(request, 503, "unavailable", UNAVAILABLE)

@@ -4,6 +4,8 @@ webhook ids, and the verifier of deliveries, started and stopped with the app.""
 from __future__ import annotations
 
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -21,6 +23,7 @@ from .hub import Ending, Hub
 log = logging.getLogger("gateway.live")
 REDIS_TIMEOUT_S = 1.0  # a command (SET NX, PUBLISH) or a connection attempt: a webhook answers within 1 s
 STARTUP_WAIT_S = 2.0  # how long start-up waits for the Redis listener before serving without it
+REMEMBERED_ORGANIZATIONS = 10_000  # callers whose organization is remembered, most recent kept
 
 
 @dataclass
@@ -33,6 +36,21 @@ class Live:
     connections: dict[str, int] = field(default_factory=dict)  # open WebSocket connections per caller key
     subscriptions: dict[str, int] = field(default_factory=dict)  # running subscriptions per caller key
     webhooks_reading: int = 0  # deliveries whose body is being read (webhook_max_concurrent)
+    organizations: OrderedDict[str, tuple[str, float]] = field(default_factory=OrderedDict)  # caller -> its
+    # organization and when Polar last said so (``graphql.live``): subscribing in a burst asks once
+
+    def organization_of(self, caller: str, within_s: float) -> str | None:
+        """The caller's organization, if Polar told it within ``within_s``."""
+        known = self.organizations.get(caller)
+        if known is None or time.monotonic() - known[1] > within_s:
+            return None
+        return known[0]
+
+    def remember_organization(self, caller: str, organization: str) -> None:
+        self.organizations[caller] = (organization, time.monotonic())
+        self.organizations.move_to_end(caller)
+        while len(self.organizations) > REMEMBERED_ORGANIZATIONS:
+            self.organizations.popitem(last=False)
     sockets: set[web.WebSocketResponse] = field(default_factory=set)  # open, to close when the process stops
 
 

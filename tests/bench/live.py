@@ -258,7 +258,8 @@ def _gateway_env(secret: str, redis_url: str, connections_per_process: int) -> d
         "GATEWAY_REDIS_URL": redis_url,
         "GATEWAY_MAX_CONNECTIONS_PER_TOKEN": str(max(20, connections_per_process)),
         "GATEWAY_MAX_WEBSOCKET_CONNECTIONS": str(room),
-        "GATEWAY_MAX_CONNECTIONS": str(room),
+        "GATEWAY_MAX_CONNECTIONS": str(2 * room + 100),  # sockets take at most half of the connections
+        "GATEWAY_MAX_SUBSCRIPTIONS_PER_TOKEN": str(room * 10),  # one demo token holds every subscriber here
         "GATEWAY_SUBSCRIPTION_TOKEN_REVALIDATE_S": "600",
     }
 
