@@ -139,8 +139,8 @@ try {
   report.consoleErrorsBeforeOtherToken = [...report.consoleErrors];
 
   // 3. Another token in the Headers tab, under a name of another case: the next connection carries it, as
-  // "Authorization". The gateway takes the connection (the token is well formed) and Polar refuses the token
-  // when the subscription starts: an error in the result pane.
+  // "Authorization". The token is well formed, and the gateway proves it with Polar at connection_init: Polar
+  // refuses it, so the connection is closed with 4403 and the reason, shown in the result pane.
   const { Authorization: _, ...otherHeaders } = JSON.parse(report.headersEditor);
   await setEditor(headersEditor, JSON.stringify({ AUTHORIZATION: `Bearer ${otherToken}`, ...otherHeaders }, null, 2));
   report.secondHeadersEditor = await editorText(headersEditor);
@@ -148,7 +148,7 @@ try {
   await page.locator('.graphiql-execute-button').click();
   await until(() => sent(1, 'connection_init'), timeout, 'a second connection');
   await until(() => report.sockets[1].closed, timeout, 'the second connection to end');
-  await result.getByText('UNAUTHENTICATED').first().waitFor();
+  await result.getByText('Polar refused this token').first().waitFor();
   report.secondResult = await result.innerText();
 
   // 4. No Authorization at all: the gateway closes the connection at connection_init (4403, with the
