@@ -76,7 +76,8 @@ soak: install
 	$(BIN)/python -m tests.soak --duration 60 --clients 64
 	$(BIN)/python -m tests.soak --duration 60 --clients 32 --rate 100 --attackers
 
-# The gateway beside the floor and the naive gateway, at 0 and 20 ms upstream latency; prints a table
-# and writes artifacts/bench.json. Takes several minutes; asserts nothing about time.
+# The gateway beside the floor and the naive gateway, at 0 and 20 ms upstream latency, then live delivery
+# (webhooks to 1,000 subscribers on two gateways sharing Redis); prints a table and writes
+# artifacts/bench.json. Takes several minutes; asserts nothing about time.
 bench: install redis
 	$(BIN)/python -m tests.bench.run --latencies 0,20 --output artifacts/bench.json
