@@ -137,3 +137,21 @@ async def subscribed(
         if marker == f"probe-{sent}":
             return
         message = await socket.message()
+
+
+async def live_subscribers(http: httpx.AsyncClient, gateway: LiveGateway) -> int:
+    """The gateway's ``gateway_live_subscribers`` gauge: subscriptions that have joined its hub."""
+    response = await http.get(gateway.url + "/metrics")
+    assert response.status_code == 200, response.text
+    for line in response.text.splitlines():
+        if line.startswith("gateway_live_subscribers "):
+            return int(float(line.split()[1]))
+    raise AssertionError("no gateway_live_subscribers in /metrics")
+
+
+async def joined(http: httpx.AsyncClient, gateway: LiveGateway, count: int, within: float = 5.0) -> None:
+    """Waits until the hub holds ``count`` subscribers (for one that no probe can reach)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while (now := await live_subscribers(http, gateway)) < count:
+        assert asyncio.get_running_loop().time() < deadline, f"{now} of {count} subscribers joined in {within} s"
+        await asyncio.sleep(0.02)
