@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from gateway.sandbox.seed import DEMO_TOKEN, OTHER_TOKEN
+from tests.live.deliveries import customer_event
 from tests.live.gateways import LiveGateway
 from tests.live.helpers import (
     CUSTOMER_CHANGED_BY_EXTERNAL_ID,
@@ -22,6 +23,7 @@ from tests.live.helpers import (
     customers,
     joined,
     live_subscribers,
+    post_delivery,
     rename,
     session_token,
     subscribed,
@@ -99,6 +101,30 @@ async def test_an_organization_without_customers_learns_its_own_and_sees_nothing
         await rename(http, live_gateway, demo_customer["id"], "Demo Change Three")
         assert change(await demo.event(demo_op))["customer"]["name"] == "Demo Change Three"
         await other.silent(0.3)
+
+
+async def test_a_deleted_customer_does_not_hide_an_organization_from_its_own_subscriber(
+    live_gateway: LiveGateway, http: httpx.AsyncClient, api: httpx.AsyncClient
+) -> None:
+    """While its organization has no customer, a subscriber cannot tell a customer it cannot read from another
+    organization's: Polar's news of a deleted customer of its own must not make it deaf to its organization."""
+    other_token = {"Authorization": f"Bearer {OTHER_TOKEN}"}
+    former = await customers(api, 12, OTHER_TOKEN)
+    for customer in former:
+        assert (await api.delete(f"/v1/customers/{customer['id']}", headers=other_token)).status_code == 204
+    live_gateway.register(OTHER_TOKEN)
+    before = await live_subscribers(http, live_gateway)
+    async with live_gateway.socket() as other:
+        await other.init(OTHER_TOKEN)
+        operation = await other.subscribe(CUSTOMERS_CHANGED)
+        await joined(http, live_gateway, before + 1)
+        gone = former[0]
+        for event_type in ("customer.deleted", "customer.state_changed"):  # what Polar sends for a deletion
+            await post_delivery(http, live_gateway, customer_event(event_type, gone["id"], gone["organization_id"]))
+        response = await api.post("/v1/customers/", json={"email": "after.deletion@fastmail.com"}, headers=other_token)
+        assert response.status_code == 201, response.text
+        created = change(await other.event(operation))
+        assert (created["type"], created["customerId"]) == ("CREATED", response.json()["id"])
 
 
 @pytest.fixture
