@@ -5,6 +5,7 @@ key), the timestamp within 5 minutes, and each event family read into a ``Custom
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -92,24 +93,24 @@ def _with(**changes: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    ("body", "headers"),
+    ("body", "headers"),  # the headers made when the test runs: the timestamps are now
     [
-        (BODY, _headers(LEGACY_SECRET)),
-        (BODY + b" ", _headers(STANDARD_SECRET)),
-        (BODY, _with(webhook_id="msg_other")),
-        (BODY, _without("webhook-id")),
-        (BODY, _without("webhook-timestamp")),
-        (BODY, _without("webhook-signature")),
-        (BODY, _with(webhook_id="")),
-        (BODY, _headers(STANDARD_SECRET, webhook_id="m" * (MAX_WEBHOOK_ID_CHARS + 1))),
-        (BODY, _headers(STANDARD_SECRET, at=datetime.now(UTC) - timedelta(minutes=6))),
-        (BODY, _headers(STANDARD_SECRET, at=datetime.now(UTC) + timedelta(minutes=6))),
-        (BODY, _with(webhook_timestamp="soon")),
-        (BODY, _with(webhook_signature="v1,***")),
-        (BODY, _with(webhook_signature="v1")),
-        (BODY, _with(webhook_signature="")),
-        (BODY, _with(webhook_signature="v2," + _headers(STANDARD_SECRET)["webhook-signature"][3:])),
-        (b'{"type": "\xff"}', _headers(STANDARD_SECRET)),
+        (BODY, lambda: _headers(LEGACY_SECRET)),
+        (BODY + b" ", lambda: _headers(STANDARD_SECRET)),
+        (BODY, lambda: _with(webhook_id="msg_other")),
+        (BODY, lambda: _without("webhook-id")),
+        (BODY, lambda: _without("webhook-timestamp")),
+        (BODY, lambda: _without("webhook-signature")),
+        (BODY, lambda: _with(webhook_id="")),
+        (BODY, lambda: _headers(STANDARD_SECRET, webhook_id="m" * (MAX_WEBHOOK_ID_CHARS + 1))),
+        (BODY, lambda: _headers(STANDARD_SECRET, at=datetime.now(UTC) - timedelta(minutes=6))),
+        (BODY, lambda: _headers(STANDARD_SECRET, at=datetime.now(UTC) + timedelta(minutes=6))),
+        (BODY, lambda: _with(webhook_timestamp="soon")),
+        (BODY, lambda: _with(webhook_signature="v1,***")),
+        (BODY, lambda: _with(webhook_signature="v1")),
+        (BODY, lambda: _with(webhook_signature="")),
+        (BODY, lambda: _with(webhook_signature="v2," + _headers(STANDARD_SECRET)["webhook-signature"][3:])),
+        (b'{"type": "\xff"}', lambda: _headers(STANDARD_SECRET)),
     ],
     ids=[
         "other-secret",
@@ -130,9 +131,9 @@ def _with(**changes: str) -> dict[str, str]:
         "body-not-utf8",
     ],
 )
-def test_a_delivery_that_does_not_check_out_is_not_verified(body: bytes, headers: dict[str, str]) -> None:
+def test_a_delivery_that_does_not_check_out_is_not_verified(body: bytes, headers: Callable[[], dict[str, str]]) -> None:
     with pytest.raises(NotVerified) as refused:
-        verify(verifier(STANDARD_SECRET), body, headers)
+        verify(verifier(STANDARD_SECRET), body, headers())
     assert "msg_" not in str(refused.value)  # the message quotes nothing the sender sent
 
 
