@@ -69,6 +69,10 @@ async def test_a_token_polar_no_longer_accepts_closes_its_connection_with_4403(
         assert change(await organization.event(organization_op))["customer"]["name"] == "Still Live"
         await _left(http, gateway, before + 1)  # the closed subscription has left the hub
 
+    async with gateway.socket() as again:  # and the expired token gets no new connection
+        await again.send({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        assert (await again.closed()).code == 4403
+
 
 def _flood(customer: dict[str, Any], count: int) -> list[dict[str, Any]]:
     return [

@@ -14,8 +14,11 @@ from gateway.upstream.polar_webhooks import ChangeKind, CustomerChange
 DEMO, OTHER = "org-demo", "org-other"
 
 
-def _change(customer: str = "c1", organization: str = DEMO, external: str | None = None) -> CustomerChange:
-    return CustomerChange(ChangeKind.UPDATED, "customer.updated", organization, customer, external, datetime.now(UTC))
+def _change(
+    customer: str = "c1", organization: str = DEMO, external: str | None = None, kind: ChangeKind = ChangeKind.UPDATED
+) -> CustomerChange:
+    event_type = "customer.created" if kind is ChangeKind.CREATED else "customer.updated"
+    return CustomerChange(kind, event_type, organization, customer, external, datetime.now(UTC))
 
 
 async def test_a_subscriber_over_its_limit_is_ended_too_slow() -> None:
@@ -77,17 +80,20 @@ def test_changes_go_to_their_organization_and_their_customer_only() -> None:
     assert len(hub) == 1
 
 
-def test_an_unplaced_subscriber_is_offered_everything_until_its_organization_is_learned() -> None:
+def test_an_unplaced_subscriber_takes_only_creations_until_its_organization_is_learned() -> None:
+    """Its token's organization unknown (no customer yet), it can only be told by reading a new customer: it
+    takes creations (not those of an organization found foreign), then, learned, its organization's changes."""
     hub = Hub()
     unplaced = Subscriber(10)
     hub.join(unplaced)
     unplaced.foreign.add(DEMO)  # a read with its token found a Demo customer not to be its own
-    hub.deliver(_change("c1"))
-    hub.deliver(_change("o1", OTHER))
+    hub.deliver(_change("c1", kind=ChangeKind.CREATED))
+    hub.deliver(_change("o0", OTHER))  # an update: nothing tells whose it is
+    hub.deliver(_change("o1", OTHER, kind=ChangeKind.CREATED))
     assert _waiting(unplaced) == ["o1"]
     hub.learned(unplaced, OTHER)
     hub.deliver(_change("o2", OTHER))
-    hub.deliver(_change("x1", "org-third"))
+    hub.deliver(_change("x1", "org-third", kind=ChangeKind.CREATED))
     assert _waiting(unplaced) == ["o1", "o2"]
     hub.leave(unplaced)
     assert len(hub) == 0
