@@ -203,9 +203,18 @@ async def _belongs(context: Context, token: str, live: Live, subscriber: Subscri
     try:
         await context.polar_client.get_customer(token, change.customer_id)
     except UpstreamNotFound:
-        if len(subscriber.foreign) < FOREIGN_ORGANIZATIONS:
+        # Another organization's customer, or one of its own deleted since (created and deleted before this
+        # read): the token's newest customer, once it has one, tells which; until then nothing is remembered.
+        try:
+            own = await _organization_of(context, live, token)
+        except GraphQLError:
+            return False
+        if own is None:
+            return False
+        if own != change.organization_id and len(subscriber.foreign) < FOREIGN_ORGANIZATIONS:
             subscriber.foreign.add(change.organization_id)
-        return False
+        live.hub.learned(subscriber, own)
+        return own == change.organization_id
     except UpstreamError:
         return False
     live.hub.learned(subscriber, change.organization_id)
