@@ -6,6 +6,7 @@ its next event after the foreign change is its own one."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -129,6 +130,34 @@ async def test_a_deleted_customer_does_not_hide_an_organization_from_its_own_sub
             assert len(seen) < 10, seen
             seen.append(change(await other.event(operation)))
         assert {event["customerId"] for event in seen} <= {gone["id"], new_id}  # its organization's only
+
+
+async def test_a_customer_created_and_deleted_at_once_does_not_hide_an_organization_from_its_subscriber(
+    live_gateway_with: Callable[..., LiveGateway], http: httpx.AsyncClient, api: httpx.AsyncClient
+) -> None:
+    """The organization has no customer; one is created and deleted before the gateway reads the creation (the
+    deliveries come after both writes), then another is created. Its subscriber must see the latter."""
+    gateway = live_gateway_with(GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION="9")  # its own: nothing remembered
+    other_token = {"Authorization": f"Bearer {OTHER_TOKEN}"}
+    for customer in await customers(api, 12, OTHER_TOKEN):
+        assert (await api.delete(f"/v1/customers/{customer['id']}", headers=other_token)).status_code == 204
+    gateway.register(OTHER_TOKEN)
+    before = await live_subscribers(http, gateway)
+    async with gateway.socket() as other:
+        await other.init(OTHER_TOKEN)
+        operation = await other.subscribe(CUSTOMERS_CHANGED)
+        await joined(http, gateway, before + 1)
+        brief = await api.post("/v1/customers/", json={"email": "brief.stay@fastmail.com"}, headers=other_token)
+        assert brief.status_code == 201, brief.text
+        deleted = await api.delete(f"/v1/customers/{brief.json()['id']}", headers=other_token)
+        assert deleted.status_code == 204, deleted.text
+        stays = await api.post("/v1/customers/", json={"email": "long.stay@fastmail.com"}, headers=other_token)
+        assert stays.status_code == 201, stays.text
+        seen = [change(await other.event(operation))]
+        while (seen[-1]["type"], seen[-1]["customerId"]) != ("CREATED", stays.json()["id"]):
+            assert len(seen) < 10, seen
+            seen.append(change(await other.event(operation)))
+        assert {event["customerId"] for event in seen} <= {brief.json()["id"], stays.json()["id"]}
 
 
 @pytest.fixture
