@@ -3,6 +3,7 @@ fresh loaders (each keyed by the caller's credentials, since they live for this 
 
 from __future__ import annotations
 
+import asyncio
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,7 @@ class Context:
     waited: bool = False  # a voucherifyAsyncAction of this request has taken its waitSeconds (one may)
     live: Live | None = None  # subscriptions' hub and bus; None: subscriptions are off
     websocket: web.WebSocketResponse | None = None  # the connection, for a subscription's context
+    transport: asyncio.Transport | None = None  # its TCP connection, cut when a close cannot be sent
     connection_params: dict[str, object] | None = None  # connection_init's payload (set by Strawberry)
     connection_key: str | None = None  # the caller key counted against max_connections_per_token
     _loaders: dict[str, Any] = field(default_factory=dict, repr=False)

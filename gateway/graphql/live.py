@@ -10,6 +10,8 @@ Delivery is at most once, to subscribers connected when the event arrives.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
@@ -41,6 +43,7 @@ SHUTDOWN_REASON = "The gateway is restarting: reconnect, then refetch"
 CLOSE_REVOKED = 4403
 CLOSE_TOO_SLOW = 1008  # policy violation: the client may reconnect
 CLOSE_GOING_AWAY = 1001
+CLOSE_TIMEOUT_S = 1.0
 FOREIGN_ORGANIZATIONS = 100  # organizations remembered as not a token's own, while its own is unknown
 TOO_MANY_FOR_TOKEN = "Too many subscriptions of this token at once (setting max_subscriptions_per_token, {})."
 
@@ -231,6 +234,7 @@ async def _stream(
     if live.subscriptions.get(caller, 0) >= settings.max_subscriptions_per_token:
         raise gateway_error(TOO_MANY_FOR_TOKEN.format(settings.max_subscriptions_per_token), ErrorCode.LIMIT_EXCEEDED)
     live.subscriptions[caller] = live.subscriptions.get(caller, 0) + 1
+    subscriber.on_too_slow = lambda: _close_soon(context, Ending.TOO_SLOW)
     live.hub.join(subscriber)
     if not live.bus.available:  # Redis went away while the subscription was checked: ``end_all`` came too early
         subscriber.end(Ending.BUS_LOST)
@@ -280,4 +284,21 @@ async def _close_for(context: Context, reason: Ending) -> None:
         Ending.TOO_SLOW: (CLOSE_TOO_SLOW, SLOW_REASON),
         Ending.SHUTDOWN: (CLOSE_GOING_AWAY, SHUTDOWN_REASON),
     }[reason]
-    await socket.close(code=code, message=message.encode())
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(CLOSE_TIMEOUT_S):
+            await socket.close(code=code, message=message.encode())
+    if reason is Ending.TOO_SLOW and context.transport is not None:
+        # A peer that reads nothing never takes the close frame, and a closing transport would wait for its
+        # buffer to drain: what is buffered for it is dropped with the connection.
+        context.transport.abort()
+
+
+_closing: set[asyncio.Task[None]] = set()  # closes under way, held until done (a bare task may be collected)
+
+
+def _close_soon(context: Context, reason: Ending) -> None:
+    """``_close_for`` in a task of its own: the subscription's task may be the one blocked writing."""
+    if context.websocket is not None:
+        task = asyncio.get_running_loop().create_task(_close_for(context, reason))
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)

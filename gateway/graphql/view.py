@@ -296,6 +296,7 @@ class GatewayView(GraphQLView[Context, None]):
         request.app[LIVE].sockets.add(socket)
         context: Context = request[_SOCKET_CONTEXT]
         context.websocket = socket
+        context.transport = request.transport
         return socket
 
     async def _run_upload(self, request: web.Request) -> web.StreamResponse:

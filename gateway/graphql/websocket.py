@@ -101,7 +101,9 @@ class SubscriptionsOnly:
         return _saying_why(await self._schema.stream(query, *args, **kwargs))
 
     async def subscribe(self, *args: Any, **kwargs: Any) -> Any:
-        return await self._schema.subscribe(*args, **kwargs)
+        """The legacy protocol's path: a query or a mutation fails there too, and is told the same way."""
+        results = await self._schema.subscribe(*args, **kwargs)
+        return _saying_why(results) if hasattr(results, "__aiter__") else results
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._schema, name)

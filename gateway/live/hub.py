@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from enum import Enum
 
 from ..observability.metrics import LIVE_ENDED, LIVE_EVENTS, LIVE_SUBSCRIBERS
@@ -44,6 +45,9 @@ class Subscriber:
         self._waiting: deque[CustomerChange] = deque()
         self._ready = asyncio.Event()
         self.ending: Ending | None = None
+        # Told at once when the subscriber falls behind: its reader may be blocked writing to a peer that
+        # reads nothing, and would never come back to ``next`` to learn it.
+        self.on_too_slow: Callable[[], None] | None = None
 
     @property
     def placed(self) -> bool:
@@ -72,6 +76,8 @@ class Subscriber:
         if self.ending is None:
             self.ending = reason
             LIVE_ENDED.labels(reason.value).inc()
+            if reason is Ending.TOO_SLOW and self.on_too_slow is not None:
+                self.on_too_slow()
         self._waiting.clear()
         self._ready.set()
 
