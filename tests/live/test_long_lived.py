@@ -5,6 +5,11 @@ SIGTERM closes subscribers (1001) within the drain period."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import os
+import socket
+import struct
 import time
 from collections.abc import Callable
 from typing import Any
@@ -153,3 +158,55 @@ async def test_sigterm_closes_subscribers_with_1001_within_the_drain(
             exit_code = await asyncio.to_thread(process.process.wait, 15)
             assert exit_code == 0
             assert time.monotonic() - started < 20  # shutdown_grace_s: the sockets did not hold the drain
+
+
+def _ws_frame(text: str) -> bytes:
+    """One masked text frame, as a client sends it."""
+    data, mask = text.encode(), os.urandom(4)
+    size = bytes([0x80 | len(data)]) if len(data) < 126 else bytes([0x80 | 126]) + struct.pack("!H", len(data))
+    return bytes([0x81]) + size + mask + bytes(byte ^ mask[n % 4] for n, byte in enumerate(data))
+
+
+async def test_a_subscriber_that_reads_nothing_is_cut_off_at_once(
+    live_gateway_with: Callable[..., LiveGateway], http: httpx.AsyncClient, api: httpx.AsyncClient
+) -> None:
+    """A client that stops reading altogether (a 4 KB receive buffer, never read): the gateway's write to it
+    blocks, so its subscription never comes back to its queue to learn it is over. The hub ends it when the
+    queue overflows and its connection is closed from there, cut if the close cannot be sent: the
+    subscriber leaves within seconds (not when the heartbeat gives up), and the gateway serves on."""
+    gateway = live_gateway_with(GATEWAY_SUBSCRIPTION_QUEUE_SIZE="20", GATEWAY_WEBSOCKET_HEARTBEAT_S="120")
+    customer = (await customers(api, 1))[0]
+    big = {f"k{n}": "x" * 500 for n in range(50)}  # each frame about 26 KB: the buffers fill after a few
+    assert (await api.patch(f"/v1/customers/{customer['id']}", json={"metadata": big})).status_code == 200
+    before = await live_subscribers(http, gateway)
+    too_slow_before = await _too_slow_total(http, gateway)
+    host, port = gateway.url.removeprefix("http://").split(":")
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    try:
+        raw.settimeout(5)
+        raw.connect((host, int(port)))
+        key = base64.b64encode(os.urandom(16)).decode()
+        raw.sendall(
+            f"GET /graphql HTTP/1.1\r\nHost: gateway\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws"
+            "\r\n\r\n".encode()
+        )
+        assert b" 101 " in raw.recv(1024)
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {DEMO_TOKEN}"}}
+        raw.sendall(_ws_frame(json.dumps(init)))
+        query = "subscription { customersChanged { customer { metadata } } }"
+        raw.sendall(_ws_frame(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}})))
+        deadline = time.monotonic() + 10
+        while await live_subscribers(http, gateway) != before + 1:
+            assert time.monotonic() < deadline, "the raw subscriber never joined"
+            await asyncio.sleep(0.05)
+        for event in _flood(customer, 200):
+            await post_delivery(http, gateway, event)
+            if await _too_slow_total(http, gateway) > too_slow_before:
+                break
+        assert await _too_slow_total(http, gateway) == too_slow_before + 1
+        await _left(http, gateway, before, within=5)
+        assert (await http.get(gateway.url + "/healthz")).status_code == 200
+    finally:
+        raw.close()
