@@ -125,7 +125,9 @@ def _well_formed(message: object) -> bool:
     """The envelope both protocols need before Strawberry reads it (it indexes what it is sent)."""
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         return False
-    if "id" in message and not isinstance(message["id"], str):
+    if ("id" in message or message["type"] in {"subscribe", "complete", "start", "stop"}) and not isinstance(
+        message.get("id"), str
+    ):
         return False
     payload = message.get("payload")
     return message["type"] not in {"subscribe", "start"} or (
