@@ -349,9 +349,17 @@ def cached_documents(
             if query is not None:
                 self.entry = cache.get(query)
                 if self.entry is None:
-                    context.graphql_document = await off_loop(
-                        len(query), partial(parse, query, max_tokens=max_tokens), paid=len(query)
-                    )
+                    try:
+                        context.graphql_document = await off_loop(
+                            len(query), partial(parse, query, max_tokens=max_tokens), paid=len(query)
+                        )
+                    except GraphQLError:
+                        # Strawberry turns a syntax error into the operation's error only when its own parse
+                        # raises it (over a socket, one raised here was lost, or logged with a traceback): it
+                        # parses again, up to the error, within the same token limit.
+                        context.parse_options = {**context.parse_options, "max_tokens": max_tokens}
+                        yield
+                        return
                 else:
                     context.graphql_document = self.entry.document
                     if self.entry.errors:

@@ -18,14 +18,15 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
+from json import JSONDecodeError
 from typing import Any
 
-from aiohttp import ClientConnectionResetError
+from aiohttp import ClientConnectionResetError, WSMsgType
 from graphql import GraphQLError
 from multidict import CIMultiDict
 from strawberry.aiohttp.views import AiohttpWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
@@ -69,12 +70,24 @@ class TextFrames(AiohttpWebSocketAdapter):
     burst of five seconds' worth), else the socket is closed with 1008."""
 
     async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
+        """Strawberry's, with every frame counted before it is decoded: the legacy protocol skips frames that
+        are not JSON, which were not counted when the decoded messages were."""
         rate = self.request.app[SETTINGS].websocket_messages_per_s
         allowance = ByteBudget(rate, rate * 5)
-        async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):
+        async for frame in self.ws:
             if not allowance.take(1):
                 await self.ws.close(code=CLOSE_POLICY, message=TOO_MANY_MESSAGES.encode())
                 return
+            if frame.type == WSMsgType.BINARY:
+                raise NonTextMessageReceived
+            if frame.type != WSMsgType.TEXT:
+                continue
+            try:
+                message = self.view.decode_json(frame.data)
+            except JSONDecodeError as error:
+                if ignore_parsing_errors:
+                    continue
+                raise NonJsonMessageReceived from error
             yield message
 
     async def send_json(self, message: Mapping[str, object]) -> None:
@@ -292,15 +305,24 @@ async def _refuse(context: Context, reason: str) -> None:
     raise ConnectionRejectionError({"message": reason})
 
 
-class _OriginRefusals(logging.Filter):
-    """Strawberry logs every refused cross-origin upgrade with its Origin and Host headers, which the caller
-    writes (8 KB each, without limit): counted instead (``gateway_edge_closed{reason="websocket_origin"}``)."""
+class _HandshakeRefusals(logging.Filter):
+    """Strawberry logs every refused cross-origin upgrade with its Origin and Host headers, and aiohttp every
+    upgrade whose subprotocols match none with the caller's list: text the caller writes (8 KB a header,
+    without limit). Counted instead (``gateway_edge_closed{reason="websocket_origin"|"websocket_protocol"}``)."""
+
+    REFUSALS = (
+        ("Rejected WebSocket connection from origin", "websocket_origin"),
+        ("Client protocols %r don", "websocket_protocol"),
+    )
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.getMessage().startswith("Rejected WebSocket connection from origin"):
-            EDGE_CLOSED.labels("websocket_origin").inc()
-            return False
+        message = record.msg if isinstance(record.msg, str) else ""
+        for start, reason in self.REFUSALS:
+            if start in message:
+                EDGE_CLOSED.labels(reason).inc()
+                return False
         return True
 
 
-logging.getLogger("strawberry.ws").addFilter(_OriginRefusals())
+for _logger in ("strawberry.ws", "aiohttp.websocket"):
+    logging.getLogger(_logger).addFilter(_HandshakeRefusals())

@@ -129,11 +129,6 @@ async def test_floods_on_many_sockets_are_each_closed_while_http_answers(chatty:
         assert_unharmed(chatty)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: on graphql-ws, Strawberry's iter_json skips text frames that are not JSON (ignore_parsing_errors) "
-    "before TextFrames.iter_json counts a message, so they are never counted against websocket_messages_per_s",
-)
 async def test_legacy_frames_that_are_not_json_count_against_the_rate(chatty: GatewayProcess) -> None:
     async with asyncio.timeout(60):
         subscriber = await initialised(chatty, LEGACY_WS)
