@@ -231,9 +231,8 @@ async def _stream(
     settings = context.settings
     token = context.credentials.token or ""  # fixed for the connection: connection_init comes once
     caller = caller_key(token)
-    if live.subscriptions.get(caller, 0) >= settings.max_subscriptions_per_token:
+    if not live.subscriptions.claim(caller, settings.max_subscriptions_per_token):
         raise gateway_error(TOO_MANY_FOR_TOKEN.format(settings.max_subscriptions_per_token), ErrorCode.LIMIT_EXCEEDED)
-    live.subscriptions[caller] = live.subscriptions.get(caller, 0) + 1
     subscriber.on_too_slow = lambda: _close_soon(context, Ending.TOO_SLOW)
     live.hub.join(subscriber)
     if not live.bus.available:  # Redis went away while the subscription was checked: ``end_all`` came too early
@@ -257,11 +256,7 @@ async def _stream(
         await _close_for(context, ended.reason)
     finally:
         live.hub.leave(subscriber)
-        left = live.subscriptions.get(caller, 1) - 1
-        if left > 0:
-            live.subscriptions[caller] = left
-        else:
-            live.subscriptions.pop(caller, None)
+        live.subscriptions.release(caller)
 
 
 def _event(change: CustomerChange) -> CustomerChangeEvent:

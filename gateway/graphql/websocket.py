@@ -38,6 +38,7 @@ from strawberry.types.graphql import OperationType
 
 from ..http.keys import SETTINGS
 from ..http.tokens import MALFORMED, SEVERAL, TokenKind, credentials, token_kind
+from ..live.service import CallerCounts
 from ..observability.metrics import EDGE_CLOSED
 from ..settings import Settings
 from ..upstream import budget
@@ -238,7 +239,7 @@ class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
         await super().handle_start(message)
 
 
-async def authenticate(context: Context, counts: dict[str, int], per_token: int) -> None:
+async def authenticate(context: Context, counts: CallerCounts, per_token: int) -> None:
     """At ``connection_init``: the connection's token (``connectionParams`` first), proven with Polar (one
     small call, none for a token it accepted lately) and counted against ``max_connections_per_token``; else
     the connection is closed with 4403 and the reason. A Polar that cannot answer now is not held against the
@@ -259,13 +260,13 @@ async def authenticate(context: Context, counts: dict[str, int], per_token: int)
         await _refuse(context, {None: NO_TOKEN, SEVERAL: TWO_TOKENS, MALFORMED: BAD_TOKEN}.get(problem, NO_TOKEN))
         return
     key = caller_key(token)
-    if counts.get(key, 0) >= per_token:
-        await _refuse(context, f"Too many connections for this token (setting max_connections_per_token, {per_token}).")
+    too_many = f"Too many connections for this token (setting max_connections_per_token, {per_token})."
+    if counts.held(key) >= per_token:  # before asking Polar: a token at its limit costs no call
+        await _refuse(context, too_many)
     if not await _accepted(context, token):
         await _refuse(context, REFUSED_TOKEN)
-    if counts.get(key, 0) >= per_token:  # others of the token may have connected while Polar was asked
-        await _refuse(context, f"Too many connections for this token (setting max_connections_per_token, {per_token}).")
-    counts[key] = counts.get(key, 0) + 1
+    if not counts.claim(key, per_token):  # others of the token may have connected while Polar was asked
+        await _refuse(context, too_many)
     context.connection_key = key
 
 
@@ -285,17 +286,11 @@ async def _accepted(context: Context, token: str) -> bool:
     return True
 
 
-def release(context: Context, counts: dict[str, int]) -> None:
+def release(context: Context, counts: CallerCounts) -> None:
     """The connection's place in its token's count, given back when it closes."""
-    key = context.connection_key
-    if key is None:
-        return
-    context.connection_key = None
-    left = counts.get(key, 1) - 1
-    if left > 0:
-        counts[key] = left
-    else:
-        counts.pop(key, None)
+    if context.connection_key is not None:
+        counts.release(context.connection_key)
+        context.connection_key = None
 
 
 async def _refuse(context: Context, reason: str) -> None:

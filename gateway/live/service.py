@@ -26,6 +26,31 @@ STARTUP_WAIT_S = 2.0  # how long start-up waits for the Redis listener before se
 REMEMBERED_ORGANIZATIONS = 10_000  # callers whose organization is remembered, most recent kept
 
 
+class CallerCounts:
+    """How many of something each caller (a keyed digest of its token) holds, for a limit per caller; a
+    caller holding none takes no room."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, int] = {}
+
+    def held(self, caller: str) -> int:
+        return self._held.get(caller, 0)
+
+    def claim(self, caller: str, limit: int) -> bool:
+        """One more for ``caller``, unless it holds ``limit`` already."""
+        if self.held(caller) >= limit:
+            return False
+        self._held[caller] = self.held(caller) + 1
+        return True
+
+    def release(self, caller: str) -> None:
+        left = self.held(caller) - 1
+        if left > 0:
+            self._held[caller] = left
+        else:
+            self._held.pop(caller, None)
+
+
 @dataclass
 class Live:
     settings: Settings
@@ -33,8 +58,8 @@ class Live:
     bus: Bus
     seen: SeenIds
     webhook: Webhook | None  # None: no polar_webhook_secret, /webhooks/polar answers 503
-    connections: dict[str, int] = field(default_factory=dict)  # open WebSocket connections per caller key
-    subscriptions: dict[str, int] = field(default_factory=dict)  # running subscriptions per caller key
+    connections: CallerCounts = field(default_factory=CallerCounts)  # open WebSocket connections per caller
+    subscriptions: CallerCounts = field(default_factory=CallerCounts)  # running subscriptions per caller
     webhooks_reading: int = 0  # deliveries whose body is being read (webhook_max_concurrent)
     organizations: OrderedDict[str, tuple[str, float]] = field(default_factory=OrderedDict)  # caller -> its
     # organization and when Polar last said so (``graphql.live``): subscribing in a burst asks once
