@@ -389,7 +389,11 @@ class GatewayView(GraphQLView[Context, None]):
             raise HTTPException(400, "Unable to parse request body as JSON") from error
 
     def is_websocket_request(self, request: web.Request) -> TypeGuard[web.Request]:
-        """An upgrade to one of the two protocols, when subscriptions are on (else it is a plain GET)."""
+        """An upgrade to one of the two protocols, when subscriptions are on (else it is a plain GET). Asked of
+        every request, so a request without ``Upgrade: websocket`` is answered before any handshake object
+        is built."""
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            return False
         if not request.app[SETTINGS].subscriptions or LIVE not in request.app:
             return False
         return web.WebSocketResponse(protocols=self.websocket_subprotocols).can_prepare(request).ok
