@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from . import graphiql
+from .cache.service import cache_service
 from .export import export_customers_csv
 from .graphql.schema import build_schema
 from .graphql.scopes import ScopeMemory
@@ -74,6 +75,7 @@ def create_app(
     graphiql_mode: Literal["graphiql"] | None = "graphiql" if settings.graphiql and settings.introspection else None
     app[UPLOAD_SLOTS] = FairSlots(settings.max_concurrent_uploads, per_caller=1)
     app.cleanup_ctx.append(live_service(settings))
+    app.cleanup_ctx.append(cache_service(settings))
     app.on_shutdown.append(close_sockets)
     view = GatewayView(
         schema=build_schema(settings),

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CURSOR_SECRET_MIN_CHARS = 32
@@ -143,6 +143,25 @@ class Settings(BaseSettings):
     # A subscriber's token is asked of Polar again this often; refused, its connection closes with 4403.
     subscription_token_revalidate_s: float = Field(default=60.0, gt=0)
 
+    # The cache of upstream reads (gateway/cache, README "Cache"): Polar's customers and customer states, per
+    # token, in this process (bounded in bytes) or in Redis when redis_url is set. None: on wherever entries can
+    # be invalidated, that is with polar_webhook_secret (the embedded default has one), or with cache_ttl_s set.
+    cache: bool | None = None
+    # How long an entry may be served. None: 300 s with a webhook secret; without one, set it to cache at all
+    # (nothing then tells the gateway of changes made elsewhere: they show after at most this long).
+    cache_ttl_s: float | None = Field(default=None, gt=0)
+    # A hit also needs Polar (or Voucherify) to have accepted the caller's credential this lately; else the read
+    # goes upstream, which asks again: a revoked token stops reading cached data within this long.
+    cache_token_revalidate_s: float = Field(default=60.0, gt=0)
+    cache_max_bytes: int = Field(default=64 * 2**20, ge=0)  # the in-process store (least recently used out first)
+    cache_max_entry_bytes: int = Field(default=256 * 1024, ge=1024)  # a bigger record is not cached
+    cache_redis_timeout_s: float = Field(default=0.1, gt=0)  # one cache command; slower is a miss
+    cache_redis_retry_s: float = Field(default=1.0, ge=0)  # after a failure, Redis is not asked for this long
+    # Voucherify's customers, by id and source id, for this long. Voucherify's webhooks are not received, so only
+    # writes through this gateway and this TTL bound what is stale. None: not cached.
+    voucherify_cache_ttl_s: float | None = Field(default=None, gt=0)
+    cache_extensions: bool = False  # each response's extensions.cache { hits misses }
+
     # Production switches: introspection off also turns off GraphiQL, every "Did you mean" suggestion, and
     # _service { sdl } for callers without router_secret (sent by the federation router as X-Router-Secret).
     introspection: bool = True
@@ -194,6 +213,15 @@ class Settings(BaseSettings):
         if url.scheme not in {"http", "https"} or not url.netloc or url.query or url.fragment:
             raise ValueError("must be an absolute http(s) URL without query or fragment, e.g. https://api.example.com")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _cache_can_be_invalidated(self) -> Settings:
+        if self.cache is True and self.cache_ttl_s is None and self.polar_webhook_secret is None:
+            raise ValueError(
+                "cache is on but nothing can invalidate it: set polar_webhook_secret (Polar's webhooks invalidate "
+                "entries), or cache_ttl_s (how stale an entry may be)"
+            )
+        return self
 
     @field_validator("cursor_secret")
     @classmethod

@@ -141,6 +141,13 @@ def run_workers(settings: Settings, demo_token: str) -> None:
             "is delivered to. Set GATEWAY_REDIS_URL so that every worker's subscribers get every change.",
             settings.workers,
         )
+    if settings.redis_url is None and settings.cache is not False:
+        log.warning(
+            "serve --workers %d without redis_url: the cache of upstream reads is off, since each worker would keep "
+            "its own and a write or a webhook reaches one worker only. Set GATEWAY_REDIS_URL to share one.",
+            settings.workers,
+        )
+        settings = settings.model_copy(update={"cache": False})
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     reservations = []

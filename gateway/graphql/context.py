@@ -10,6 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
+from ..cache.polar import PolarCache
+from ..cache.records import Tally
+from ..cache.voucherify import VoucherifyCache
 from ..http.tokens import Credentials, TokenKind, TokenRefused, require
 from ..http.voucherify_keys import CLIENT_ONLY, NO_KEYS, VoucherifyCredentials
 from ..live.service import Live
@@ -51,6 +54,9 @@ class Context:
     transport: asyncio.Transport | None = None  # its TCP connection, cut when a close cannot be sent
     connection_params: dict[str, object] | None = None  # connection_init's payload (set by Strawberry)
     connection_key: str | None = None  # the caller key counted against max_connections_per_token
+    polar_cache: PolarCache | None = None  # None: Polar's reads are not cached (gateway.cache)
+    voucherify_cache: VoucherifyCache | None = None
+    cache_tally: Tally = field(default_factory=Tally)  # this request's hits and misses (extensions.cache)
     _loaders: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -82,8 +88,29 @@ class Context:
     def loaders(self) -> Loaders:
         held = self._held_loaders()
         if (loaders := held.get("polar")) is None:
-            loaders = held["polar"] = Loaders(self.polar_client, self.organization_token, self.settings, self.scopes)
+            loaders = held["polar"] = Loaders(
+                self.polar_client,
+                self.organization_token,
+                self.settings,
+                self.scopes,
+                self.polar_cache,
+                self.cache_tally,
+            )
         return loaders
+
+    async def polar_customer_written(self, customer_id: str | None, external_id: str | None) -> None:
+        """A write through the gateway touched this customer: its cached reads end, in every instance."""
+        if self.polar_cache is not None:
+            await self.polar_cache.written(customer_id, external_id)
+
+    async def voucherify_customer_written(self, customer_id: str | None, source_id: str | None) -> None:
+        if self.voucherify_cache is not None:
+            await self.voucherify_cache.written(customer_id, source_id)
+
+    async def voucherify_sources_written(self, source_ids: list[str]) -> None:
+        """Bulk work scheduled for these customers (by source id)."""
+        if self.voucherify_cache is not None:
+            await self.voucherify_cache.sources_written(source_ids)
 
     def _held_loaders(self) -> dict[str, Any]:
         """The request's loaders, or those of the subscription event being sent (``event_scope``)."""
@@ -118,5 +145,7 @@ class Context:
     def voucherify_loaders(self) -> VoucherifyLoaders:
         held = self._held_loaders()
         if (loaders := held.get("voucherify")) is None:
-            loaders = held["voucherify"] = VoucherifyLoaders(self.voucherify, self.voucherify_keys, self.settings)
+            loaders = held["voucherify"] = VoucherifyLoaders(
+                self.voucherify, self.voucherify_keys, self.settings, self.voucherify_cache, self.cache_tally
+            )
         return loaders

@@ -85,11 +85,14 @@ async def resolve_customers(
     token = context.organization_token
     loaders = context.loaders
 
-    def read_page(page: int, size: int) -> Awaitable[Page[records.Customer]]:
-        return context.polar_client.customers_page(token, query, page, size)
+    async def read_page(page: int, size: int) -> Page[records.Customer]:
+        read = await context.polar_client.customers_page(token, query, page, size)
+        await loaders.keep_listed(read.items, stamp)  # the page is not cached; its customers are
+        return read
 
     listed = loaders.listing_started()
     try:
+        stamp = await loaders.listing_stamp()
         return await connection(CustomerConnection, read_page, query, args, loaders.prime, context.cursors)
     finally:
         listed.set_result(None)
@@ -286,12 +289,15 @@ async def update_customer(
     context = info.context
     change = _change(data)
     try:
-        if customer_id is not None:
-            updated = await context.polar_client.update_customer(context.organization_token, customer_id, change)
-        else:
-            updated = await context.polar_client.update_customer_by_external_id(
-                context.organization_token, str(by_external), change
-            )
+        try:
+            if customer_id is not None:
+                updated = await context.polar_client.update_customer(context.organization_token, customer_id, change)
+            else:
+                updated = await context.polar_client.update_customer_by_external_id(
+                    context.organization_token, str(by_external), change
+                )
+        finally:  # whatever the outcome (it may be unknown), before the caller has its answer
+            await context.polar_customer_written(customer_id, by_external)
     except UpstreamNotFound:
         return CustomerUpdatePayload(customer=None, user_errors=[_not_found(customer_id)])
     except UpstreamValidation as error:
@@ -312,7 +318,10 @@ async def delete_customer(
             return CustomerDeletePayload(deleted_customer_id=None, user_errors=[_not_found(None)])
         customer_id = str(found.id)
     try:
-        await context.polar_client.delete_customer(context.organization_token, customer_id, anonymize=anonymize)
+        try:
+            await context.polar_client.delete_customer(context.organization_token, customer_id, anonymize=anonymize)
+        finally:
+            await context.polar_customer_written(customer_id, by_external)
     except UpstreamNotFound:
         return CustomerDeletePayload(deleted_customer_id=None, user_errors=[_not_found(customer_id if id_ else None)])
     except UpstreamValidation as error:

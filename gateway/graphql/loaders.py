@@ -4,6 +4,9 @@
   primed with every customer the request has already seen;
 - state by customer id: rebuilt in batches from Polar's lists (``PolarClient.customer_states``), falling
   back to one state call per customer when the token lacks those lists' scopes (remembered a while).
+
+With the cache on (``gateway.cache``), each batch asks it first, with one round trip, and calls Polar only
+for the keys it did not answer; what Polar answers is written back, stamped with the time of that question.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
+from ..cache.polar import PolarCache
+from ..cache.records import Found, Tally
+from ..cache.store import Stamp
 from ..observability import tracing
 from ..observability.metrics import LOADER_BATCH_SIZE
 from ..settings import Settings
@@ -76,10 +82,15 @@ async def fan_out(
 
 
 class Loaders:
-    def __init__(self, polar: PolarClient, token: str, settings: Settings, scopes: ScopeMemory) -> None:
+    def __init__(
+        self, polar: PolarClient, token: str, settings: Settings, scopes: ScopeMemory,
+        cache: PolarCache | None = None, tally: Tally | None = None,
+    ) -> None:  # fmt: skip
         self.polar = polar
         self.token = token
         self.scopes = scopes
+        self.cache = cache if settings.batching else None  # the naive gateway of the benchmark asks every time
+        self.tally = tally or Tally()
         self.batch_size = settings.state_batch_size
         self.batching = settings.batching
         self.concurrency = settings.upstream_max_concurrency_per_caller
@@ -124,24 +135,42 @@ class Loaders:
                 self.customer_by_external_id.prime(customer.external_id, customer)
         return customer
 
+    async def listing_stamp(self) -> Stamp | None:
+        """Before a list page is asked for: the cache's clock, which the customers it returns are kept with."""
+        return await self.cache.stamp() if self.cache is not None else None
+
+    async def keep_listed(self, customers: Sequence[records.Customer], stamp: Stamp | None) -> None:
+        """A list page's customers, written to the cache (a page is not cached, its customers are)."""
+        if self.cache is not None:
+            await self.cache.keep_customers(self.token, stamp, {customer.id: customer for customer in customers})
+
     # Customers ---------------------------------------------------------------------------------
 
     async def _customers_by_id(self, ids: list[str]) -> list[Customer | Exception | None]:
-        return await self._each(ids, self._seen_by_id, lambda key: self.polar.get_customer(self.token, key))
+        cached = self.cache.customers if self.cache is not None else None
+        return await self._each(ids, self._seen_by_id, lambda key: self.polar.get_customer(self.token, key), cached)
 
     async def _customers_by_external_id(self, ids: list[str]) -> list[Customer | Exception | None]:
+        cached = self.cache.customers_by_external_id if self.cache is not None else None
         return await self._each(
-            ids, self._seen_by_external_id, lambda key: self.polar.get_customer_by_external_id(self.token, key)
+            ids, self._seen_by_external_id, lambda key: self.polar.get_customer_by_external_id(self.token, key), cached
         )
 
     async def _each(
-        self, keys: Sequence[str], seen: dict[str, Customer], fetch: Callable[[str], Awaitable[records.Customer]]
-    ) -> list[Customer | Exception | None]:
-        """One GET per key not seen yet, concurrently, after any listing in flight has primed ``seen``."""
+        self, keys: Sequence[str], seen: dict[str, Customer], fetch: Callable[[str], Awaitable[records.Customer]],
+        cached: Callable[[str, Sequence[str], Tally], Awaitable[Found[records.Customer]]] | None,
+    ) -> list[Customer | Exception | None]:  # fmt: skip
+        """One GET per key neither seen yet nor cached, concurrently, after any listing in flight has primed
+        ``seen``."""
         if self._listings:
             await asyncio.wait(set(self._listings))
         unseen = [key for key in keys if key not in seen]
-        answers = await fan_out(unseen, fetch, self.concurrency)
+        found = await cached(self.token, unseen, self.tally) if cached is not None and unseen else NOTHING_CACHED
+        for record in found.hits.values():
+            self.prime(record)
+        answers = await fan_out([key for key in unseen if key not in found.hits], fetch, self.concurrency)
+        if self.cache is not None and answers:
+            await self.cache.keep_customers(self.token, found.stamp, answers)
         results: list[Customer | Exception | None] = []
         for key in keys:
             if key in seen:
@@ -161,18 +190,13 @@ class Loaders:
     # State -------------------------------------------------------------------------------------
 
     async def _states(self, ids: list[str]) -> list[CustomerState | Exception]:
-        if self.batching and not self.scopes.lacks_batch_scopes(self.token):
-            try:
-                rebuilt = await self.polar.customer_states(self.token, ids, self.batch_size)
-            except UpstreamForbidden:
-                self.scopes.remember_lacking(self.token)
-            except UpstreamError as error:
-                return [from_upstream(error)] * len(ids)
-            else:
-                return [CustomerState.of(rebuilt[customer_id]) for customer_id in ids]
-        by_id = await fan_out(ids, lambda i: self.polar.get_customer_state(self.token, i), self.concurrency)
+        found = await self.cache.states(self.token, ids, self.tally) if self.cache is not None else NOTHING_CACHED
+        asked = [customer_id for customer_id in ids if customer_id not in found.hits]
+        answers = await self._fetch_states(asked) if asked else {}
+        if self.cache is not None and answers:
+            await self.cache.keep_states(self.token, found.stamp, answers)
         results: list[CustomerState | Exception] = []
-        for answer in (by_id[i] for i in ids):
+        for answer in (found.hits[i] if i in found.hits else answers[i] for i in ids):
             if isinstance(answer, UpstreamError):
                 results.append(from_upstream(answer))
             elif isinstance(answer, BaseException):
@@ -180,3 +204,19 @@ class Loaders:
             else:
                 results.append(CustomerState.of(answer))
         return results
+
+    async def _fetch_states(self, ids: list[str]) -> dict[str, records.CustomerState | BaseException]:
+        """Each customer's state, or why it could not be read."""
+        if self.batching and not self.scopes.lacks_batch_scopes(self.token):
+            try:
+                rebuilt = await self.polar.customer_states(self.token, ids, self.batch_size)
+            except UpstreamForbidden:
+                self.scopes.remember_lacking(self.token)
+            except UpstreamError as error:
+                return dict.fromkeys(ids, error)
+            else:
+                return {customer_id: rebuilt[customer_id] for customer_id in ids}
+        return dict(await fan_out(ids, lambda i: self.polar.get_customer_state(self.token, i), self.concurrency))
+
+
+NOTHING_CACHED: Found[Any] = Found({}, None)

@@ -20,6 +20,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from ..settings import Settings
 from .both_systems import BothSystemsMutations
+from .cache_report import CacheReport
 from .connections import DEFAULT_PAGE_SIZE
 from .customers import CustomerMutations, CustomerQueries
 from .document_cache import SENT_OPERATION_NAME, ByteBudget, DocumentCache, cached_documents
@@ -126,6 +127,8 @@ def build_schema(settings: Settings) -> GatewaySchema:
         cached_documents(documents, settings.max_tokens, limits, rules),
         MaskUnexpectedErrors if settings.introspection else MaskErrorsAndSuggestions,
     ]
+    if settings.cache_extensions:
+        extensions.append(CacheReport)
     schema.extensions = tuple(extensions)
     if lean:
         schema.lean_plans = LeanPlans(documents)

@@ -29,7 +29,7 @@ from ..graphiql import render_page
 from ..http import bodies
 from ..http.answers import GRAPHQL_RESPONSE, error_response, wants_graphql_response
 from ..http.bodies import refuse_and_close
-from ..http.keys import LIVE, POLAR_CLIENT, SCOPES, SETTINGS, UPLOAD_SLOTS, VOUCHERIFY_CLIENT
+from ..http.keys import CACHE, LIVE, POLAR_CLIENT, SCOPES, SETTINGS, UPLOAD_SLOTS, VOUCHERIFY_CLIENT
 from ..http.tokens import credentials
 from ..http.uploads import (
     ONLY_IMPORT,
@@ -137,6 +137,7 @@ class GatewayView(GraphQLView[Context, None]):
     async def get_context(self, request: web.Request, response: web.Response | web.WebSocketResponse) -> Context:
         app = request.app
         settings = app[SETTINGS]
+        caches = app.get(CACHE)
         return Context(
             polar_client=app[POLAR_CLIENT],
             settings=app[SETTINGS],
@@ -148,6 +149,8 @@ class GatewayView(GraphQLView[Context, None]):
             voucherify_credentials=voucherify_credentials(request.headers),
             live=app.get(LIVE),
             websocket=response if isinstance(response, web.WebSocketResponse) else None,
+            polar_cache=caches.polar if caches is not None else None,
+            voucherify_cache=caches.voucherify if caches is not None else None,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType:

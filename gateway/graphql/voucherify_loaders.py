@@ -15,6 +15,8 @@ from typing import TypeVar
 
 from aiodataloader import DataLoader
 
+from ..cache.records import Tally
+from ..cache.voucherify import VoucherifyCache
 from ..settings import Settings
 from ..upstream import voucherify_records as records
 from ..upstream.errors import UpstreamError, UpstreamNotFound, UpstreamValidation
@@ -28,9 +30,14 @@ R = TypeVar("R")
 
 
 class VoucherifyLoaders:
-    def __init__(self, client: VoucherifyClient, keys: VoucherifyKeys, settings: Settings) -> None:
+    def __init__(
+        self, client: VoucherifyClient, keys: VoucherifyKeys, settings: Settings,
+        cache: VoucherifyCache | None = None, tally: Tally | None = None,
+    ) -> None:  # fmt: skip
         self.client = client
         self.keys = keys
+        self.cache = cache if settings.batching else None
+        self.tally = tally or Tally()
         self.batching = settings.batching
         self.concurrency = settings.voucherify_max_concurrency_per_caller
         self._seen: dict[str, VoucherifyCustomer] = {}  # by BY_ID + id and BY_SOURCE + source id
@@ -89,6 +96,10 @@ class VoucherifyLoaders:
         return self.customer.load(key)
 
     @staticmethod
+    def _record_keys(customer: records.Customer) -> list[str]:
+        return [by_id(customer.id), *([by_source_id(customer.source_id)] if customer.source_id is not None else [])]
+
+    @staticmethod
     def _keys_of(customer: VoucherifyCustomer) -> list[str]:
         keys = [by_id(str(customer.id))]
         if customer.source_id is not None:
@@ -109,13 +120,26 @@ class VoucherifyLoaders:
             await self._fetch([key for key in keys if key.startswith(kind) and key not in self._seen], found)
         return [self._seen.get(key, found.get(key)) for key in keys]
 
-    async def _fetch(self, keys: list[str], found: dict[str, VoucherifyCustomer | Exception | None]) -> None:
-        """One GET per key, concurrently. An answer counts only for the key it matches exactly: Voucherify's
-        path takes an id or a source id, so a source id that is another customer's id finds that one."""
+    async def _fetch(self, asked: list[str], found: dict[str, VoucherifyCustomer | Exception | None]) -> None:
+        """One GET per key the cache did not answer, concurrently. An answer counts only for the key it matches
+        exactly: Voucherify's path takes an id or a source id, so a source id that is another customer's id
+        finds that one."""
+
         def fetch(key: str) -> Awaitable[records.Customer]:
             return self.client.get_customer(self.keys, identifier_of(key))
 
+        credential = self.keys.encode()
+        cached = await self.cache.customers(credential, asked, self.tally) if self.cache and asked else None
+        for key, record in (cached.hits if cached else {}).items():
+            found[key] = self.prime(record)
+        keys = [key for key in asked if key not in found]
         fetched = await fan_out(keys, fetch, self.concurrency)
+        if self.cache is not None and fetched:
+            answered = [answer for answer in fetched.values() if isinstance(answer, records.Customer)]
+            by_key = {key: customer for customer in answered for key in self._record_keys(customer)}
+            await self.cache.keep_customers(
+                credential, cached.stamp if cached else None, by_key, list(fetched.values())
+            )
         for key in keys:
             answer = fetched[key]
             if isinstance(answer, UpstreamNotFound | UpstreamValidation):

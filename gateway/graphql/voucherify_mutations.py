@@ -202,7 +202,8 @@ async def upsert_customer(info: Info, data: VoucherifyCustomerUpsertInput) -> Vo
                             fields=data.fields())  # fmt: skip
     # A 404 here is an ``id`` that no customer has.
     upserted = context.voucherify.upsert_customer(context.voucherify_keys, upsert)
-    return await _saved(info, upserted, by_source=False, under=("input",))
+    touched = (upsert.id, upsert.source_id)
+    return await _saved(info, upserted, touched, by_source=False, under=("input",))
 
 
 async def update_customer(
@@ -217,15 +218,24 @@ async def update_customer(
     if found is None:
         return VoucherifyCustomerPayload(customer=None, user_errors=[_not_found(_by_source(key))])
     update = context.voucherify.update_customer(context.voucherify_keys, str(found.id), data.fields())
-    return await _saved(info, update, by_source=_by_source(key))
+    return await _saved(info, update, (str(found.id), found.source_id), by_source=_by_source(key))
 
 
 async def _saved(
-    info: Info, write: Awaitable[records.Customer], *, by_source: bool, under: tuple[str, ...] = ()
+    info: Info,
+    write: Awaitable[records.Customer],
+    touched: tuple[str | None, str | None],
+    *,
+    by_source: bool,
+    under: tuple[str, ...] = (),
 ) -> VoucherifyCustomerPayload:
-    """The payload of a write that answers the customer: a 404 and a 400 are userErrors."""
+    """The payload of a write that answers the customer: a 404 and a 400 are userErrors. The customer it
+    ``touched`` (id, source id) is invalidated in the cache whatever the outcome."""
     try:
-        saved = await write
+        try:
+            saved = await write
+        finally:
+            await info.context.voucherify_customer_written(*touched)
     except UpstreamNotFound:
         return VoucherifyCustomerPayload(customer=None, user_errors=[_not_found(by_source, under)])
     except UpstreamValidation as error:
@@ -245,7 +255,10 @@ async def _remove(
     if found is None:
         return _not_found(_by_source(key))
     try:
-        answer = await remove(str(found.id))
+        try:
+            answer = await remove(str(found.id))
+        finally:
+            await info.context.voucherify_customer_written(str(found.id), found.source_id)
     except UpstreamNotFound:
         return _not_found(_by_source(key))
     except UpstreamError as error:
@@ -312,7 +325,10 @@ async def update_consents(
             return VoucherifyConsentsUpdatePayload(updated=False, user_errors=[_not_found(by_source)])
         target = str(found.id)
     try:
-        await context.voucherify.update_consents(keys, target, granted, unsubscribed)
+        try:
+            await context.voucherify.update_consents(keys, target, granted, unsubscribed)
+        finally:
+            await context.voucherify_customer_written(target, source_id)
     except UpstreamNotFound:
         return VoucherifyConsentsUpdatePayload(updated=False, user_errors=[_not_found(by_source)])
     except UpstreamValidation as error:
@@ -360,6 +376,8 @@ async def bulk_update(info: Info, customers: list[VoucherifyBulkCustomerInput]) 
     if errors:
         return _refused(errors)
     body = [BulkCustomer(source_id=item.source_id, fields=item.fields()) for item in customers]
+    # Voucherify applies the changes later: an entry read before then ends with its TTL.
+    await context.voucherify_sources_written([item.source_id for item in customers])
     return await _scheduled(context.voucherify.bulk_update(context.voucherify_keys, body), "customers")
 
 
@@ -375,6 +393,7 @@ async def metadata_bulk_update(info: Info, source_ids: list[str], metadata: Any)
     if not isinstance(metadata, dict) or not metadata:
         message = "Metadata must be an object with at least one key-value pair."
         return _refused([UserError(field=["metadata"], message=message, code=UserErrorCode.INVALID)])
+    await context.voucherify_sources_written(source_ids)
     return await _scheduled(context.voucherify.metadata_bulk_update(context.voucherify_keys, source_ids, metadata))
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from ..cache.service import Caches
     from ..graphql.scopes import ScopeMemory
     from ..live.service import Live
     from ..settings import Settings
@@ -29,3 +30,4 @@ GRAPHIQL_VOUCHERIFY_KEYS: web.AppKey[tuple[str, str]] = web.AppKey("graphiql_vou
 GRAPHIQL_ASSETS: web.AppKey[Path] = web.AppKey("graphiql_assets")
 UPLOAD_SLOTS: web.AppKey[FairSlots] = web.AppKey("upload_slots")  # one per caller; unproven keys share one
 LIVE: web.AppKey[Live] = web.AppKey("live")  # webhooks in, subscribers, the bus (gateway.live.service)
+CACHE: web.AppKey[Caches] = web.AppKey("cache")  # upstream reads kept (gateway.cache.service); unset: off

@@ -7,7 +7,9 @@
   event of the contract's shape; 413: over ``webhook_max_bytes``. Nothing of a refused delivery is kept,
   processed or logged (the access line has its status only).
 - 503: no secret configured, ``webhook_max_concurrent`` bodies being read already, or Redis could not take
-  it: Polar retries later, so nothing is lost.
+  it (the cache's invalidation or the publication): Polar retries later, so nothing is lost.
+
+A customer's change first invalidates its cached reads (every caller, every instance), then is published.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import orjson
 from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from ..cache.store import CacheUnavailable
 from ..http.answers import error_response
 from ..http.bodies import JsonRefused, decode_json, refuse_and_close
-from ..http.keys import LIVE
+from ..http.keys import CACHE, LIVE
 from ..observability.metrics import WEBHOOKS
 from ..upstream.polar_webhooks import (
     NOT_VERIFIED,
@@ -37,7 +40,8 @@ from .dedupe import SeenIds
 
 log = logging.getLogger("gateway.live")
 WEBHOOK_ROUTE = "/webhooks/polar"
-HAND_ON_TIMEOUT_S = 0.8  # deduplication and publishing together; Polar waits 10 s, this answers within 1 s
+# Deduplication, invalidation and publishing together: Polar waits 10 s, this answers within 1 s.
+HAND_ON_TIMEOUT_S = 0.8
 NOT_CONFIGURED = "This gateway takes no Polar webhooks: set polar_webhook_secret to the endpoint's secret."
 UNAVAILABLE = "The delivery could not be handed on now (Redis); Polar will retry it."
 BUSY = "The gateway is reading as many deliveries as it will (setting webhook_max_concurrent); Polar will retry it."
@@ -76,6 +80,12 @@ async def polar_webhook(request: web.Request) -> web.StreamResponse:
         async with asyncio.timeout(HAND_ON_TIMEOUT_S):
             if not await live.seen.first_time(webhook_id):
                 return _answer(request, 202, "duplicate")
+            if change is not None and (caches := request.app.get(CACHE)) is not None and caches.polar is not None:
+                try:  # before subscribers hear of it, so that what they read then is fresh
+                    await caches.polar.changed(change.customer_id, change.external_id, "webhook")
+                except CacheUnavailable:  # entries would outlive the change: Polar's retry must be taken
+                    await asyncio.shield(_forget(live.seen, webhook_id))
+                    raise
             if change is not None:
                 try:
                     await live.bus.publish(change)

@@ -62,15 +62,28 @@ WEBHOOKS = Counter(
     ["outcome"],
 )  # fmt: skip
 LIVE_EVENTS = Counter("gateway_live_events", "Customer changes handed to this process's subscribers.")
-LIVE_SUBSCRIBERS = Gauge(
-    "gateway_live_subscribers", "Subscriptions open in this process.", multiprocess_mode="livesum"
-)
-LIVE_ENDED = Counter(
-    "gateway_live_subscriptions_ended", "Subscriptions the gateway ended, by reason.", ["reason"]
-)
+LIVE_SUBSCRIBERS = Gauge("gateway_live_subscribers", "Subscriptions open in this process.", multiprocess_mode="livesum")
+LIVE_ENDED = Counter("gateway_live_subscriptions_ended", "Subscriptions the gateway ended, by reason.", ["reason"])
 LIVE_BUS_UP = Gauge(
     "gateway_live_bus_up", "1 while live events flow (Redis subscribed, or in process).", multiprocess_mode="min"
 )
+CACHE_HITS = Counter("gateway_cache_hits", "Reads answered from the cache, by kind of record.", ["kind"])
+CACHE_MISSES = Counter(
+    "gateway_cache_misses", "Reads the cache could not answer (absent, stale, caller not trusted lately, or the "
+    "store unreachable), by kind of record.", ["kind"],
+)  # fmt: skip
+CACHE_INVALIDATIONS = Counter(
+    "gateway_cache_invalidations", "Invalidations by cause: webhook, write (through the gateway), token_refused, "
+    "redis_recovered (every entry, after an invalidation could not be written).", ["cause"],
+)  # fmt: skip
+CACHE_FAILURES = Counter(
+    "gateway_cache_failures", "Cache operations that failed (Redis down, frozen or slow); the read went upstream.",
+    ["operation"],
+)  # fmt: skip
+CACHE_BYTES = Gauge(
+    "gateway_cache_bytes", "Bytes held: this process's entries (memory), or Redis's used_memory, sampled (redis).",
+    ["store"], multiprocess_mode="livemax",
+)  # fmt: skip
 _UUID = re.compile(r"/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?=/|$)")
 _EXTERNAL = re.compile(r"/external/[^/]+")
 _known_operations: set[str] = set()
