@@ -16,6 +16,7 @@ dead or frozen Redis costs a request at most one timeout, and costs most request
 from __future__ import annotations
 
 import asyncio
+import struct
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
@@ -34,6 +35,22 @@ EPOCH = PREFIX + "epoch"
 def _microseconds(answer: tuple[int, int]) -> float:
     seconds, micros = answer
     return float(int(seconds) * 1_000_000 + int(micros))
+
+
+def _unpacked(value: bytes) -> tuple[float, int, list[str], bytes] | None:
+    """An entry as written, or None for bytes that are not one (written by something else): a miss."""
+    try:
+        return unpack(value)
+    except (struct.error, UnicodeDecodeError):
+        return None
+
+
+def _moment(value: bytes | str) -> float:
+    """An invalidation's time; one that does not read is taken as now and forever (the entry is stale)."""
+    try:
+        return float(value)
+    except ValueError:
+        return float("inf")
 
 
 class RedisStore:
@@ -92,15 +109,13 @@ class RedisStore:
                 return Reading(stamp, trusted, {})
             candidates = {}
             for name, value in zip(names, answers[3], strict=True):
-                if value is not None:
-                    at, epoch, subjects, record = unpack(value)
-                    if epoch == stamp.epoch:
-                        candidates[name] = (at, subjects, record)
+                if value is not None and (entry := _unpacked(value)) is not None and entry[1] == stamp.epoch:
+                    candidates[name] = (entry[0], entry[2], entry[3])
             subjects = sorted({s for _, kept, _ in candidates.values() for s in kept})
             invalidated: dict[str, float] = {}
             if subjects:
                 times = await self.redis.mget([f"{PREFIX}i:{s}" for s in subjects])
-                invalidated = {s: float(t) for s, t in zip(subjects, times, strict=True) if t is not None}
+                invalidated = {s: _moment(t) for s, t in zip(subjects, times, strict=True) if t is not None}
             found = {
                 name: record
                 for name, (at, kept, record) in candidates.items()
