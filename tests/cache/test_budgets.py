@@ -4,7 +4,7 @@ entry is its caller's: another token (of another organization, or of the same on
 
 from __future__ import annotations
 
-from gateway.sandbox.seed import DEMO_READ_TOKEN, OTHER_TOKEN
+from gateway.sandbox.seed import DEMO_READ_TOKEN, DEMO_WEBHOOKS_READ_TOKEN, OTHER_TOKEN
 from tests.cache.conftest import Pair
 from tests.cache.harness import BY_ID, COLD_CUSTOMER, COLD_LIST, CUSTOMER, LIST, LISTED, PERSON, Polar
 
@@ -85,3 +85,19 @@ def test_another_token_of_the_same_organization_reads_cold(pair: Pair) -> None:
     again = pair.a.customer(customer_id, token=DEMO_READ_TOKEN, query=CUSTOMER)
     assert again.polar == {}
     assert again.data == demo.data
+
+
+def test_tokens_polar_refuses_are_never_served_cached_data(pair: Pair) -> None:
+    """A made-up token, and a token of the Demo organization without the customers scope, after the Demo token's
+    read: Polar is asked, refuses (401, 403), and nothing cached is answered."""
+    customer_id = _person(pair)
+    assert pair.a.customer(customer_id, query=CUSTOMER).polar == COLD_CUSTOMER
+    for token, code in (
+        ("polar_oat_made_up_by_the_caller", "UNAUTHENTICATED"),
+        (DEMO_WEBHOOKS_READ_TOKEN, "FORBIDDEN"),
+    ):
+        for gateway in (pair.a, pair.b):
+            refused = gateway.customer(customer_id, token=token, query=CUSTOMER)
+            assert refused.polar == {BY_ID: 1}
+            assert refused.body["data"] == {"customer": None}
+            assert refused.error_codes == [code]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.http.voucherify_keys import APP_ID, APP_TOKEN
-from gateway.sandbox.voucherify.seed import OTHER_APP_ID, OTHER_APP_TOKEN
+from gateway.sandbox.voucherify.seed import DEMO_APP_ID, OTHER_APP_ID, OTHER_APP_TOKEN
 from tests.cache.conftest import Pair
 from tests.cache.harness import (
     PERSON,
@@ -19,6 +19,7 @@ from tests.cache.harness import (
 )
 
 OTHER_KEYS = ((APP_ID, OTHER_APP_ID), (APP_TOKEN, OTHER_APP_TOKEN))
+WRONG_TOKEN = ((APP_ID, DEMO_APP_ID), (APP_TOKEN, "not-the-demo-projects-token"))
 UPDATE = """mutation LoyalRename($sourceId: String!, $name: String!) {
   voucherifyCustomerUpdate(sourceId: $sourceId, input: {name: $name}) {
     customer { id sourceId name } userErrors { field message code }
@@ -65,13 +66,18 @@ def test_a_repeated_lookup_costs_voucherify_nothing_on_either_instance(pair: Pai
     assert pair.a.metric("gateway_cache_hits_total", 'kind="voucherify_customer"') >= 2
 
 
-def test_another_projects_keys_never_hit(pair: Pair) -> None:
+def test_other_keys_never_hit(pair: Pair) -> None:
     found = _cached_on_b(pair)
     for gateway in (pair.a, pair.b):
         for query, variables in ((VOUCHERIFY_BY_SOURCE, {"sourceId": PERSON}), (VOUCHERIFY_BY_ID, {"id": found["id"]})):
             other = gateway.ask(query, variables, keys=OTHER_KEYS)
             assert other.voucherify == {VF_CUSTOMER: 1}  # asked, and Voucherify has no such customer for them
             assert other.data == {"voucherifyCustomer": None}
+            # The demo project's id with a token that is not its own: Voucherify refuses it, nothing is served.
+            wrong = gateway.ask(query, variables, keys=WRONG_TOKEN)
+            assert wrong.voucherify == {VF_CUSTOMER: 1}
+            assert wrong.body["data"] == {"voucherifyCustomer": None}
+            assert wrong.error_codes == ["UNAUTHENTICATED"]
 
 
 def test_off_by_default(short_lived: Gateway) -> None:
