@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.http.voucherify_keys import APP_ID, APP_TOKEN
-from gateway.sandbox.voucherify.seed import DEMO_APP_ID, OTHER_APP_ID, OTHER_APP_TOKEN
+from gateway.sandbox.voucherify.seed import DEMO_APP_ID, DEMO_APP_TOKEN, OTHER_APP_ID, OTHER_APP_TOKEN
 from tests.cache.conftest import Pair
 from tests.cache.harness import (
     PERSON,
@@ -17,6 +17,7 @@ from tests.cache.harness import (
     VOUCHERIFY_BY_SOURCE,
     Gateway,
 )
+from tests.voucherify.client import vf_client
 
 OTHER_KEYS = ((APP_ID, OTHER_APP_ID), (APP_TOKEN, OTHER_APP_TOKEN))
 WRONG_TOKEN = ((APP_ID, DEMO_APP_ID), (APP_TOKEN, "not-the-demo-projects-token"))
@@ -36,6 +37,11 @@ DELETE = """mutation LoyalDelete($sourceId: String!) {
 PERMANENT_DELETE = """mutation LoyalErase($sourceId: String!) {
   voucherifyCustomerPermanentDelete(sourceId: $sourceId) { userErrors { field message code } }
 }"""
+
+BULK_UPDATE = """mutation LoyalBulk($customers: [VoucherifyBulkCustomerInput!]!) {
+  voucherifyCustomersBulkUpdate(customers: $customers) { asyncAction { id status } userErrors { field message code } }
+}"""
+ASYNC_ACTION = "query Action($id: ID!) { voucherifyAsyncAction(id: $id, waitSeconds: 5) { id status } }"
 
 
 def _by_source(gateway: Gateway, source_id: str = PERSON) -> tuple[dict[str, Any] | None, dict[str, int]]:
@@ -123,3 +129,20 @@ def test_a_permanent_delete_on_a_shows_on_b_at_once(pair: Pair) -> None:
     assert erased.data["voucherifyCustomerPermanentDelete"]["userErrors"] == []
     assert _by_source(pair.b) == (None, {VF_CUSTOMER: 1})
     assert _by_id(pair.b, before["id"]) == (None, {VF_CUSTOMER: 1})
+
+
+def test_a_bulk_update_on_a_shows_on_b_once_it_is_done(pair: Pair) -> None:
+    """Voucherify applies a bulk update when its async action is done, after the mutation answered: B, which read
+    the customer in between, must show the update once the action is done, not the entry read before it."""
+    before = _cached_on_b(pair)
+    scheduled = pair.a.ask(BULK_UPDATE, {"customers": [{"sourceId": PERSON, "name": "Loyal, bulk renamed"}]})
+    payload = scheduled.data["voucherifyCustomersBulkUpdate"]
+    assert payload["userErrors"] == []
+    assert _by_source(pair.b) == (before, {VF_CUSTOMER: 1})  # invalidated; not applied yet
+
+    done = pair.a.ask(ASYNC_ACTION, {"id": payload["asyncAction"]["id"]})
+    assert done.data["voucherifyAsyncAction"]["status"] == "DONE"
+    assert pair.a.voucherify is not None
+    with vf_client(pair.a.voucherify, DEMO_APP_ID, DEMO_APP_TOKEN) as voucherify:  # applied, as Voucherify shows
+        assert voucherify.get(f"/v1/customers/{before['id']}").json()["name"] == "Loyal, bulk renamed"
+    assert _by_source(pair.b)[0] == {**before, "name": "Loyal, bulk renamed"}
