@@ -13,11 +13,12 @@ import gc
 import logging
 import os
 import signal
+import socket
 import sys
 from typing import Any
 
 from aiohttp import web
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from .observability.logs import configure_logging
 from .sandbox.runner import RunningSandbox, banner, start_sandbox
@@ -111,6 +112,12 @@ async def _serve(settings: Settings) -> None:
             voucherify = await start_voucherify_sandbox(
                 "127.0.0.1", 0, settings.sandbox_voucherify_customers, settings.sandbox_seed
             )
+        listening: socket.socket | None = None
+        if sandbox is not None and settings.polar_webhook_secret is None and settings.subscriptions:
+            # The endpoint is registered before the app is made, so that it starts with the secret: its
+            # webhooks then feed subscriptions and invalidate the cache from the first request.
+            listening = socket.create_server((settings.host, settings.port), family=_family(settings.host))
+            settings = await _listening_to_sandbox(settings, sandbox.url, listening.getsockname()[1])
         app = create_app(
             settings,
             sandbox.url if sandbox else None,
@@ -122,7 +129,10 @@ async def _serve(settings: Settings) -> None:
         await runner.setup()
         runners.append(runner)
         reuse_port = settings.reuse_port or None
-        await web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port).start()
+        if listening is not None:
+            await web.SockSite(runner, listening).start()
+        else:
+            await web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port).start()
         metrics_port = None
         if settings.metrics and settings.metrics_port is not None:
             metrics_runner = edge_runner(create_metrics_app(), settings)
@@ -131,8 +141,6 @@ async def _serve(settings: Settings) -> None:
             await web.TCPSite(metrics_runner, settings.host, settings.metrics_port, reuse_port=reuse_port).start()
             metrics_port = metrics_runner.addresses[0][1]
         port = runner.addresses[0][1]
-        if sandbox is not None and settings.polar_webhook_secret is None and settings.subscriptions:
-            await _listen_to_sandbox(app, settings, port)
         _freeze_startup_objects()
         if settings.reuse_port:  # a worker of `serve --workers N`: the parent prints the address
             print(f"gateway worker {os.getpid()} ready on port {port}", flush=True)
@@ -166,16 +174,19 @@ async def _serve(settings: Settings) -> None:
         tracing.shutdown()
 
 
-async def _listen_to_sandbox(app: web.Application, settings: Settings, port: int) -> None:
-    """The embedded sandbox's Polar sends its webhooks here: an endpoint registered with the demo token, its
-    secret used to verify them (see ``gateway.live.registration``)."""
-    from .http.keys import LIVE, POLAR_CLIENT
+async def _listening_to_sandbox(settings: Settings, sandbox_url: str, port: int) -> Settings:
+    """The embedded sandbox's Polar sends its webhooks to ``port``: an endpoint registered with the demo
+    token, its secret the settings' (see ``gateway.live.registration``)."""
     from .live.receiver import WEBHOOK_ROUTE
-    from .live.registration import endpoint_url, register_endpoint
-    from .upstream.polar_webhooks import verifier
+    from .live.registration import endpoint_url, register_at
 
     url = endpoint_url(settings.host, port, WEBHOOK_ROUTE)
-    app[LIVE].webhook = verifier(await register_endpoint(app[POLAR_CLIENT], DEMO_TOKEN, url))
+    secret = await register_at(sandbox_url, settings, DEMO_TOKEN, url)
+    return settings.model_copy(update={"polar_webhook_secret": SecretStr(secret)})
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 def _settings(args: argparse.Namespace) -> Settings:

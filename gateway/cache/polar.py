@@ -74,7 +74,7 @@ class PolarCache:
         if any(isinstance(answer, UpstreamUnauthorized) for answer in outcomes):
             await self.cache.refused(token)
             return
-        accepted = bool(kept) or any(isinstance(answer, UpstreamNotFound) for answer in outcomes)
+        accepted = bool(kept) or any(isinstance(a, UpstreamNotFound) and a.looked_up for a in outcomes)
         await self.cache.keep(token, stamp, kept, accepted)
 
     async def changed(self, customer_id: str | None, external_id: str | None, cause: str) -> None:

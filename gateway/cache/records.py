@@ -69,8 +69,8 @@ class RecordCache:
         """The valid entries of ``keys``; the caller must have been accepted upstream lately, else none."""
         if not keys:
             return Found({}, None)
-        names = {self.names.entry(kind.name, key): key for key in keys}
         try:
+            names = {self.names.entry(kind.name, key): key for key in keys}
             reading = await self.store.read(self._caller(credential), list(names))
         except CacheUnavailable:
             CACHE_FAILURES.labels("read").inc()
@@ -98,15 +98,15 @@ class RecordCache:
         credential (an answer, or a 404), so this caller's entries may be served for ``trust_s``."""
         if stamp is None:
             return
-        entries = {
-            self.names.entry(item.kind.name, item.key): Entry(
-                tuple(self.names.subject(label) for label in item.labels), item.kind.adapter.dump_json(item.record)
-            )
-            for item in kept
-        }
-        if not entries and not accepted:
-            return
         try:
+            entries = {
+                self.names.entry(item.kind.name, item.key): Entry(
+                    tuple(self.names.subject(label) for label in item.labels), item.kind.adapter.dump_json(item.record)
+                )
+                for item in kept
+            }
+            if not entries and not accepted:
+                return
             await self.store.write(self._caller(credential), entries, stamp, accepted, self.lifetimes)
         except CacheUnavailable:
             CACHE_FAILURES.labels("write").inc()
@@ -120,21 +120,28 @@ class RecordCache:
         else:
             CACHE_INVALIDATIONS.labels("token_refused").inc()
 
-    async def invalidate(self, labels: Sequence[str], cause: str) -> None:
-        """Every entry about these subjects, under every caller, stops being served. Raises
-        ``CacheUnavailable`` when that could not be written."""
+    async def invalidate(self, labels: Sequence[str], cause: str, ahead_s: float = 0.0) -> None:
+        """Every entry about these subjects, under every caller, stops being served (and so does any stamped
+        within ``ahead_s`` from now: a change the upstream applies later). Raises ``CacheUnavailable`` when
+        that could not be written."""
         try:
-            await self.store.invalidate([self.names.subject(label) for label in labels])
+            subjects = [self.names.subject(label) for label in labels]
+        except CacheUnavailable:  # the store's naming key is not known yet: the store is unreachable
+            self.store.missed_invalidation()
+            CACHE_FAILURES.labels("invalidate").inc()
+            raise
+        try:
+            await self.store.invalidate(subjects, ahead_s)
         except CacheUnavailable:
             CACHE_FAILURES.labels("invalidate").inc()
             raise
         CACHE_INVALIDATIONS.labels(cause).inc()
 
-    async def invalidate_quietly(self, labels: Sequence[str], cause: str) -> None:
+    async def invalidate_quietly(self, labels: Sequence[str], cause: str, ahead_s: float = 0.0) -> None:
         """``invalidate`` after a write through the gateway, whose caller must get its answer anyway: the
         failure is logged, and the store drops every older entry once it answers again (``redis_store``)."""
         try:
-            await self.invalidate(labels, cause)
+            await self.invalidate(labels, cause, ahead_s)
         except CacheUnavailable as failure:
             log.warning("cache invalidation after a write failed (%s); entries end when Redis is back", failure)
 

@@ -3,7 +3,11 @@ instances whose clocks disagree still order reads and invalidations alike. Keys:
 
 - ``gateway:cache:e:<caller>:<name>``: a packed entry (``store.pack``), expiring with its TTL;
 - ``gateway:cache:i:<subject>``: when that subject was last invalidated, kept while an entry stamped before
-  it could still live (its TTL plus the write window);
+  it could still live (its TTL plus the write window); written by one script that reads ``TIME`` and keeps
+  the later of two times, so concurrent invalidations of one subject never land out of order;
+- ``gateway:cache:s:<subject>``: the entries about it, deleted with its invalidation (an erased customer's
+  data leaves Redis then, not with its TTL);
+- ``gateway:cache:names``: the key every instance names things with (``names.Names``), made by the first;
 - ``gateway:cache:t:<caller>``: present while the caller's credential counts as accepted upstream;
 - ``gateway:cache:epoch``: entries of an older epoch are ignored. An instance that failed to write an
   invalidation bumps it once Redis answers again, before it reads anything: what that invalidation would
@@ -16,6 +20,7 @@ dead or frozen Redis costs a request at most one timeout, and costs most request
 from __future__ import annotations
 
 import asyncio
+import secrets
 import struct
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -30,6 +35,24 @@ from .store import CacheUnavailable, Entry, Lifetimes, Reading, Stamp, pack, unp
 T = TypeVar("T")
 PREFIX = "gateway:cache:"
 EPOCH = PREFIX + "epoch"
+NAMES_KEY = PREFIX + "names"
+# KEYS: pairs of (invalidation key, index key); ARGV: how long invalidations are kept (ms), how far ahead
+# they reach (µs). Redis's time, the later of two invalidations kept, the entries about the subject deleted.
+# The index's members are entry keys not declared in KEYS: a standalone Redis runs it (Cluster would not).
+_INVALIDATE = """
+local now = redis.call('TIME')
+local until = tonumber(now[1]) * 1000000 + tonumber(now[2]) + tonumber(ARGV[2])
+for i = 1, #KEYS, 2 do
+  local held = tonumber(redis.call('GET', KEYS[i]) or '-1') or -1
+  redis.call('SET', KEYS[i], string.format('%.0f', math.max(until, held)), 'PX', ARGV[1])
+  local entries = redis.call('SMEMBERS', KEYS[i + 1])
+  for start = 1, #entries, 500 do
+    redis.call('DEL', unpack(entries, start, math.min(start + 499, #entries)))
+  end
+  redis.call('DEL', KEYS[i + 1])
+end
+return until
+"""
 
 
 def _microseconds(answer: tuple[int, int]) -> float:
@@ -43,6 +66,14 @@ def _unpacked(value: bytes) -> tuple[float, int, list[str], bytes] | None:
         return unpack(value)
     except (struct.error, UnicodeDecodeError):
         return None
+
+
+def _epoch(value: bytes | None) -> int:
+    """The epoch; one that does not read (written by something else) makes the store unavailable."""
+    try:
+        return int(value or 0)
+    except ValueError:
+        raise CacheUnavailable("the cache's epoch does not read") from None
 
 
 def _moment(value: bytes | str) -> float:
@@ -69,6 +100,7 @@ class RedisStore:
         self._down_until = 0.0
         self._missed_invalidation = False  # an invalidation failed: bump the epoch before trusting any entry
         self._bytes: int | None = None
+        self._invalidate = redis.register_script(_INVALIDATE)
 
     async def _guarded(self, work: Callable[[], Awaitable[T]]) -> T:
         if time.monotonic() < self._down_until:
@@ -90,7 +122,7 @@ class RedisStore:
             pipe.time()
             pipe.get(EPOCH)
             now, epoch = await pipe.execute()
-            return Stamp(_microseconds(now), int(epoch or 0))
+            return Stamp(_microseconds(now), _epoch(epoch))
 
         return await self._guarded(work)
 
@@ -103,7 +135,7 @@ class RedisStore:
             if names:
                 pipe.mget([f"{PREFIX}e:{caller}:{name}" for name in names])
             answers = await pipe.execute()
-            stamp = Stamp(_microseconds(answers[0]), int(answers[1] or 0))
+            stamp = Stamp(_microseconds(answers[0]), _epoch(answers[1]))
             trusted = bool(answers[2])
             if not trusted or not names:
                 return Reading(stamp, trusted, {})
@@ -132,26 +164,50 @@ class RedisStore:
         if trusted:
             pipe.set(f"{PREFIX}t:{caller}", b"1", px=max(1, int(lifetimes.trust_s * 1000)))
         if time.monotonic() - stamp.taken_at <= self.write_window_s:
+            ttl_ms = max(1, int(lifetimes.ttl_s * 1000))
+            indexed: set[str] = set()
             for name, entry in entries.items():
                 value = pack(entry, stamp)
                 if len(value) <= self.max_entry_bytes:
-                    pipe.set(f"{PREFIX}e:{caller}:{name}", value, px=max(1, int(lifetimes.ttl_s * 1000)))
+                    key = f"{PREFIX}e:{caller}:{name}"
+                    pipe.set(key, value, px=ttl_ms)
+                    if entry.subjects:  # the first subject is the customer's id: every change reaches it
+                        pipe.sadd(f"{PREFIX}s:{entry.subjects[0]}", key)
+                        indexed.add(entry.subjects[0])
+            for subject in indexed:
+                pipe.pexpire(f"{PREFIX}s:{subject}", self.invalidation_ms)
         if len(pipe):
             await self._guarded(pipe.execute)
 
-    async def invalidate(self, subjects: Sequence[str]) -> None:
-        async def work() -> None:
-            now = int(_microseconds(await self.redis.time()))
-            pipe = self.redis.pipeline(transaction=False)
-            for subject in subjects:
-                pipe.set(f"{PREFIX}i:{subject}", str(now).encode(), px=self.invalidation_ms)
-            await pipe.execute()
-
+    async def invalidate(self, subjects: Sequence[str], ahead_s: float = 0.0) -> None:
+        keys = [key for subject in subjects for key in (f"{PREFIX}i:{subject}", f"{PREFIX}s:{subject}")]
+        hold_ms = self.invalidation_ms + int(ahead_s * 1000)
         try:
-            await self._guarded(work)
-        except CacheUnavailable:
+            await self._guarded(lambda: self._invalidate(keys=keys, args=[hold_ms, int(ahead_s * 1_000_000)]))
+        except BaseException:  # failed, or cut short by its caller's timeout: it may not have landed
             self._missed_invalidation = True
             raise
+
+    def missed_invalidation(self) -> None:
+        self._missed_invalidation = True
+
+    async def recover(self) -> None:
+        """After a missed invalidation, the epoch is bumped as soon as Redis answers (``service`` calls this
+        every ``retry_s``), not only at this instance's next request: the others read meanwhile."""
+        if self._missed_invalidation:
+            await self._guarded(self.redis.ping)
+
+    async def names_key(self) -> str:
+        """The naming key every instance shares: made by the first (``SET NX``), read by the others."""
+
+        async def work() -> str:
+            await self.redis.set(NAMES_KEY, secrets.token_hex(32).encode(), nx=True)
+            key = await self.redis.get(NAMES_KEY)
+            if not key:
+                raise CacheUnavailable("the naming key vanished")
+            return key.decode() if isinstance(key, bytes) else str(key)
+
+        return await self._guarded(work)
 
     async def distrust(self, caller: str) -> None:
         await self._guarded(lambda: self.redis.delete(f"{PREFIX}t:{caller}"))

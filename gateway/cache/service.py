@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -51,11 +53,9 @@ def voucherify_ttl(settings: Settings) -> float | None:
 def cache_service(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
     async def service(app: web.Application) -> AsyncIterator[None]:
         polar, voucherify = polar_ttl(settings), voucherify_ttl(settings)
-        secret = settings.cursor_secret
-        if (polar is None and voucherify is None) or secret is None:
+        if polar is None and voucherify is None:
             yield
             return
-        names = Names(secret.get_secret_value())
         write_window_s = settings.request_deadline_s + 1.0  # a request's reads end within its deadline
         longest = max(ttl for ttl in (polar, voucherify) if ttl is not None)
         redis: Redis | None = None
@@ -67,8 +67,13 @@ def cache_service(settings: Settings) -> Callable[[web.Application], AsyncIterat
             )
             store = RedisStore(redis, timeout, settings.cache_redis_retry_s, settings.cache_max_entry_bytes,
                                write_window_s, longest)  # fmt: skip
+            names = Names(None)  # the key every instance shares is kept in Redis
+            await _learn_names_key(store, names)
+            if not names.ready:
+                log.warning("redis is not reachable yet: the cache reads upstream until it is")
         else:
             store = MemoryStore(settings.cache_max_bytes, settings.cache_max_entry_bytes, write_window_s, longest)
+            names = Names(secrets.token_hex(32))
         trust_s = settings.cache_token_revalidate_s
         app[CACHE] = Caches(
             store,
@@ -77,23 +82,39 @@ def cache_service(settings: Settings) -> Callable[[web.Application], AsyncIterat
             if voucherify
             else None,
         )
-        sampler = asyncio.create_task(_sample_bytes(store)) if isinstance(store, RedisStore) else None
+        upkeep = None
+        if isinstance(store, RedisStore):
+            upkeep = asyncio.create_task(_look_after(store, names, max(settings.cache_redis_retry_s, 0.1)))
         try:
             yield
         finally:
-            if sampler is not None:
-                sampler.cancel()
+            if upkeep is not None:
+                upkeep.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await sampler
+                    await upkeep
             if redis is not None:
                 await redis.aclose()
 
     return service
 
 
-async def _sample_bytes(store: RedisStore) -> None:
+async def _learn_names_key(store: RedisStore, names: Names) -> None:
+    with contextlib.suppress(CacheUnavailable):
+        names.use(await store.names_key())
+
+
+async def _look_after(store: RedisStore, names: Names, every_s: float) -> None:
+    """Every ``every_s``: the naming key until it is known, the epoch bump a missed invalidation left to do
+    (so other instances stop serving what it would have removed); Redis's memory every ``SAMPLE_EVERY_S``."""
+    sampled_at = -SAMPLE_EVERY_S
     while True:
+        if not names.ready:
+            await _learn_names_key(store, names)
         with contextlib.suppress(CacheUnavailable):
-            await store.sample_bytes()
-            CACHE_BYTES.labels(store.kind).set(store.bytes_held() or 0)
-        await asyncio.sleep(SAMPLE_EVERY_S)
+            await store.recover()
+        if time.monotonic() - sampled_at >= SAMPLE_EVERY_S:
+            sampled_at = time.monotonic()
+            with contextlib.suppress(CacheUnavailable):
+                await store.sample_bytes()
+                CACHE_BYTES.labels(store.kind).set(store.bytes_held() or 0)
+        await asyncio.sleep(every_s)

@@ -41,7 +41,7 @@ class VoucherifyCache:
             Keep(CUSTOMER, key, customer, customer_labels(customer.id, customer.source_id))
             for key, customer in found.items()
         ]
-        accepted = bool(kept) or any(isinstance(answer, UpstreamNotFound) for answer in answers)
+        accepted = bool(kept) or any(isinstance(a, UpstreamNotFound) and a.looked_up for a in answers)
         await self.cache.keep(credential, stamp, kept, accepted)
 
     async def written(self, customer_id: str | None, source_id: str | None) -> None:
@@ -49,4 +49,6 @@ class VoucherifyCache:
         await self.cache.invalidate_quietly(customer_labels(customer_id, source_id), "write")
 
     async def sources_written(self, source_ids: Sequence[str]) -> None:
-        await self.cache.invalidate_quietly([label for s in source_ids for label in customer_labels(None, s)], "write")
+        """Bulk work scheduled: Voucherify applies it later, within a TTL as far as this cache is concerned."""
+        labels = [label for source_id in source_ids for label in customer_labels(None, source_id)]
+        await self.cache.invalidate_quietly(labels, "write", ahead_s=self.cache.lifetimes.ttl_s)

@@ -107,10 +107,8 @@ async def enroll(info: Info, id_: strawberry.ID | None, external_id: str | None)
             UserError(field=["externalId"], message=message, code=UserErrorCode.REQUIRED)])  # fmt: skip
     try:
         upsert = enrollment(customer, customer.external_id)
-        try:
+        async with context.voucherify_write(None, customer.external_id):
             saved = await context.voucherify.upsert_customer(context.voucherify_keys, upsert)
-        finally:
-            await context.voucherify_customer_written(None, customer.external_id)
     except UpstreamValidation as error:
         return CustomerLoyaltyEnrollPayload(customer=customer, voucherify_customer=None,
                                             user_errors=user_errors_of(error.problems, None))  # fmt: skip
@@ -172,10 +170,8 @@ async def _erase_from_polar(info: Info, found: Customer | ErasureReport) -> Eras
         return found
     context = info.context
     try:
-        try:
+        async with context.polar_write(str(found.id), found.external_id):
             await context.polar_client.delete_customer(context.organization_token, str(found.id), anonymize=True)
-        finally:
-            await context.polar_customer_written(str(found.id), found.external_id)
     except UpstreamNotFound:
         return _report(CustomerSystem.POLAR, ErasureStatus.NOT_FOUND, NO_EXTERNAL_ID)
     except (UpstreamError, GraphQLError) as error:
@@ -189,10 +185,8 @@ async def _erase_from_voucherify(info: Info, found: VoucherifyCustomer | Erasure
         return found
     context = info.context
     try:
-        try:
+        async with context.voucherify_write(str(found.id), found.source_id):
             report = await context.voucherify.permanently_delete_customer(context.voucherify_keys, str(found.id))
-        finally:
-            await context.voucherify_customer_written(str(found.id), found.source_id)
     except UpstreamNotFound:
         return _report(CustomerSystem.VOUCHERIFY, ErasureStatus.NOT_FOUND, NO_SOURCE_ID)
     except (UpstreamError, GraphQLError) as error:

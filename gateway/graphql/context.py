@@ -4,6 +4,8 @@ fresh loaders (each keyed by the caller's credentials, since they live for this 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +19,7 @@ from ..http.tokens import Credentials, TokenKind, TokenRefused, require
 from ..http.voucherify_keys import CLIENT_ONLY, NO_KEYS, VoucherifyCredentials
 from ..live.service import Live
 from ..settings import Settings
+from ..upstream.errors import UpstreamError
 from ..upstream.polar import PolarClient
 from ..upstream.voucherify import VoucherifyClient, VoucherifyKeys
 from .errors import ErrorCode, gateway_error
@@ -98,17 +101,37 @@ class Context:
             )
         return loaders
 
-    async def polar_customer_written(self, customer_id: str | None, external_id: str | None) -> None:
-        """A write through the gateway touched this customer: its cached reads end, in every instance."""
-        if self.polar_cache is not None:
-            await self.polar_cache.written(customer_id, external_id)
+    @asynccontextmanager
+    async def polar_write(self, customer_id: str | None, external_id: str | None) -> AsyncIterator[None]:
+        """Around a write through the gateway to this customer: once Polar applied it (or may have: the
+        outcome is unknown), its cached reads end in every instance, before the caller has its answer. A
+        write Polar refused (401, 403, 404, 422) changed nothing, and invalidates nothing."""
+        async with self._write(self.polar_cache.written if self.polar_cache else None, customer_id, external_id):
+            yield
 
-    async def voucherify_customer_written(self, customer_id: str | None, source_id: str | None) -> None:
-        if self.voucherify_cache is not None:
-            await self.voucherify_cache.written(customer_id, source_id)
+    @asynccontextmanager
+    async def voucherify_write(self, customer_id: str | None, source_id: str | None) -> AsyncIterator[None]:
+        cache = self.voucherify_cache
+        async with self._write(cache.written if cache else None, customer_id, source_id):
+            yield
 
-    async def voucherify_sources_written(self, source_ids: list[str]) -> None:
-        """Bulk work scheduled for these customers (by source id)."""
+    @staticmethod
+    @asynccontextmanager
+    async def _write(
+        written: Callable[[str | None, str | None], Awaitable[None]] | None, key: str | None, other: str | None
+    ) -> AsyncIterator[None]:
+        try:
+            yield
+        except UpstreamError as failure:
+            if written is not None and failure.outcome_unknown:
+                await written(key, other)
+            raise
+        if written is not None:
+            await written(key, other)
+
+    async def voucherify_bulk_scheduled(self, source_ids: list[str]) -> None:
+        """Bulk work Voucherify accepted for these customers (by source id): it applies it later, so their
+        entries stamped within the next TTL are stale too."""
         if self.voucherify_cache is not None:
             await self.voucherify_cache.sources_written(source_ids)
 

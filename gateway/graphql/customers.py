@@ -289,15 +289,13 @@ async def update_customer(
     context = info.context
     change = _change(data)
     try:
-        try:
+        async with context.polar_write(customer_id, by_external):
             if customer_id is not None:
                 updated = await context.polar_client.update_customer(context.organization_token, customer_id, change)
             else:
                 updated = await context.polar_client.update_customer_by_external_id(
                     context.organization_token, str(by_external), change
                 )
-        finally:  # whatever the outcome (it may be unknown), before the caller has its answer
-            await context.polar_customer_written(customer_id, by_external)
     except UpstreamNotFound:
         return CustomerUpdatePayload(customer=None, user_errors=[_not_found(customer_id)])
     except UpstreamValidation as error:
@@ -318,10 +316,8 @@ async def delete_customer(
             return CustomerDeletePayload(deleted_customer_id=None, user_errors=[_not_found(None)])
         customer_id = str(found.id)
     try:
-        try:
+        async with context.polar_write(customer_id, by_external):
             await context.polar_client.delete_customer(context.organization_token, customer_id, anonymize=anonymize)
-        finally:
-            await context.polar_customer_written(customer_id, by_external)
     except UpstreamNotFound:
         return CustomerDeletePayload(deleted_customer_id=None, user_errors=[_not_found(customer_id if id_ else None)])
     except UpstreamValidation as error:

@@ -232,10 +232,8 @@ async def _saved(
     """The payload of a write that answers the customer: a 404 and a 400 are userErrors. The customer it
     ``touched`` (id, source id) is invalidated in the cache whatever the outcome."""
     try:
-        try:
+        async with info.context.voucherify_write(*touched):
             saved = await write
-        finally:
-            await info.context.voucherify_customer_written(*touched)
     except UpstreamNotFound:
         return VoucherifyCustomerPayload(customer=None, user_errors=[_not_found(by_source, under)])
     except UpstreamValidation as error:
@@ -255,10 +253,8 @@ async def _remove(
     if found is None:
         return _not_found(_by_source(key))
     try:
-        try:
+        async with info.context.voucherify_write(str(found.id), found.source_id):
             answer = await remove(str(found.id))
-        finally:
-            await info.context.voucherify_customer_written(str(found.id), found.source_id)
     except UpstreamNotFound:
         return _not_found(_by_source(key))
     except UpstreamError as error:
@@ -325,10 +321,8 @@ async def update_consents(
             return VoucherifyConsentsUpdatePayload(updated=False, user_errors=[_not_found(by_source)])
         target = str(found.id)
     try:
-        try:
+        async with context.voucherify_write(target, source_id):
             await context.voucherify.update_consents(keys, target, granted, unsubscribed)
-        finally:
-            await context.voucherify_customer_written(target, source_id)
     except UpstreamNotFound:
         return VoucherifyConsentsUpdatePayload(updated=False, user_errors=[_not_found(by_source)])
     except UpstreamValidation as error:
@@ -376,9 +370,10 @@ async def bulk_update(info: Info, customers: list[VoucherifyBulkCustomerInput]) 
     if errors:
         return _refused(errors)
     body = [BulkCustomer(source_id=item.source_id, fields=item.fields()) for item in customers]
-    # Voucherify applies the changes later: an entry read before then ends with its TTL.
-    await context.voucherify_sources_written([item.source_id for item in customers])
-    return await _scheduled(context.voucherify.bulk_update(context.voucherify_keys, body), "customers")
+    scheduled = await _scheduled(context.voucherify.bulk_update(context.voucherify_keys, body), "customers")
+    if scheduled.async_action is not None:
+        await context.voucherify_bulk_scheduled([item.source_id for item in customers])
+    return scheduled
 
 
 async def metadata_bulk_update(info: Info, source_ids: list[str], metadata: Any) -> VoucherifyAsyncActionPayload:
@@ -393,8 +388,10 @@ async def metadata_bulk_update(info: Info, source_ids: list[str], metadata: Any)
     if not isinstance(metadata, dict) or not metadata:
         message = "Metadata must be an object with at least one key-value pair."
         return _refused([UserError(field=["metadata"], message=message, code=UserErrorCode.INVALID)])
-    await context.voucherify_sources_written(source_ids)
-    return await _scheduled(context.voucherify.metadata_bulk_update(context.voucherify_keys, source_ids, metadata))
+    scheduled = await _scheduled(context.voucherify.metadata_bulk_update(context.voucherify_keys, source_ids, metadata))
+    if scheduled.async_action is not None:
+        await context.voucherify_bulk_scheduled(source_ids)
+    return scheduled
 
 
 async def import_customers(info: Info, file: Upload) -> VoucherifyAsyncActionPayload:

@@ -22,7 +22,6 @@ import orjson
 from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from ..cache.store import CacheUnavailable
 from ..http.answers import error_response
 from ..http.bodies import JsonRefused, decode_json, refuse_and_close
 from ..http.keys import CACHE, LIVE
@@ -76,25 +75,26 @@ async def polar_webhook(request: web.Request) -> web.StreamResponse:
     except (Malformed, JsonRefused, ValueError) as malformed:
         reason = str(malformed) if isinstance(malformed, Malformed) else "The delivery's body is not JSON."
         return _answer(request, 400, "malformed", reason)
+    publishing = False  # once a publication is under way, Polar's retry is ignored (at most once)
     try:
         async with asyncio.timeout(HAND_ON_TIMEOUT_S):
             if not await live.seen.first_time(webhook_id):
                 return _answer(request, 202, "duplicate")
             if change is not None and (caches := request.app.get(CACHE)) is not None and caches.polar is not None:
-                try:  # before subscribers hear of it, so that what they read then is fresh
-                    await caches.polar.changed(change.customer_id, change.external_id, "webhook")
-                except CacheUnavailable:  # entries would outlive the change: Polar's retry must be taken
-                    await asyncio.shield(_forget(live.seen, webhook_id))
-                    raise
+                # Before subscribers hear of it, so that what they read then is fresh.
+                await caches.polar.changed(change.customer_id, change.external_id, "webhook")
             if change is not None:
+                publishing = True
                 try:
                     await live.bus.publish(change)
-                except RedisConnectionError:  # not sent: Polar's retry must be taken, so the id is forgotten
-                    await asyncio.shield(_forget(live.seen, webhook_id))
+                except RedisConnectionError:  # not sent: Polar's retry must be taken
+                    publishing = False
                     raise
                 # A publish that timed out may have reached Redis: the id stays seen, and Polar's retry is
                 # ignored. At most once: a subscriber never gets one change twice.
     except Exception as error:  # Redis refused, went away, or took too long
+        if not publishing:  # nothing was handed on (a SET NX that landed late must not make the retry a duplicate)
+            await asyncio.shield(_forget(live.seen, webhook_id))
         log.warning("webhook not handed on (%s); answered 503 so that Polar retries", type(error).__name__)
         return _answer(request, 503, "unavailable", UNAVAILABLE)
     return _answer(request, 202, "accepted" if change is not None else "ignored")

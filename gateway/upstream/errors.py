@@ -25,6 +25,8 @@ class UpstreamForbidden(UpstreamError):
 class UpstreamNotFound(UpstreamError):
     """404: missing, deleted, or in another organization."""
 
+    looked_up: bool = False  # the vendor itself answered it has none, so it took the credential (not a proxy)
+
 
 class UpstreamValidation(UpstreamError):
     """The upstream refused the input (Polar's 422, Voucherify's 400): ``problems`` say where and why."""

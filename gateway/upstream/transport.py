@@ -355,6 +355,7 @@ class Transport:
                 elif isinstance(refusal, UpstreamNotFound) and self.wire.found_nothing(response):
                     # The vendor looked the resource up, so it took the token: a page of lookups that all
                     # miss (a joined page of customers Voucherify does not know) had gone one call at a time.
+                    refusal.looked_up = True
                     self.trust.accept(caller)
                 raise
             self.breaker.succeeded()

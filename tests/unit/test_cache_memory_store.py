@@ -295,7 +295,7 @@ async def test_an_entry_that_could_outlive_a_forgotten_invalidation_is_never_wri
 
 
 async def test_a_flood_of_invalidations_drops_everything(store: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store_module, "MAX_SUBJECTS_INVALIDATED", 100)
+    store.max_invalidations = 100
     await _keep(store, "unrelated", entry(b"u", "polar:customer:unrelated"))
     await store.invalidate([subject(f"polar:customer:f{n}") for n in range(100)])
     assert await _found(store, "unrelated") == {"unrelated": b"u"}  # at the limit: nothing dropped yet
@@ -314,7 +314,7 @@ async def test_a_flood_of_invalidations_lets_no_read_begun_before_it_write_what_
     """The flood guard forgets every invalidation, including the ones that in-flight reads must still be
     checked against: a read stamped before a change, and written after the flood, is served as fresh. An
     anonymous caller can cause the flood (``tests/cache_attacks``)."""
-    monkeypatch.setattr(store_module, "MAX_SUBJECTS_INVALIDATED", 100)
+    store.max_invalidations = 100
     stamp = await store.stamp()  # a victim's read begins
     await store.invalidate([subject("polar:customer:c1")])  # the customer changes
     await store.invalidate([subject(f"polar:customer:flood-{n}") for n in range(101)])  # the flood

@@ -371,11 +371,17 @@ class Unavailable:
     ) -> None:
         raise self._fail()
 
-    async def invalidate(self, subjects: Sequence[str]) -> None:
+    async def invalidate(self, subjects: Sequence[str], ahead_s: float = 0.0) -> None:
         raise self._fail()
 
     async def distrust(self, caller: str) -> None:
         raise self._fail()
+
+    async def recover(self) -> None:
+        raise self._fail()
+
+    def missed_invalidation(self) -> None:
+        self.calls += 1
 
     def bytes_held(self) -> int | None:
         return None
