@@ -13,8 +13,9 @@ instances whose clocks disagree still order reads and invalidations alike. Keys:
   invalidation bumps it once Redis answers again, before it reads anything: what that invalidation would
   have removed is then removed with everything else, instead of being served.
 
-Every command is bounded by ``timeout_s``; after a failure Redis is not asked again for ``retry_s``, so a
-dead or frozen Redis costs a request at most one timeout, and costs most requests nothing.
+Every command is bounded by ``timeout_s``; after a failure Redis is not asked again for ``retry_s`` (but
+for invalidations, which are worth a timeout), so a dead or frozen Redis costs a request at most one
+timeout, and costs most requests nothing.
 """
 
 from __future__ import annotations
@@ -41,17 +42,17 @@ NAMES_KEY = PREFIX + "names"
 # The index's members are entry keys not declared in KEYS: a standalone Redis runs it (Cluster would not).
 _INVALIDATE = """
 local now = redis.call('TIME')
-local until = tonumber(now[1]) * 1000000 + tonumber(now[2]) + tonumber(ARGV[2])
+local upto = tonumber(now[1]) * 1000000 + tonumber(now[2]) + tonumber(ARGV[2])
 for i = 1, #KEYS, 2 do
   local held = tonumber(redis.call('GET', KEYS[i]) or '-1') or -1
-  redis.call('SET', KEYS[i], string.format('%.0f', math.max(until, held)), 'PX', ARGV[1])
+  redis.call('SET', KEYS[i], string.format('%.0f', math.max(upto, held)), 'PX', ARGV[1])
   local entries = redis.call('SMEMBERS', KEYS[i + 1])
   for start = 1, #entries, 500 do
     redis.call('DEL', unpack(entries, start, math.min(start + 499, #entries)))
   end
   redis.call('DEL', KEYS[i + 1])
 end
-return until
+return 1
 """
 
 
@@ -101,9 +102,11 @@ class RedisStore:
         self._missed_invalidation = False  # an invalidation failed: bump the epoch before trusting any entry
         self._bytes: int | None = None
         self._invalidate = redis.register_script(_INVALIDATE)
+        self._identity: str | None = None  # Redis's run_id when last asked (``recover``)
 
-    async def _guarded(self, work: Callable[[], Awaitable[T]]) -> T:
-        if time.monotonic() < self._down_until:
+    async def _guarded(self, work: Callable[[], Awaitable[T]], *, even_if_down: bool = False) -> T:
+        """``even_if_down``: asked even within ``retry_s`` of a failure (an invalidation is worth a timeout)."""
+        if time.monotonic() < self._down_until and not even_if_down:
             raise CacheUnavailable("redis failed lately")
         try:
             async with asyncio.timeout(self.timeout_s):
@@ -183,7 +186,9 @@ class RedisStore:
         keys = [key for subject in subjects for key in (f"{PREFIX}i:{subject}", f"{PREFIX}s:{subject}")]
         hold_ms = self.invalidation_ms + int(ahead_s * 1000)
         try:
-            await self._guarded(lambda: self._invalidate(keys=keys, args=[hold_ms, int(ahead_s * 1_000_000)]))
+            await self._guarded(
+                lambda: self._invalidate(keys=keys, args=[hold_ms, int(ahead_s * 1_000_000)]), even_if_down=True
+            )
         except BaseException:  # failed, or cut short by its caller's timeout: it may not have landed
             self._missed_invalidation = True
             raise
@@ -192,10 +197,16 @@ class RedisStore:
         self._missed_invalidation = True
 
     async def recover(self) -> None:
-        """After a missed invalidation, the epoch is bumped as soon as Redis answers (``service`` calls this
-        every ``retry_s``), not only at this instance's next request: the others read meanwhile."""
-        if self._missed_invalidation:
-            await self._guarded(self.redis.ping)
+        """Called every ``retry_s`` (``service``). After a missed invalidation, the epoch is bumped as soon as
+        Redis answers, not only at this instance's next request: the others read meanwhile. And a Redis that
+        restarted (a new ``run_id``) may have come back from a snapshot older than its last invalidations,
+        with the entries they had removed: the epoch is bumped then too."""
+        info = await self._guarded(lambda: self.redis.info("server"))
+        identity = str(info.get("run_id"))
+        if self._identity is not None and identity != self._identity:
+            await self._guarded(lambda: self.redis.incr(EPOCH))
+            CACHE_INVALIDATIONS.labels("redis_restarted").inc()
+        self._identity = identity
 
     async def names_key(self) -> str:
         """The naming key every instance shares: made by the first (``SET NX``), read by the others."""

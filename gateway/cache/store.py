@@ -23,7 +23,7 @@ from ..observability.metrics import CACHE_BYTES
 ENTRY_OVERHEAD_BYTES = 200  # the dictionary slot, tuple and key object around an entry's bytes, in this process
 MAX_CALLERS_TRUSTED = 100_000  # callers whose acceptance this process remembers (each a few hundred bytes)
 INVALIDATION_BYTES = 256  # what one remembered invalidation costs in this process, counted against max_bytes
-MIN_INVALIDATIONS = 1_000  # remembered however small the store
+MIN_INVALIDATIONS = 100  # remembered however small the store
 SWEEP_EVERY_S = 30.0  # expired entries are looked for this often (at a write)
 DIGEST_CHARS = 32  # a name's length: 128 bits, in hex (``names``)
 _HEADER = struct.Struct(">dQB")  # stamp, epoch, number of subjects; then the subjects, then the record

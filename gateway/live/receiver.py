@@ -15,7 +15,6 @@ A customer's change first invalidates its cached reads (every caller, every inst
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 import orjson
@@ -35,7 +34,6 @@ from ..upstream.polar_webhooks import (
     read_change,
     verify,
 )
-from .dedupe import SeenIds
 
 log = logging.getLogger("gateway.live")
 WEBHOOK_ROUTE = "/webhooks/polar"
@@ -93,8 +91,8 @@ async def polar_webhook(request: web.Request) -> web.StreamResponse:
                 # A publish that timed out may have reached Redis: the id stays seen, and Polar's retry is
                 # ignored. At most once: a subscriber never gets one change twice.
     except Exception as error:  # Redis refused, went away, or took too long
-        if not publishing:  # nothing was handed on (a SET NX that landed late must not make the retry a duplicate)
-            await asyncio.shield(_forget(live.seen, webhook_id))
+        if not publishing:  # nothing was handed on: Polar's retry must be taken
+            live.seen.forget_soon(webhook_id)  # again and again for a while: a mark may land late
         log.warning("webhook not handed on (%s); answered 503 so that Polar retries", type(error).__name__)
         return _answer(request, 503, "unavailable", UNAVAILABLE)
     return _answer(request, 202, "accepted" if change is not None else "ignored")
@@ -123,11 +121,6 @@ async def _refuse(
     """A refusal sent before (or instead of) reading the body: the connection is closed, not drained."""
     WEBHOOKS.labels(outcome).inc()
     return await refuse_and_close(request, status, message, headers)
-
-
-async def _forget(seen: SeenIds, webhook_id: str) -> None:
-    with contextlib.suppress(Exception):  # Redis is failing already: the id then expires with its TTL
-        await seen.forget(webhook_id)
 
 
 def _answer(request: web.Request, status: int, outcome: str, message: str | None = None) -> web.Response:

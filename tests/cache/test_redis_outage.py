@@ -88,9 +88,11 @@ def test_an_invalidation_missed_while_redis_froze_ends_the_older_entries(quiet_p
     after = pair.a.customer(customer_id)
     assert after.data["customer"] == {**cold.data["customer"], "name": "Renamed while Redis froze"}
     assert after.polar == COLD_CUSTOMER
-    assert pair.a.metric("gateway_cache_invalidations_total", 'cause="redis_recovered"') == recovered + 1
+    # Bumped at least once (the write's missed invalidation; the sandbox's webhook for the same change may
+    # have failed too while Redis was still left alone, and bumps it again).
+    assert pair.a.metric("gateway_cache_invalidations_total", 'cause="redis_recovered"') >= recovered + 1
     with redis.Redis.from_url(pair.redis.url, socket_timeout=5) as client:
-        assert client.get(EPOCH) == b"1"
+        assert int(client.get(EPOCH) or 0) >= 1
     on_b = pair.b.customer(customer_id)  # B reads what A has just kept, in the new epoch
     assert on_b.polar == {}
     assert on_b.data == after.data

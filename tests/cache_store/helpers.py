@@ -48,7 +48,10 @@ def raw(server: RedisServer) -> redis.Redis:
 def cache_keys(server: RedisServer) -> dict[bytes, bytes | None]:
     with raw(server) as neighbour:
         found = sorted(neighbour.scan_iter(match=PREFIX + "*", count=1000))
-        values = neighbour.mget(found) if found else []
+        values = [
+            b",".join(sorted(neighbour.smembers(key))) if neighbour.type(key) == b"set" else neighbour.get(key)
+            for key in found
+        ]
     return dict(zip(found, values, strict=True))
 
 

@@ -207,6 +207,13 @@ async def test_no_key_and_no_header_names_a_token_a_customer_or_an_email(
             assert len(header) == _HEADER.size + 32 * len(subjects)
             for secret in secrets:
                 assert secret.encode() not in header, key
-        else:  # an invalidation's time, a trust's "1", the epoch
+        elif key.startswith(f"{PREFIX}s:".encode()):  # the entries about a subject: their own keys
+            assert value is not None
+            for secret in secrets:
+                assert secret.encode() not in value, key
+        elif key == f"{PREFIX}names".encode():  # the naming key every instance shares
+            assert value is not None
+            assert len(value) == 64
+        else:  # an invalidation's time, a trust's mark, the epoch
             assert value is not None
             assert value.isdigit(), (key, value)

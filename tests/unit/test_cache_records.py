@@ -309,7 +309,9 @@ async def test_a_401_ends_the_callers_trust_and_writes_nothing(cache: PolarCache
 
 async def test_a_404_proves_the_token_and_writes_no_entry(cache: PolarCache, store: MemoryStore) -> None:
     stamp = await cache.stamp()
-    await cache.keep_customers(DEMO_TOKEN, stamp, {"missing": UpstreamNotFound("404")})
+    looked_up = UpstreamNotFound("404")
+    looked_up.looked_up = True  # Polar's own 404 (the transport tells it from a proxy's)
+    await cache.keep_customers(DEMO_TOKEN, stamp, {"missing": looked_up})
     reading = await store.read(NAMES.caller("polar", DEMO_TOKEN), [NAMES.entry(polar.CUSTOMER.name, "missing")])
     assert reading.trusted
     assert reading.found == {}
