@@ -71,13 +71,16 @@ test: lint $(NODE_TOOLS) chromium redis
 	$(BIN)/pytest --ignore=tests/unit
 
 # 64 concurrent clients for 60 s, mixed queries and mutations, faults on; then 100 operations a second for
-# 60 s without and then beside the attacker mix (tests/attackers.py). Prints the reports (JSON).
-soak: install
+# 60 s without and then beside the attacker mix (tests/attackers.py); then 32 clients for 60 s on two
+# instances sharing a Redis cache, every acknowledged write read back from both. Prints the reports (JSON).
+soak: install redis
 	$(BIN)/python -m tests.soak --duration 60 --clients 64
 	$(BIN)/python -m tests.soak --duration 60 --clients 32 --rate 100 --attackers
+	$(BIN)/python -m tests.soak --cache --duration 60 --clients 32
 
-# The gateway beside the floor and the naive gateway, at 0 and 20 ms upstream latency, then live delivery
-# (webhooks to 1,000 subscribers on two gateways sharing Redis); prints a table and writes
-# artifacts/bench.json. Takes several minutes; asserts nothing about time.
+# The gateway beside the floor and the naive gateway, at 0 and 20 ms upstream latency, with the hot columns
+# (the cache on, in memory and in Redis) for the read scenarios, then live delivery (webhooks to 1,000
+# subscribers on two gateways sharing Redis); prints a table and writes artifacts/bench.json. Takes several
+# minutes; asserts nothing about time.
 bench: install redis
 	$(BIN)/python -m tests.bench.run --latencies 0,20 --output artifacts/bench.json

@@ -1,4 +1,5 @@
-"""A few seconds of the soak (``make soak`` runs 60 s with 64 clients): its invariants hold."""
+"""A few seconds of the soak (``make soak`` runs 60 s with 64 clients): its invariants hold, also with the
+cache on and shared by two instances (``--cache``)."""
 
 from __future__ import annotations
 
@@ -38,3 +39,21 @@ def test_the_attacker_mix_leaves_normal_clients_as_they_were() -> None:
         assert report.leaks == []
     assert sum(attacked.attacks.values()) > 50
     assert attacked.latency_ms(0.5) <= 2 * calm.latency_ms(0.5)
+
+
+def test_with_the_cache_shared_by_two_instances_every_acknowledged_write_is_read_back_from_both() -> None:
+    """The cache mode: two instances sharing a Redis cache, operations to either, faults on. After every
+    acknowledged write, reads from the other instance and from the same one, by external id and by id, show
+    it (no stale entry served); nothing is lost or duplicated, and the last acknowledged name of each customer
+    is the sandbox's."""
+    report = run_soak(duration=6, clients=16, cache=True)
+    assert set(report.http_statuses) == {200}
+    assert set(report.errors) <= PLANNED
+    assert report.stale == []
+    assert report.write_violations == []
+    assert report.writes_checked == len(report.created | report.create_refused | report.create_unknown) > 20
+    assert report.writes_acknowledged["update"] > 5
+    assert report.checks["other"] > 20
+    assert report.names_checked > 0
+    assert sum(report.cache_hits.values()) > 0
+    assert report.leaks == []

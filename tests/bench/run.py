@@ -13,6 +13,16 @@ fan-out. Prints a table and writes the same as JSON.
     python -m tests.bench.run --scenarios 5 --memory-seconds 0   # scenario 5 alone
     python -m tests.bench.run --scenarios 6 --latencies 0,20 --memory-seconds 0   # the joined page alone
     python -m tests.bench.run --live-only                        # live delivery alone (tests/bench/live.py)
+    python -m tests.bench.run --cache-only                       # the hot columns beside the cold ones alone
+
+The hot columns (``HOT_COLUMNS``): the gateway with its cache of Polar's reads on (``GATEWAY_CACHE_TTL_S``; and
+Voucherify's, ``GATEWAY_VOUCHERIFY_CACHE_TTL_S``, for scenario 6), in this process's memory and in a real
+Redis of the run's own (``tests/redis_server.py``). Each read scenario (``HOT_SCENARIOS``) is repeated within
+the TTL with the same token after the warm-up, so what they measure is a read the cache answers, beside the
+floor's and the cold gateway's reads of the same data. Scenario 4 writes and scenario 5 is a list page, which
+is never cached: neither has a hot column. ``upstream/op c32`` is the upstream requests of all the
+concurrency-32 rounds over their operations, where a hot column shows the entries that ended meanwhile (the
+token's trust, 60 s; the TTL); ``Redis CPU ms/op`` is the Redis server's CPU in those rounds.
 
 Last, the live scenario (``tests/bench/live.py``): webhooks posted to one of two gateway processes sharing a
 Redis, timed to each of 1,000 WebSocket subscribers' frames (``--live-subscribers 0``: not run).
@@ -23,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
@@ -38,6 +49,7 @@ import httpx
 from gateway.sandbox.seed import DEMO_TOKEN
 from gateway.sandbox.voucherify.seed import DEMO_APP_ID, DEMO_APP_TOKEN
 from tests.bench.live import add_arguments, run_from_arguments
+from tests.redis_server import RedisServer
 from tests.servers import (
     _FLOOR_LISTENING,
     GatewayProcess,
@@ -56,6 +68,10 @@ STATE = """state { activeSubscriptions { id status amount currency currentPeriod
   meters { meterId consumedUnits } } grantedBenefits { id benefitType grantedAt properties }
   activeMeters { id meterId balance } }"""
 COLUMNS = ("gateway", "floor", "naive", "gateway_httpx_pool")
+HOT_COLUMNS = ("gateway_hot", "gateway_hot_redis")
+CACHE_ONLY_COLUMNS = ("gateway", "floor", *HOT_COLUMNS)  # --cache-only: the hot ones beside the cold ones
+HOT_SCENARIOS = ("1", "2", "3", "6")  # reads the cache can answer (4 writes; 5 is a list page, never cached)
+CACHE_TTL_S = "300"  # the default with a webhook secret; far longer than a scenario's measurement
 CPU_ROUNDS = 5  # the concurrency-32 phase is run this many times; CPU and throughput are their medians
 
 
@@ -73,6 +89,8 @@ class Figures:
     ops_per_s_c32: float
     cpu_ms_per_op: float
     peak_rss_mb: float
+    upstream_per_op_c32: float = 0.0  # upstream requests of the concurrency-32 rounds over their operations
+    redis_cpu_ms_per_op: float | None = None  # the Redis server's CPU in those rounds (hot_redis column)
 
 
 Operation = Callable[[httpx.AsyncClient], Awaitable[None]]
@@ -205,6 +223,20 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] * 1000
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used (Linux), such as the Redis server's."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def hot_env(redis_url: str | None = None) -> dict[str, str]:
+    """A gateway's settings for a hot column: the cache on without a webhook secret (so by its TTL and the
+    writes through the gateway), in this process's memory or, given ``redis_url``, in that Redis."""
+    env = {"GATEWAY_CACHE_TTL_S": CACHE_TTL_S, "GATEWAY_VOUCHERIFY_CACHE_TTL_S": CACHE_TTL_S}
+    return env if redis_url is None else {**env, "GATEWAY_REDIS_URL": redis_url}
+
+
 def _each(sandboxes: Sandboxes) -> tuple[SandboxProcess, ...]:
     return (sandboxes,) if isinstance(sandboxes, SandboxProcess) else tuple(sandboxes)
 
@@ -219,6 +251,20 @@ def _reset(sandboxes: Sandboxes) -> None:
     for sandbox in _each(sandboxes):
         with sandbox.control() as control:
             control.post("/__sandbox/reset").raise_for_status()
+
+
+def _upstream_total(sandboxes: Sandboxes) -> int:
+    total = 0
+    for sandbox in _each(sandboxes):
+        with sandbox.control() as control:
+            total += int(control.get("/__sandbox/stats").json()["total"])
+    return total
+
+
+def cold_then_hot(sandboxes: Sandboxes, operation: Operation) -> tuple[int, int]:
+    """Upstream requests of one operation, then of the same operation again (for a gateway with its cache on,
+    what a hot column's operations cost once warmed up; each counted on freshly reset sandboxes)."""
+    return _one_operation_upstream(sandboxes, operation)[0], _one_operation_upstream(sandboxes, operation)[0]
 
 
 def _one_operation_upstream(sandboxes: Sandboxes, operation: Operation) -> tuple[int, int | None]:
@@ -259,20 +305,30 @@ def _probe(sandbox: Sandboxes, operation: Operation, latency_ms: int, c1: int) -
 
 
 def measure_side_by_side(servers: dict[str, GatewayProcess], sandbox: Sandboxes, operations: dict[str, Operation],
-                         *, scenario: str, latency_ms: int, c1: int, c32: int) -> list[Figures]:  # fmt: skip
+                         *, scenario: str, latency_ms: int, c1: int, c32: int,
+                         redis_pids: dict[str, int] | None = None) -> list[Figures]:  # fmt: skip
     """Every column of one scenario, on its sandbox or sandboxes (each given the latency; requests summed).
     The concurrency-32 rounds take turns between the columns (gateway, floor, naive, ..., then again), so a
-    slow spell of this shared machine falls on all of them alike rather than on whichever column it met."""
+    slow spell of this shared machine falls on all of them alike rather than on whichever column it met.
+    ``redis_pids``: the Redis server a column's gateway uses, whose CPU in its rounds is counted too."""
     probes = {column: _probe(sandbox, operation, latency_ms, c1) for column, operation in operations.items()}
     _set_latency(sandbox, latency_ms)
+    redis_pids = redis_pids or {}
     concurrent: dict[str, list[float]] = {column: [] for column in operations}
     cpu_per_op: dict[str, list[float]] = {column: [] for column in operations}
+    redis_cpu_per_op: dict[str, list[float]] = {column: [] for column in redis_pids}
     throughput: dict[str, list[float]] = {column: [] for column in operations}
+    upstream: dict[str, int] = {column: 0 for column in operations}
     for _ in range(CPU_ROUNDS):
         for column, operation in operations.items():
+            requests_before = _upstream_total(sandbox)
+            redis_before = process_cpu_seconds(redis_pids[column]) if column in redis_pids else 0.0
             cpu_before = servers[column].cpu_seconds()
             timings, elapsed = asyncio.run(_latencies(operation, c32, 32))
             cpu_per_op[column].append((servers[column].cpu_seconds() - cpu_before) / c32)
+            if column in redis_pids:
+                redis_cpu_per_op[column].append((process_cpu_seconds(redis_pids[column]) - redis_before) / c32)
+            upstream[column] += _upstream_total(sandbox) - requests_before
             throughput[column].append(c32 / elapsed)
             concurrent[column].extend(timings)
     _reset(sandbox)
@@ -286,6 +342,9 @@ def measure_side_by_side(servers: dict[str, GatewayProcess], sandbox: Sandboxes,
             ops_per_s_c32=round(statistics.median(throughput[column]), 1),
             cpu_ms_per_op=round(statistics.median(cpu_per_op[column]) * 1000, 2),
             peak_rss_mb=round(servers[column].peak_rss_bytes() / 2**20, 1),
+            upstream_per_op_c32=round(upstream[column] / (c32 * CPU_ROUNDS), 4),
+            redis_cpu_ms_per_op=round(statistics.median(redis_cpu_per_op[column]) * 1000, 2)
+            if column in redis_cpu_per_op else None,
         )
         for column, probe in probes.items()
     ]  # fmt: skip
@@ -306,13 +365,21 @@ def _operation(
     )
 
 
-def run(latencies: list[int], c1: int, c32: int, output: Path, chosen: tuple[str, ...] = SCENARIO_NUMBERS) -> list[Figures]:
+def run(latencies: list[int], c1: int, c32: int, output: Path, chosen: tuple[str, ...] = SCENARIO_NUMBERS,
+        cache_only: bool = False, hot_settings: dict[str, str] | None = None) -> list[Figures]:  # fmt: skip
     """Every chosen scenario (by number) at every latency. The gateways and the floor are given the Voucherify
-    sandbox too, so no gateway process holds an embedded sandbox of its own."""
+    sandbox too, so no gateway process holds an embedded sandbox of its own. The read scenarios get the hot
+    columns too (a Redis of the run's own for ``gateway_hot_redis``); ``cache_only``: only the gateway, the
+    floor and the hot columns, for the read scenarios only; ``hot_settings``: more settings for the hot
+    columns' gateways (``GATEWAY_*`` variables)."""
     results: list[Figures] = []
+    columns = CACHE_ONLY_COLUMNS if cache_only else (*COLUMNS, *HOT_COLUMNS)
+    if cache_only:
+        chosen = tuple(number for number in chosen if number in HOT_SCENARIOS)
     with ExitStack() as stack:
         sandbox = stack.enter_context(sandbox_process())
         voucherify = stack.enter_context(voucherify_sandbox_process())
+        redis = stack.enter_context(RedisServer())
 
         def gateway(env: dict[str, str] | None = None) -> GatewayProcess:
             # A deadline wide enough for 32 joined pages at once on two cores (the httpx pool's column spends
@@ -320,59 +387,89 @@ def run(latencies: list[int], c1: int, c32: int, output: Path, chosen: tuple[str
             settings = {"GATEWAY_REQUEST_DEADLINE_S": "30", **(env or {})}
             return stack.enter_context(gateway_process(sandbox.url, env=settings, voucherify_url=voucherify.url))
 
-        servers = {
-            "gateway": gateway(),
-            "floor": stack.enter_context(floor_process(sandbox.url, voucherify.url)),
-            "naive": gateway({"GATEWAY_BATCHING": "false"}),
-            "gateway_httpx_pool": gateway({"GATEWAY_UPSTREAM_TRANSPORT": "httpx"}),
+        makers: dict[str, Callable[[], GatewayProcess]] = {
+            "gateway": gateway,
+            "floor": lambda: stack.enter_context(floor_process(sandbox.url, voucherify.url)),
+            "naive": lambda: gateway({"GATEWAY_BATCHING": "false"}),
+            "gateway_httpx_pool": lambda: gateway({"GATEWAY_UPSTREAM_TRANSPORT": "httpx"}),
+            "gateway_hot": lambda: gateway({**hot_env(), **(hot_settings or {})}),
+            "gateway_hot_redis": lambda: gateway({**hot_env(redis.url), **(hot_settings or {})}),
         }
+        servers = {column: makers[column]() for column in columns}
+        redis_pids = {"gateway_hot_redis": redis.pid} if redis.pid is not None else {}
         with httpx.Client(base_url=sandbox.url, headers=HEADERS) as rest:
             ids = [c["id"] for c in rest.get("/v1/customers/", params={"limit": 5}).json()["items"]]
         polar = {name: (document, floor_request) for name, (document, floor_request) in scenarios(ids).items()
                  if name.split()[0] in chosen}  # fmt: skip
+
+        def measure(name: str, upstreams: Sandboxes, latency: int, document: str | None, floor_request: Any,
+                    headers: dict[str, str] = HEADERS) -> None:  # fmt: skip
+            hot = name.split()[0] in HOT_SCENARIOS
+            operations = {
+                column: _operation(column, servers[column], document, floor_request, headers)
+                for column in columns
+                if hot or column not in HOT_COLUMNS
+            }
+            for figures in measure_side_by_side(servers, upstreams, operations, scenario=name, latency_ms=latency,
+                                                c1=c1, c32=c32, redis_pids=redis_pids):  # fmt: skip
+                results.append(figures)
+                print(_row(figures), flush=True)
+
         for latency in latencies:
             for name, (document, floor_request) in polar.items():
-                operations = {
-                    column: _operation(column, servers[column], document, floor_request) for column in COLUMNS
-                }
-                for figures in measure_side_by_side(servers, sandbox, operations, scenario=name, latency_ms=latency,
-                                                    c1=c1, c32=c32):  # fmt: skip
-                    results.append(figures)
-                    print(_row(figures), flush=True)
+                measure(name, sandbox, latency, document, floor_request)
             if "5" in chosen:
-                floor_request = ("GET", "/s5", None)
-                operations = {
-                    column: _operation(column, servers[column], VOUCHERIFY_DOCUMENT, floor_request, VOUCHERIFY_HEADERS)
-                    for column in COLUMNS
-                }
-                for figures in measure_side_by_side(servers, voucherify, operations, scenario=VOUCHERIFY_SCENARIO,
-                                                    latency_ms=latency, c1=c1, c32=c32):  # fmt: skip
-                    results.append(figures)
-                    print(_row(figures), flush=True)
+                measure(VOUCHERIFY_SCENARIO, voucherify, latency, VOUCHERIFY_DOCUMENT, ("GET", "/s5", None),
+                        VOUCHERIFY_HEADERS)  # fmt: skip
             if "6" in chosen:
-                floor_request = ("GET", "/s6", None)
-                operations = {
-                    column: _operation(column, servers[column], JOINED_DOCUMENT, floor_request, JOINED_HEADERS)
-                    for column in COLUMNS
-                }
-                for figures in measure_side_by_side(servers, (sandbox, voucherify), operations,
-                                                    scenario=JOINED_SCENARIO, latency_ms=latency, c1=c1,
-                                                    c32=c32):  # fmt: skip
-                    results.append(figures)
-                    print(_row(figures), flush=True)
+                measure(JOINED_SCENARIO, (sandbox, voucherify), latency, JOINED_DOCUMENT, ("GET", "/s6", None),
+                        JOINED_HEADERS)  # fmt: skip
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps({"python": sys.version.split()[0], "results": [asdict(r) for r in results]}, indent=2))
+    print_hot_summary(results)
     return results
 
 
 HEADER = ("latency | scenario | column | upstream req | round trips | p50 c1 ms | p99 c1 ms | p50 c32 ms | "
-          "p99 c32 ms | ops/s c32 | CPU ms/op | peak RSS MB")  # fmt: skip
+          "p99 c32 ms | ops/s c32 | CPU ms/op | peak RSS MB | upstream/op c32 | Redis CPU ms/op")  # fmt: skip
 
 
 def _row(f: Figures) -> str:
     trips = "-" if f.round_trips is None else f.round_trips
+    redis_cpu = "-" if f.redis_cpu_ms_per_op is None else f.redis_cpu_ms_per_op
     return (f"{f.latency_ms} | {f.scenario} | {f.column} | {f.upstream_requests} | {trips} | {f.p50_ms_c1} | "
-            f"{f.p99_ms_c1} | {f.p50_ms_c32} | {f.p99_ms_c32} | {f.ops_per_s_c32} | {f.cpu_ms_per_op} | {f.peak_rss_mb}")  # fmt: skip
+            f"{f.p99_ms_c1} | {f.p50_ms_c32} | {f.p99_ms_c32} | {f.ops_per_s_c32} | {f.cpu_ms_per_op} | {f.peak_rss_mb}"
+            f" | {f.upstream_per_op_c32} | {redis_cpu}")  # fmt: skip
+
+
+def hot_summary(results: list[Figures]) -> list[str]:
+    """Each hot row beside the floor's cold one of the same scenario and latency: upstream requests, CPU per
+    operation (and its ratio to the floor's) and p50 at concurrency 1. Lines of a Markdown table."""
+    floors = {(f.scenario, f.latency_ms): f for f in results if f.column == "floor"}
+    lines = []
+    for hot in (f for f in results if f.column in HOT_COLUMNS and (f.scenario, f.latency_ms) in floors):
+        floor = floors[(hot.scenario, hot.latency_ms)]
+        redis_cpu = "" if hot.redis_cpu_ms_per_op is None else f" (+{hot.redis_cpu_ms_per_op} Redis)"
+        ratio = hot.cpu_ms_per_op / floor.cpu_ms_per_op if floor.cpu_ms_per_op else float("nan")
+        lines.append(
+            f"| {hot.latency_ms} ms | {hot.scenario} | {hot.column} | {hot.upstream_requests} / {floor.upstream_requests} "
+            f"| {hot.upstream_per_op_c32} | {hot.cpu_ms_per_op}{redis_cpu} / {floor.cpu_ms_per_op} | {ratio:.2f}x "
+            f"| {hot.p50_ms_c1} / {floor.p50_ms_c1} |"
+        )
+    if not lines:
+        return []
+    return [
+        "| Latency | Scenario | Column | Upstream req (hot / floor) | Upstream/op c32 (hot) | CPU ms/op (hot / floor) "
+        "| Hot CPU / floor's | p50 ms c1 (hot / floor) |",
+        "|---|---|---|---|---|---|---|---|",
+        *lines,
+    ]
+
+
+def print_hot_summary(results: list[Figures]) -> None:
+    if lines := hot_summary(results):
+        print("\nhot (cached reads, warmed up, same token) beside the floor's cold reads:")
+        print("\n".join(lines), flush=True)
 
 
 def main() -> None:
@@ -385,17 +482,35 @@ def main() -> None:
     parser.add_argument("--memory-seconds", type=int, default=60, help="length of the memory run (0: none)")
     parser.add_argument("--scenarios", default=",".join(SCENARIO_NUMBERS), help="scenario numbers, comma-separated")
     parser.add_argument("--live-only", action="store_true", help="only the live scenario (tests/bench/live.py)")
+    parser.add_argument("--cache-only", action="store_true",
+                        help="only the read scenarios (1, 2, 3, 6, or those of --scenarios) with the gateway, the floor "
+                             "and the hot columns; no memory run, no live run")  # fmt: skip
+    parser.add_argument("--hot-env", action="append", default=[], metavar="GATEWAY_NAME=VALUE",
+                        help="a setting for the hot columns' gateways (repeatable), e.g. "
+                             "GATEWAY_CACHE_REDIS_TIMEOUT_S=2")  # fmt: skip
     add_arguments(parser, prefix="live-")
     args = parser.parse_args()
     chosen = tuple(number.strip() for number in args.scenarios.split(","))
     if unknown := set(chosen) - set(SCENARIO_NUMBERS):
         parser.error(f"no scenario {', '.join(sorted(unknown))}; there are {', '.join(SCENARIO_NUMBERS)}")
+    if args.cache_only and args.live_only:
+        parser.error("--cache-only and --live-only exclude each other")
+    if malformed := [item for item in args.hot_env if "=" not in item or not item.startswith("GATEWAY_")]:
+        parser.error(f"--hot-env takes GATEWAY_NAME=VALUE, not {', '.join(malformed)}")
+    hot_settings = dict(item.split("=", 1) for item in args.hot_env)
     if args.output is None:
-        args.output = Path("artifacts/bench-live.json" if args.live_only else "artifacts/bench.json")
+        args.output = Path("artifacts/bench-live.json" if args.live_only else
+                           "artifacts/bench-cache.json" if args.cache_only else "artifacts/bench.json")  # fmt: skip
     print(f"Python {sys.version.split()[0]} ({sys.executable}); results also in {args.output}")
+    if args.cache_only:
+        print(HEADER)
+        run([int(x) for x in args.latencies.split(",")], args.c1, args.c32, args.output, chosen, cache_only=True,
+            hot_settings=hot_settings)  # fmt: skip
+        return
     if not args.live_only:
         print(HEADER)
-        run([int(x) for x in args.latencies.split(",")], args.c1, args.c32, args.output, chosen)
+        run([int(x) for x in args.latencies.split(",")], args.c1, args.c32, args.output, chosen,
+            hot_settings=hot_settings)  # fmt: skip
         _memory(args)
     if args.live_only or args.live_subscribers > 0:
         live = run_from_arguments(args, prefix="live_")

@@ -1,6 +1,7 @@
 """The benchmark's own parts, so it cannot rot: the critical-path count, the floor's call budget, that
-the floors of scenarios 5 and 6 answer what the gateway answers with the same calls, and that the live
-scenario's deliveries verify and a small run of it counts every frame.
+the floors of scenarios 5 and 6 answer what the gateway answers with the same calls, that the hot columns'
+gateways answer a repeated read without calling Polar, and that the live scenario's deliveries verify and a
+small run of it counts every frame.
 (The benchmark itself asserts nothing about time: ``make bench`` prints figures.)"""
 
 from __future__ import annotations
@@ -16,14 +17,20 @@ from gateway.sandbox.seed import DEMO_TOKEN
 from gateway.upstream.polar_webhooks import ChangeKind, read_change, verifier, verify
 from tests.bench.live import new_secret, run_live, signed_delivery
 from tests.bench.run import (
+    HEADERS,
     JOINED_DOCUMENT,
     JOINED_HEADERS,
     VOUCHERIFY_DOCUMENT,
     VOUCHERIFY_HEADERS,
+    _graphql,
+    cold_then_hot,
     critical_path,
     floor_process,
+    hot_env,
+    scenarios,
 )
-from tests.servers import GatewayProcess, SandboxProcess
+from tests.redis_server import RedisServer
+from tests.servers import GatewayProcess, SandboxProcess, gateway_process
 
 
 def _requests(*intervals: tuple[float, float]) -> list[dict[str, Any]]:
@@ -86,6 +93,21 @@ def test_scenario_6_makes_the_same_calls_and_the_floor_answers_the_same_json(
         floored = httpx.get(f"{floor.url}/s6", headers=JOINED_HEADERS, timeout=30)
     assert (sandbox.stats(), voucherify.stats()) == calls
     assert floored.json() == {"data": body["data"]}
+
+
+def test_the_hot_columns_read_again_without_calling_polar(sandbox: SandboxProcess, fresh_redis: RedisServer) -> None:
+    """The hot columns' gateways (cache in memory, cache in Redis): scenarios 3, 2 and 1 each run twice on
+    one gateway, counted on the sandbox each time. Scenario 3's 5 lookups, then none; scenario 2's list and
+    3 batch lists, then the list alone (a page is never cached, its customers' states are); scenario 1's id
+    was among scenario 3's, so none either time."""
+    with httpx.Client(base_url=sandbox.url, headers=HEADERS) as rest:
+        ids = [c["id"] for c in rest.get("/v1/customers/", params={"limit": 5}).json()["items"]]
+    documents = {name.split()[0]: document for name, (document, _floor) in scenarios(ids).items()}
+    for env in (hot_env(), hot_env(fresh_redis.url)):
+        with gateway_process(sandbox.url, env=env) as gateway:
+            counts = {number: cold_then_hot(sandbox, _graphql(gateway.graphql_url, str(documents[number])))
+                      for number in ("3", "2", "1")}  # fmt: skip
+        assert counts == {"3": (5, 0), "2": (4, 1), "1": (0, 0)}, env
 
 
 def test_the_live_bench_signs_deliveries_as_the_gateway_verifies_them() -> None:
