@@ -155,7 +155,12 @@ class Settings(BaseSettings):
     cache_token_revalidate_s: float = Field(default=60.0, gt=0)
     cache_max_bytes: int = Field(default=64 * 2**20, ge=0)  # the in-process store (least recently used out first)
     cache_max_entry_bytes: int = Field(default=256 * 1024, ge=1024)  # a bigger record is not cached
-    cache_redis_timeout_s: float = Field(default=0.1, gt=0)  # one cache command; slower is a miss
+    # One cache read or write in Redis; slower is a miss. Timed on this process's event loop, which a busy
+    # process is late to run: 0.1 s missed under load even with Redis idle.
+    cache_redis_timeout_s: float = Field(default=0.5, gt=0)
+    # An invalidation after a write through the gateway may wait this long (the write's answer waits with it):
+    # a missed one lets other instances serve what it would have removed until Redis is back.
+    cache_invalidation_timeout_s: float = Field(default=2.0, gt=0)
     cache_redis_retry_s: float = Field(default=1.0, ge=0)  # after a failure, Redis is not asked for this long
     # Voucherify's customers, by id and source id, for this long. Voucherify's webhooks are not received, so only
     # writes through this gateway and this TTL bound what is stale. None: not cached.

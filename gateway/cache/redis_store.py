@@ -90,10 +90,11 @@ class RedisStore:
 
     def __init__(
         self, redis: Redis, timeout_s: float, retry_s: float, max_entry_bytes: int, write_window_s: float,
-        longest_ttl_s: float,
+        longest_ttl_s: float, invalidation_timeout_s: float | None = None,
     ) -> None:  # fmt: skip
         self.redis = redis
         self.timeout_s = timeout_s
+        self.invalidation_timeout_s = max(timeout_s, invalidation_timeout_s or timeout_s)
         self.retry_s = retry_s
         self.max_entry_bytes = max_entry_bytes
         self.write_window_s = write_window_s
@@ -104,12 +105,14 @@ class RedisStore:
         self._invalidate = redis.register_script(_INVALIDATE)
         self._identity: str | None = None  # Redis's run_id when last asked (``recover``)
 
-    async def _guarded(self, work: Callable[[], Awaitable[T]], *, even_if_down: bool = False) -> T:
+    async def _guarded(
+        self, work: Callable[[], Awaitable[T]], *, even_if_down: bool = False, timeout_s: float | None = None
+    ) -> T:
         """``even_if_down``: asked even within ``retry_s`` of a failure (an invalidation is worth a timeout)."""
         if time.monotonic() < self._down_until and not even_if_down:
             raise CacheUnavailable("redis failed lately")
         try:
-            async with asyncio.timeout(self.timeout_s):
+            async with asyncio.timeout(timeout_s or self.timeout_s):
                 if self._missed_invalidation:
                     await self.redis.incr(EPOCH)
                     self._missed_invalidation = False
@@ -187,7 +190,9 @@ class RedisStore:
         hold_ms = self.invalidation_ms + int(ahead_s * 1000)
         try:
             await self._guarded(
-                lambda: self._invalidate(keys=keys, args=[hold_ms, int(ahead_s * 1_000_000)]), even_if_down=True
+                lambda: self._invalidate(keys=keys, args=[hold_ms, int(ahead_s * 1_000_000)]),
+                even_if_down=True,
+                timeout_s=self.invalidation_timeout_s,
             )
         except BaseException:  # failed, or cut short by its caller's timeout: it may not have landed
             self._missed_invalidation = True

@@ -61,12 +61,14 @@ def cache_service(settings: Settings) -> Callable[[web.Application], AsyncIterat
         redis: Redis | None = None
         store: Store
         if settings.redis_url is not None:
-            timeout = settings.cache_redis_timeout_s
-            redis = Redis.from_url(
-                settings.redis_url.get_secret_value(), socket_timeout=timeout, socket_connect_timeout=timeout
+            timeout, invalidating = settings.cache_redis_timeout_s, settings.cache_invalidation_timeout_s
+            redis = Redis.from_url(  # each command is timed by the store; the socket's own bound is the longest
+                settings.redis_url.get_secret_value(),
+                socket_timeout=max(timeout, invalidating),
+                socket_connect_timeout=max(timeout, invalidating),
             )
             store = RedisStore(redis, timeout, settings.cache_redis_retry_s, settings.cache_max_entry_bytes,
-                               write_window_s, longest)  # fmt: skip
+                               write_window_s, longest, invalidating)  # fmt: skip
             names = Names(None)  # the key every instance shares is kept in Redis
             await _learn_names_key(store, names)
             if not names.ready:
