@@ -7,7 +7,10 @@ organizations shares a subject, which costs a miss, never a stale answer."""
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -18,6 +21,8 @@ from .records import Found, Keep, Kind, RecordCache, Tally
 from .store import Stamp
 
 UPSTREAM = "polar"
+LISTED_MEMORY_S = 30.0  # a listed customer written lately is not written again by a list page for this long
+LISTED_REMEMBERED = 10_000
 _CUSTOMER = TypeAdapter(records.Customer)
 CUSTOMER = Kind("polar_customer", _CUSTOMER)
 CUSTOMER_BY_EXTERNAL_ID = Kind("polar_customer_by_external_id", _CUSTOMER)
@@ -40,6 +45,10 @@ def _customer_entries(customer: records.Customer) -> list[Keep[Any]]:
 class PolarCache:
     def __init__(self, cache: RecordCache) -> None:
         self.cache = cache
+        # Customers a list page wrote lately, as they were (caller and id -> modified_at, when): the same page
+        # read again does not write them all again. Skipping a write can only cost a miss, never serve stale.
+        self._listed: OrderedDict[tuple[str, str], tuple[datetime | None, float]] = OrderedDict()
+        self.relist_after_s = min(LISTED_MEMORY_S, cache.lifetimes.ttl_s / 10)
 
     async def customers(self, token: str, ids: Sequence[str], tally: Tally) -> Found[records.Customer]:
         return await self.cache.lookup(token, CUSTOMER, ids, tally)
@@ -60,6 +69,27 @@ class PolarCache:
         404 or an answer at all proves the token; a 401 ends its trust."""
         customers = [answer for answer in answers.values() if isinstance(answer, records.Customer)]
         await self._learned(token, stamp, answers.values(), [e for c in customers for e in _customer_entries(c)])
+
+    async def keep_listed(self, token: str, stamp: Stamp | None, customers: Sequence[records.Customer]) -> None:
+        """A list page's customers, but for those this process wrote lately as they are now."""
+        if stamp is None:
+            return
+        now = time.monotonic()
+        caller = self.cache.caller_digest(token)
+        if caller is None:
+            return
+        fresh = []
+        for customer in customers:
+            key = (caller, customer.id)
+            listed = self._listed.get(key)
+            if listed is None or listed[0] != customer.modified_at or now - listed[1] > self.relist_after_s:
+                fresh.append(customer)
+                self._listed[key] = (customer.modified_at, now)
+                self._listed.move_to_end(key)
+        while len(self._listed) > LISTED_REMEMBERED:
+            self._listed.popitem(last=False)
+        if fresh:
+            await self.keep_customers(token, stamp, {customer.id: customer for customer in fresh})
 
     async def keep_states(self, token: str, stamp: Stamp | None, answers: Mapping[str, object]) -> None:
         kept: list[Keep[Any]] = [

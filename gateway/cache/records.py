@@ -65,6 +65,13 @@ class RecordCache:
     def _caller(self, credential: str) -> str:
         return self.names.caller(self.upstream, credential)
 
+    def caller_digest(self, credential: str) -> str | None:
+        """Who the caller is to this cache; None while names cannot be made (the store is unreachable)."""
+        try:
+            return self._caller(credential)
+        except CacheUnavailable:
+            return None
+
     async def lookup(self, credential: str, kind: Kind[T], keys: Sequence[str], tally: Tally) -> Found[T]:
         """The valid entries of ``keys``; the caller must have been accepted upstream lately, else none."""
         if not keys:

@@ -142,7 +142,7 @@ class Loaders:
     async def keep_listed(self, customers: Sequence[records.Customer], stamp: Stamp | None) -> None:
         """A list page's customers, written to the cache (a page is not cached, its customers are)."""
         if self.cache is not None:
-            await self.cache.keep_customers(self.token, stamp, {customer.id: customer for customer in customers})
+            await self.cache.keep_listed(self.token, stamp, customers)
 
     # Customers ---------------------------------------------------------------------------------
 
