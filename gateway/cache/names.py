@@ -18,10 +18,12 @@ __all__ = ["DIGEST_CHARS", "Names"]
 class Names:
     def __init__(self, secret: str | None) -> None:
         self._key: bytes | None = None
+        self.secret: str | None = None  # what the key is made from, to put back in a store that lost it
         if secret is not None:
             self.use(secret)
 
     def use(self, secret: str) -> None:
+        self.secret = secret
         self._key = hmac.new(secret.encode(), b"customer-gateway cache names", hashlib.sha256).digest()
 
     @property

@@ -213,11 +213,12 @@ class RedisStore:
             CACHE_INVALIDATIONS.labels("redis_restarted").inc()
         self._identity = identity
 
-    async def names_key(self) -> str:
-        """The naming key every instance shares: made by the first (``SET NX``), read by the others."""
+    async def names_key(self, mine: str | None = None) -> str:
+        """The naming key every instance shares: made by the first (``SET NX``), read by the others; ``mine``,
+        the key this instance uses, is the one it puts back after Redis lost it."""
 
         async def work() -> str:
-            await self.redis.set(NAMES_KEY, secrets.token_hex(32).encode(), nx=True)
+            await self.redis.set(NAMES_KEY, (mine or secrets.token_hex(32)).encode(), nx=True)
             key = await self.redis.get(NAMES_KEY)
             if not key:
                 raise CacheUnavailable("the naming key vanished")

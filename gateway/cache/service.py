@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from ..http.keys import CACHE
 from ..observability.metrics import CACHE_BYTES
@@ -66,6 +69,10 @@ def cache_service(settings: Settings) -> Callable[[web.Application], AsyncIterat
                 settings.redis_url.get_secret_value(),
                 socket_timeout=max(timeout, invalidating),
                 socket_connect_timeout=max(timeout, invalidating),
+                # A pooled connection a restarted Redis closed fails once: tried again at once on a new one
+                # (every command here may run twice), rather than a webhook answered 503 for it.
+                retry=Retry(NoBackoff(), 1),
+                retry_on_error=[RedisConnectionError],
             )
             store = RedisStore(redis, timeout, settings.cache_redis_retry_s, settings.cache_max_entry_bytes,
                                write_window_s, longest, invalidating)  # fmt: skip
@@ -102,16 +109,19 @@ def cache_service(settings: Settings) -> Callable[[web.Application], AsyncIterat
 
 async def _learn_names_key(store: RedisStore, names: Names) -> None:
     with contextlib.suppress(CacheUnavailable):
-        names.use(await store.names_key())
+        shared = await store.names_key(names.secret)
+        if shared != names.secret:
+            names.use(shared)
 
 
 async def _look_after(store: RedisStore, names: Names, every_s: float) -> None:
-    """Every ``every_s``: the naming key until it is known, the epoch bump a missed invalidation left to do
+    """Every ``every_s``: the naming key (learned, or put back), the epoch bump a missed invalidation left to do
     (so other instances stop serving what it would have removed); Redis's memory every ``SAMPLE_EVERY_S``."""
     sampled_at = -SAMPLE_EVERY_S
     while True:
-        if not names.ready:
-            await _learn_names_key(store, names)
+        # Every round, not only until it is known: a Redis that lost its data has lost the key too, and the
+        # first instance to ask puts its own back (the others adopt it).
+        await _learn_names_key(store, names)
         with contextlib.suppress(CacheUnavailable):
             await store.recover()
         if time.monotonic() - sampled_at >= SAMPLE_EVERY_S:
