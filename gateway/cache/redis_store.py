@@ -9,6 +9,8 @@ instances whose clocks disagree still order reads and invalidations alike. Keys:
   data leaves Redis then, not with its TTL);
 - ``gateway:cache:names``: the key every instance names things with (``names.Names``), made by the first;
 - ``gateway:cache:t:<caller>``: present while the caller's credential counts as accepted upstream;
+- ``gateway:cache:run``: the ``run_id`` of the Redis the cache last saw; the first instance to see another one
+  (a restart, maybe from a snapshot older than its last invalidations) bumps the epoch, once;
 - ``gateway:cache:epoch``: entries of an older epoch are ignored. An instance that failed to write an
   invalidation bumps it once Redis answers again, before it reads anything: what that invalidation would
   have removed is then removed with everything else, instead of being served.
@@ -28,7 +30,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from ..observability.metrics import CACHE_INVALIDATIONS
 from .store import CacheUnavailable, Entry, Lifetimes, Reading, Stamp, pack, unpack
@@ -37,6 +39,16 @@ T = TypeVar("T")
 PREFIX = "gateway:cache:"
 EPOCH = PREFIX + "epoch"
 NAMES_KEY = PREFIX + "names"
+RUN = PREFIX + "run"  # the run_id of the Redis the cache last saw
+# Absent: a Redis that never held the cache, or lost everything with it (the run is recorded before any entry
+# is written): nothing to bump.
+_ADOPT_RUN = """
+local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+if held then redis.call('INCR', KEYS[2]) return 1 end
+return 0
+"""
 # KEYS: pairs of (invalidation key, index key); ARGV: how long invalidations are kept (ms), how far ahead
 # they reach (µs). Redis's time, the later of two invalidations kept, the entries about the subject deleted.
 # The index's members are entry keys not declared in KEYS: a standalone Redis runs it (Cluster would not).
@@ -103,7 +115,8 @@ class RedisStore:
         self._missed_invalidation = False  # an invalidation failed: bump the epoch before trusting any entry
         self._bytes: int | None = None
         self._invalidate = redis.register_script(_INVALIDATE)
-        self._identity: str | None = None  # Redis's run_id when last asked (``recover``)
+        self._unsure_of_identity = True  # Redis's run_id is checked before anything else (``_check_identity``)
+        self._adopt_run = redis.register_script(_ADOPT_RUN)
 
     async def _guarded(
         self, work: Callable[[], Awaitable[T]], *, even_if_down: bool = False, timeout_s: float | None = None
@@ -113,6 +126,8 @@ class RedisStore:
             raise CacheUnavailable("redis failed lately")
         try:
             async with asyncio.timeout(timeout_s or self.timeout_s):
+                if self._unsure_of_identity:
+                    await self._check_identity()
                 if self._missed_invalidation:
                     await self.redis.incr(EPOCH)
                     self._missed_invalidation = False
@@ -120,7 +135,21 @@ class RedisStore:
                 return await work()
         except (RedisError, OSError, TimeoutError) as error:
             self._down_until = time.monotonic() + self.retry_s
+            self._unsure_of_identity = True  # it may come back as another Redis (restarted, from a snapshot)
             raise CacheUnavailable(type(error).__name__) from None
+
+    async def _check_identity(self) -> None:
+        """Redis's ``run_id`` against the one the cache last recorded in it: a Redis that restarted may have
+        come back from a snapshot older than its last invalidations, with entries they had removed. The
+        first instance to see a new ``run_id`` bumps the epoch, once (compare and set, one script)."""
+        try:
+            identity = str((await self.redis.info("server"))["run_id"])
+        except (ResponseError, KeyError):  # INFO renamed or restricted (some managed Redis): not checked
+            self._unsure_of_identity = False
+            return
+        if await self._adopt_run(keys=[RUN, EPOCH], args=[identity]):
+            CACHE_INVALIDATIONS.labels("redis_restarted").inc()
+        self._unsure_of_identity = False
 
     async def stamp(self) -> Stamp:
         async def work() -> Stamp:
@@ -206,12 +235,8 @@ class RedisStore:
         Redis answers, not only at this instance's next request: the others read meanwhile. And a Redis that
         restarted (a new ``run_id``) may have come back from a snapshot older than its last invalidations,
         with the entries they had removed: the epoch is bumped then too."""
-        info = await self._guarded(lambda: self.redis.info("server"))
-        identity = str(info.get("run_id"))
-        if self._identity is not None and identity != self._identity:
-            await self._guarded(lambda: self.redis.incr(EPOCH))
-            CACHE_INVALIDATIONS.labels("redis_restarted").inc()
-        self._identity = identity
+        self._unsure_of_identity = True  # an idle instance checks too: it may be the first to see the restart
+        await self._guarded(self.redis.ping)
 
     async def names_key(self, mine: str | None = None) -> str:
         """The naming key every instance shares: made by the first (``SET NX``), read by the others; ``mine``,

@@ -211,6 +211,9 @@ async def test_no_key_and_no_header_names_a_token_a_customer_or_an_email(
             assert value is not None
             for secret in secrets:
                 assert secret.encode() not in value, key
+        elif key == f"{PREFIX}run".encode():  # Redis's own run_id, as the cache last saw it
+            assert value is not None
+            assert len(value) == 40
         elif key == f"{PREFIX}names".encode():  # the naming key every instance shares
             assert value is not None
             assert len(value) == 64
