@@ -96,11 +96,8 @@ class VoucherifyLoaders:
         return self.customer.load(key)
 
     @staticmethod
-    def _record_keys(customer: records.Customer) -> list[str]:
-        return [by_id(customer.id), *([by_source_id(customer.source_id)] if customer.source_id is not None else [])]
-
-    @staticmethod
-    def _keys_of(customer: VoucherifyCustomer) -> list[str]:
+    def _keys_of(customer: VoucherifyCustomer | records.Customer) -> list[str]:
+        """Both keys a customer is found by, whether the GraphQL object or the upstream's record."""
         keys = [by_id(str(customer.id))]
         if customer.source_id is not None:
             keys.append(by_source_id(customer.source_id))
@@ -136,7 +133,7 @@ class VoucherifyLoaders:
         fetched = await fan_out(keys, fetch, self.concurrency)
         if self.cache is not None and fetched:
             answered = [answer for answer in fetched.values() if isinstance(answer, records.Customer)]
-            by_key = {key: customer for customer in answered for key in self._record_keys(customer)}
+            by_key = {key: customer for customer in answered for key in self._keys_of(customer)}
             await self.cache.keep_customers(
                 credential, cached.stamp if cached else None, by_key, list(fetched.values())
             )
