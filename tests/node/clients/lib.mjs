@@ -150,9 +150,19 @@ export async function untilMetric(name, labels, wanted, graphqlUrl, withinMs = 1
   }
 }
 
+// The waits of Watch.until still pending. A wait for a value that never comes leaves nothing on the event loop,
+// and node:test then fails the test with "Promise resolution is still pending": say what was awaited.
+const pendingWaits = new Set();
+process.on('beforeExit', () => {
+  for (const { what, watch } of pendingWaits) {
+    const latest = JSON.stringify(watch.latest?.data ?? watch.latest ?? null);
+    console.error(`still waiting for ${what}; the last value seen: ${latest?.slice(0, 2000)}`);
+  }
+});
+
 /** A subscription to `observable` (an ObservableQuery, or any rxjs-style source) that keeps every value it
- * emits, as an app's component stays subscribed; `until(predicate)` resolves with the first value, already
- * seen or still to come, for which the predicate holds, and rejects when the source fails. */
+ * emits, as an app's component stays subscribed; `until(predicate, what)` resolves with the first value,
+ * already seen or still to come, for which the predicate holds, and rejects when the source fails. */
 export class Watch {
   constructor(observable) {
     this.values = [];
@@ -171,14 +181,24 @@ export class Watch {
     });
   }
 
-  until(predicate) {
+  until(predicate, what = 'a value that the predicate takes') {
     const seen = this.values.findLast(predicate);
     if (seen !== undefined) return Promise.resolve(seen);
     if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
+      const pending = { what, watch: this };
+      pendingWaits.add(pending);
       this.waiters.push({
-        offer: (value) => (predicate(value) ? (resolve(value), true) : false),
-        reject,
+        offer: (value) => {
+          if (!predicate(value)) return false;
+          pendingWaits.delete(pending);
+          resolve(value);
+          return true;
+        },
+        reject: (error) => {
+          pendingWaits.delete(pending);
+          reject(error);
+        },
       });
     });
   }

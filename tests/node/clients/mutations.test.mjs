@@ -18,8 +18,8 @@ test("a mutation's answer updates the watched queries through the normalized cac
   const one = new Watch(client.watchQuery({ query: CUSTOMER, variables: { id } }));
   const list = new Watch(client.watchQuery({ query: CUSTOMERS_PAGE, variables: { first: 5 } }));
   try {
-    const before = await one.until((result) => result.dataState === 'complete');
-    await list.until((result) => result.dataState === 'complete');
+    const before = await one.until((result) => result.dataState === 'complete', 'the customer');
+    await list.until((result) => result.dataState === 'complete', 'the first page');
     const name = `Renamed ${process.pid}-${Date.now()}`;
     assert.notEqual(before.data.customer.name, name);
     const requestsBefore = counting.count;
@@ -28,9 +28,10 @@ test("a mutation's answer updates the watched queries through the normalized cac
     assert.deepEqual(data.customerUpdate.userErrors, []);
     assert.equal(data.customerUpdate.customer.name, name);
 
-    const shown = await one.until((result) => result.data?.customer?.name === name);
+    const shown = await one.until((result) => result.data?.customer?.name === name, `the customer named ${name}`);
     assert.equal(shown.data.customer.id, id);
-    const listed = await list.until((result) => result.data?.customers.edges[0].node.name === name);
+    const listed = await list.until((result) => result.data?.customers.edges[0].node.name === name,
+      `the page's first customer named ${name}`);
     assert.equal(listed.data.customers.edges[0].node.id, id);
     assert.equal(client.cache.extract()[`Customer:${id}`].name, name);
     const sent = counting.since(requestsBefore);

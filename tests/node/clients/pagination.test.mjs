@@ -14,19 +14,22 @@ const settled = (edges) => (result) =>
   result.dataState === 'complete' && result.networkStatus === NetworkStatus.ready
   && result.data.customers.edges.length === edges;
 
-/** Watches the first page, then fetchMore until `more(pageInfo)` is false, each time waiting for the watched
- * query to show the merged list; the cache's merged connection and the number of pages fetched. */
+/** Watches the first page, then fetchMore until `more(pageInfo)` is false. After each page the cache holds
+ * the merged list (read at once), and the watched query shows it; the merged connection and pages fetched. */
 async function pageThrough(client, firstVariables, nextVariables, more) {
   const observable = client.watchQuery({ query: CUSTOMERS_PAGE, variables: firstVariables });
   const watch = new Watch(observable);
   try {
-    let current = await watch.until((result) => result.dataState === 'complete');
+    let current = await watch.until((result) => result.dataState === 'complete', 'the first page');
     let fetches = 1;
     while (more(current.data.customers.pageInfo)) {
       const shown = current.data.customers.edges.length;
       const page = await observable.fetchMore({ variables: nextVariables(current.data.customers.pageInfo) });
       fetches += 1;
-      current = await watch.until(settled(shown + page.data.customers.edges.length));
+      const merged = shown + page.data.customers.edges.length;
+      const cached = client.readQuery({ query: CUSTOMERS_PAGE, variables: firstVariables });
+      assert.equal(cached.customers.edges.length, merged, `page ${fetches} was not merged into the cached list`);
+      current = await watch.until(settled(merged), `the watched query showing ${merged} customers`);
     }
     return { connection: current.data.customers, fetches };
   } finally {

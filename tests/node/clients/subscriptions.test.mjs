@@ -47,7 +47,7 @@ test('a change made by a mutation elsewhere reaches the watching client through 
   const watched = new Watch(client.watchQuery({ query: CUSTOMER, variables: { id } }));
   let events;
   try {
-    const before = await watched.until((result) => result.dataState === 'complete');
+    const before = await watched.until((result) => result.dataState === 'complete', 'the customer');
     const subscribers = await metric(SUBSCRIBERS, {}, uri);
     events = new Watch(client.subscribe({ query: FOLLOW, variables: { id } }));
     // Events published once the gateway counts the subscription reach it: wait for that, not for a time.
@@ -61,10 +61,12 @@ test('a change made by a mutation elsewhere reaches the watching client through 
     const renamed = await plainGraphQL(RENAME_TEXT, { id, name }); // another client: nothing of this one's cache
     assert.deepEqual(renamed.customerUpdate.userErrors, []);
 
-    const event = await events.until((result) => result.data?.customerChanged.customer?.name === name);
+    const event = await events.until((result) => result.data?.customerChanged.customer?.name === name,
+      `an event with the name ${name}`);
     assert.equal(event.data.customerChanged.customerId, id);
     assert.equal(event.data.customerChanged.customer.id, id);
-    const shown = await watched.until((result) => result.data?.customer?.name === name);
+    const shown = await watched.until((result) => result.data?.customer?.name === name,
+      `the watched customer named ${name}`);
     assert.equal(shown.data.customer.id, id);
     assert.equal(client.cache.extract()[`Customer:${id}`].name, name);
     assert.equal(counting.count, requests, 'the watched query was not refetched: the subscription updated the cache');
