@@ -161,7 +161,18 @@ class _Admission:
         per_minute = settings.websocket_subscribes_per_minute
         self.subscribes = ByteBudget(per_minute / 60, per_minute)
         persisted = websocket.request.app[PERSISTED]
+        self.manifest = persisted.manifest
         self.trusted = persisted.manifest if persisted.trusted_only else None
+
+    def name_manifest_document(self, payload: dict[str, Any]) -> None:
+        """A subscription that names a manifest document by ``extensions.persistedQuery`` (Apollo's links send
+        the id beside the text) runs the manifest's text, as over HTTP by id: the text a link prints need
+        not be the manifest's byte for byte (the manifest generator sorts definitions)."""
+        extensions = payload.get("extensions")
+        reference = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
+        digest = reference.get("sha256Hash") if isinstance(reference, dict) else None
+        if self.manifest is not None and isinstance(digest, str) and (text := self.manifest.find(digest)):
+            payload["query"] = text
 
     def refusal(self, query: object) -> GraphQLError | None:
         if not self.subscribes.take(1):
@@ -192,6 +203,7 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_message(message)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        self.admission.name_manifest_document(message["payload"])  # type: ignore[arg-type]
         query = message["payload"]["query"]
         if self.connection_acknowledged and message["id"] not in self.operations:
             error = self.admission.refusal(query)
@@ -237,6 +249,7 @@ class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
         await super().handle_connection_init(message)
 
     async def handle_start(self, message: StartMessage) -> None:
+        self.admission.name_manifest_document(message["payload"])  # type: ignore[arg-type]
         query = message["payload"]["query"]
         if self.connection_acknowledged:
             error = self.admission.refusal(query)
