@@ -415,7 +415,7 @@ class GatewayView(GraphQLView[Context, None]):
 
     async def _resolve(self, request: web.Request, data: dict[str, Any]) -> Registration | None:
         """Puts in ``data`` the document it runs (``gateway.persisted``); what to register once it ran."""
-        resolved = await request.app[PERSISTED].resolve(data, _caller(request))
+        resolved = await request.app[PERSISTED].resolve(data, lambda: _caller(request))
         data["query"] = resolved.query
         return resolved.register
 
@@ -481,8 +481,9 @@ class GatewayView(GraphQLView[Context, None]):
         for item in items:
             if not _well_shaped(item.query, item.variables, item.operation_name, item.extensions):
                 raise HTTPException(400, _SHAPE)
-        persisted = request.request.app[PERSISTED]  # type: ignore[attr-defined]  # aiohttp's adapter
-        caller = _caller(request.request)  # type: ignore[attr-defined]
+        persisted = request.request.app[PERSISTED]  # type: ignore[attr-defined]
+        http_request: web.Request = request.request  # type: ignore[attr-defined]  # aiohttp's adapter
+        caller = lambda: _caller(http_request)  # noqa: E731
         document_ids = await self._document_ids(request, len(items))
         resolved_items: list[GraphQLRequestData] = []
         for item, document_id in zip(items, document_ids, strict=True):

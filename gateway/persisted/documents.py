@@ -11,7 +11,7 @@ validated), the hash is registered for that caller. Relay and the GraphQL-over-H
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,9 +65,10 @@ class PersistedDocuments:
         self.manifest = manifest
         self.trusted_only = trusted_only
 
-    async def resolve(self, operation: Mapping[str, Any], caller: str) -> Resolved:
+    async def resolve(self, operation: Mapping[str, Any], caller: Callable[[], str]) -> Resolved:
         """The document ``operation`` runs (``query``, ``extensions``, ``documentId`` as sent, already of the
-        right shape), for ``caller`` (``store.caller_of`` of its credentials)."""
+        right shape), for the caller whose digest ``caller`` makes (``store.caller_of`` of its credentials;
+        made only when a store is asked)."""
         query = operation.get("query")
         extensions = operation.get("extensions") or {}
         if not isinstance(extensions, dict):
@@ -92,7 +93,7 @@ class PersistedDocuments:
             raise self._refused(not_trusted())
         if self.store is None:
             raise Refusal(400, "PERSISTED_QUERY_NOT_SUPPORTED", NOT_SUPPORTED)
-        text = await self.store.get(caller, digest) if _SHA256.fullmatch(digest) else None
+        text = await self.store.get(caller(), digest) if _SHA256.fullmatch(digest) else None
         if text is None or sha256_hex(text) != digest:  # a store's bytes are checked, not believed
             PERSISTED_QUERIES.labels("miss").inc()
             raise Refusal(404, "PERSISTED_QUERY_NOT_FOUND", NOT_FOUND)
@@ -119,7 +120,7 @@ class PersistedDocuments:
             raise self._refused(_malformed("extensions.persistedQuery.sha256Hash must be a hash (64 hex digits)."))
         return digest
 
-    def _checked(self, query: str, digest: str, caller: str) -> Resolved:
+    def _checked(self, query: str, digest: str, caller: Callable[[], str]) -> Resolved:
         """A document sent with its hash: the hash must be its SHA-256 (or its id in the manifest)."""
         trusted = self.manifest is not None and self.manifest.find(digest) == query
         if self.trusted_only and not (trusted or self._trusted(query)):
@@ -129,7 +130,7 @@ class PersistedDocuments:
                                         "The document's SHA-256 is not the sha256Hash sent with it."))  # fmt: skip
         if trusted or self.store is None or (self.manifest is not None and self.manifest.trusts(query)):
             return Resolved(query)  # nothing to register: the manifest holds it, or there is no store
-        return Resolved(query, Registration(caller, digest, query))
+        return Resolved(query, Registration(caller(), digest, query))
 
     def _trusted(self, query: str) -> bool:
         return self.manifest is not None and self.manifest.trusts(query)
