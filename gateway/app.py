@@ -73,7 +73,9 @@ def create_app(
     app.cleanup_ctx.append(_upstream_clients(url, settings))
     if (voucherify := voucherify_url or settings.voucherify_url) is not None:
         app.cleanup_ctx.append(_voucherify_client(voucherify, settings))
-    graphiql_mode: Literal["graphiql"] | None = "graphiql" if settings.graphiql and settings.introspection else None
+    # GraphiQL needs introspection, and documents typed by hand: neither runs with trusted_documents_only.
+    with_graphiql = settings.graphiql and settings.introspection and not settings.trusted_documents_only
+    graphiql_mode: Literal["graphiql"] | None = "graphiql" if with_graphiql else None
     app[UPLOAD_SLOTS] = FairSlots(settings.max_concurrent_uploads, per_caller=1)
     app.cleanup_ctx.append(live_service(settings))
     app.cleanup_ctx.append(cache_service(settings))

@@ -415,7 +415,8 @@ class GatewayView(GraphQLView[Context, None]):
 
     async def _resolve(self, request: web.Request, data: dict[str, Any]) -> Registration | None:
         """Puts in ``data`` the document it runs (``gateway.persisted``); what to register once it ran."""
-        resolved = await request.app[PERSISTED].resolve(data, lambda: _caller(request))
+        from_router = _from_router(request, request.app[SETTINGS].router_secret)
+        resolved = await request.app[PERSISTED].resolve(data, lambda: _caller(request), from_router=from_router)
         data["query"] = resolved.query
         return resolved.register
 
@@ -484,12 +485,13 @@ class GatewayView(GraphQLView[Context, None]):
         persisted = request.request.app[PERSISTED]  # type: ignore[attr-defined]
         http_request: web.Request = request.request  # type: ignore[attr-defined]  # aiohttp's adapter
         caller = lambda: _caller(http_request)  # noqa: E731
+        from_router = _from_router(http_request, http_request.app[SETTINGS].router_secret)
         document_ids = await self._document_ids(request, len(items))
         resolved_items: list[GraphQLRequestData] = []
         for item, document_id in zip(items, document_ids, strict=True):
             operation = {"query": item.query, "extensions": item.extensions, "documentId": document_id}
             try:
-                resolved = await persisted.resolve(operation, caller)
+                resolved = await persisted.resolve(operation, caller, from_router=from_router)
             except Refusal as refusal:
                 if not isinstance(parsed, list):
                     raise
