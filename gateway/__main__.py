@@ -194,7 +194,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     try:
         return Settings(**flags)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if e["loc"] else e["msg"] for e in error.errors()
+        )
         raise SystemExit(f"invalid settings: {problems}") from None
 
 

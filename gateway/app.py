@@ -37,6 +37,7 @@ from .http.probes import healthz, metrics_endpoint, readyz
 from .http.uploads import is_multipart
 from .live.receiver import WEBHOOK_ROUTE, polar_webhook
 from .live.service import close_sockets, live_service
+from .persisted.service import manifest_of, persisted_service
 from .settings import Settings, with_cursor_secret
 from .upstream.polar import PolarClient
 from .upstream.slots import FairSlots
@@ -72,10 +73,13 @@ def create_app(
     app.cleanup_ctx.append(_upstream_clients(url, settings))
     if (voucherify := voucherify_url or settings.voucherify_url) is not None:
         app.cleanup_ctx.append(_voucherify_client(voucherify, settings))
-    graphiql_mode: Literal["graphiql"] | None = "graphiql" if settings.graphiql and settings.introspection else None
+    # GraphiQL needs introspection, and documents typed by hand: neither runs with trusted_documents_only.
+    with_graphiql = settings.graphiql and settings.introspection and not settings.trusted_documents_only
+    graphiql_mode: Literal["graphiql"] | None = "graphiql" if with_graphiql else None
     app[UPLOAD_SLOTS] = FairSlots(settings.max_concurrent_uploads, per_caller=1)
     app.cleanup_ctx.append(live_service(settings))
     app.cleanup_ctx.append(cache_service(settings))
+    app.cleanup_ctx.append(persisted_service(settings, manifest_of(settings)))
     app.on_shutdown.append(close_sockets)
     view = GatewayView(
         schema=build_schema(settings),

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .persisted.manifest import load_manifest
+
 CURSOR_SECRET_MIN_CHARS = 32
 FederationVersion = Literal["2.0", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "2.8", "2.9", "2.10", "2.11"]
 log = logging.getLogger("gateway.settings")
@@ -113,6 +115,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=100_000, ge=1024)
     max_batch_operations: int = Field(default=10, ge=1)  # operations in one batched (JSON list) request
     max_entities: int = Field(default=250, ge=1)  # _entities representations in one request (a batch is one)
+
+    # Documents sent by reference (gateway/persisted; README "From a frontend").
+    # Apollo's automatic persisted queries: a caller registers a document by sending it once with its SHA-256,
+    # then sends the hash alone. Registrations are per caller credential, in this process or, with redis_url,
+    # in Redis (every instance knows them), least recently used out first past persisted_queries_max_bytes.
+    persisted_queries: bool = True
+    persisted_queries_max_bytes: int = Field(default=16 * 2**20, ge=0)
+    # A manifest of the documents the frontends were built with: Apollo's persisted-query manifest, or Relay's
+    # persisted_queries.json. Its documents run by id (extensions.persistedQuery.sha256Hash, or documentId).
+    trusted_documents: Path | None = None
+    # Nothing but the manifest's documents runs, by id or by identical text: any other is refused before it is
+    # parsed (DOCUMENT_NOT_TRUSTED), over HTTP and WebSocket. The setting for a public deployment.
+    trusted_documents_only: bool = False
 
     # Live: Polar's webhooks in (POST /webhooks/polar), GraphQL subscriptions out (WebSocket on /graphql).
     # The endpoint secret Polar shows when the endpoint is made (whsec_...); unset, /webhooks/polar answers 503
@@ -226,6 +241,14 @@ class Settings(BaseSettings):
                 "cache is on but nothing can invalidate it: set polar_webhook_secret (Polar's webhooks invalidate "
                 "entries), or cache_ttl_s (how stale an entry may be)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _trusted_documents_readable(self) -> Settings:
+        if self.trusted_documents_only and self.trusted_documents is None:
+            raise ValueError("trusted_documents_only needs trusted_documents: the manifest of the documents that run")
+        if self.trusted_documents is not None:
+            load_manifest(self.trusted_documents)  # a ManifestError (a ValueError) says what is wrong
         return self
 
     @field_validator("cursor_secret")

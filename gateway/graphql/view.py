@@ -9,6 +9,7 @@ import hmac
 import json
 import re
 import time
+from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 import orjson
@@ -20,6 +21,7 @@ from pydantic import SecretStr
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -29,7 +31,7 @@ from ..graphiql import render_page
 from ..http import bodies
 from ..http.answers import GRAPHQL_RESPONSE, error_response, wants_graphql_response
 from ..http.bodies import refuse_and_close
-from ..http.keys import CACHE, LIVE, POLAR_CLIENT, SCOPES, SETTINGS, UPLOAD_SLOTS, VOUCHERIFY_CLIENT
+from ..http.keys import CACHE, LIVE, PERSISTED, POLAR_CLIENT, SCOPES, SETTINGS, UPLOAD_SLOTS, VOUCHERIFY_CLIENT
 from ..http.tokens import credentials
 from ..http.uploads import (
     ONLY_IMPORT,
@@ -41,6 +43,8 @@ from ..http.uploads import (
     upload_refusal,
 )
 from ..http.voucherify_keys import voucherify_credentials
+from ..persisted.documents import Refusal, Registration
+from ..persisted.store import caller_of
 from ..upstream import budget
 from ..upstream.errors import UpstreamError
 from .context import NOT_CONFIGURED, Context
@@ -100,6 +104,38 @@ def _well_shaped(query: object, variables: object, operation_name: object, exten
     )
 
 
+def _caller(request: web.Request) -> str:
+    """Whose automatic persisted queries: a digest of every credential the request carries."""
+    token = credentials(request.headers).token
+    keys = voucherify_credentials(request.headers).keys
+    parts = (token or "", keys.app_id if keys else "", keys.token if keys else "", (keys.origin or "") if keys else "")
+    return caller_of("\n".join(parts))
+
+
+def _ran(result: ExecutionResult) -> bool:
+    """Whether the document was executed (it parsed, validated and passed the limits): only such a document
+    is registered as an automatic persisted query."""
+    return not (result.data is None and result.errors and all(error.path is None for error in result.errors))
+
+
+def refusal_response(request: web.Request, refusal: Refusal) -> web.Response:
+    """A document that cannot run, as GraphQL over HTTP answers a request error: its status under
+    ``application/graphql-response+json``, 200 under ``application/json`` unless the request was malformed."""
+    status = refusal.status if refusal.malformed or wants_graphql_response(request) else 200
+    content_type = GRAPHQL_RESPONSE if wants_graphql_response(request) else "application/json"
+    body = orjson.dumps({"errors": [{"message": refusal.message, "extensions": {"code": refusal.code}}]})
+    return web.Response(body=body, status=status, content_type=content_type)
+
+
+@dataclass
+class PersistedRequestData(GraphQLRequestData):
+    """An operation of Strawberry's general path, with what to register once it ran; in a batch, why its
+    document cannot run (the batch's other operations do)."""
+
+    register: Registration | None = None
+    refusal: Refusal | None = None
+
+
 def _is_import(operation: dict[str, Any]) -> bool:
     """Whether an upload's operation is a mutation whose one root field is the import."""
     query, name = operation.get("query"), operation.get("operationName")
@@ -129,6 +165,16 @@ class GatewayView(GraphQLView[Context, None]):
     websocket_adapter_class = TextFrames
     graphql_transport_ws_handler_class = TransportWsHandler
     graphql_ws_handler_class = LegacyWsHandler
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """GraphiQL for a browser asking for a page; not for a client's GET without ``query`` (Apollo Client's
+        hash-only GET sends ``Accept: */*``, and must get its answer, not a page)."""
+        params = request.query_params
+        return (
+            request.method == "GET"
+            and "text/html" in request.headers.get("accept", "")
+            and not any(params.get(name) for name in ("query", "extensions", "documentId"))
+        )
 
     async def render_graphql_ide(self, request: web.Request) -> web.Response:
         """GraphiQL from the gateway's own assets, set up for it (see ``gateway.graphiql``)."""
@@ -194,14 +240,19 @@ class GatewayView(GraphQLView[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        if isinstance(request_data, PersistedRequestData) and (refusal := request_data.refusal) is not None:
+            return ExecutionResult(data=None, errors=[GraphQLError(refusal.message, extensions={"code": refusal.code})])
         try:
-            return await super().execute_single(
+            result = await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
             )
         except HTTPException as error:
             if isinstance(error.__cause__, InvalidOperationTypeError):
                 raise HTTPException(405, "Mutations are not allowed over GET; send them with POST.") from error
             raise
+        if isinstance(request_data, PersistedRequestData) and request_data.register and _ran(result):
+            await request.app[PERSISTED].register(request_data.register)
+        return result
 
     async def execute_operation(
         self,
@@ -260,6 +311,8 @@ class GatewayView(GraphQLView[Context, None]):
             return error_response(
                 request, 413, f"The request body is over {settings.max_body_bytes} bytes (setting max_body_bytes)."
             )
+        except Refusal as refusal:
+            return refusal_response(request, refusal)
         except HTTPException as error:
             reason = error.reason
             if reason == "Too many operations":
@@ -332,11 +385,15 @@ class GatewayView(GraphQLView[Context, None]):
                 return await refuse_and_close(request, 408, message)
             except UploadRefused as refused:
                 return await refuse_and_close(request, refused.status, refused.message)
+            try:
+                registration = await self._resolve(request, operation)
+            except Refusal as cannot_run:
+                return await refuse_and_close(request, cannot_run.status, cannot_run.message)
             if not _is_import(operation):
                 return await refuse_and_close(request, 400, ONLY_IMPORT)
             if (spent := budget.current()) is not None:
                 spent.ends_at = time.monotonic() + settings.request_deadline_s
-            return await self._execute(request, operation)
+            return await self._execute(request, operation, registration)
         finally:
             slots.release(holder)
 
@@ -353,9 +410,19 @@ class GatewayView(GraphQLView[Context, None]):
             data.get("query"), data.get("variables"), data.get("operationName"), data.get("extensions")
         ):
             return None
-        return await self._execute(request, data)
+        registration = await self._resolve(request, data)
+        return await self._execute(request, data, registration)
 
-    async def _execute(self, request: web.Request, data: dict[str, Any]) -> web.Response:
+    async def _resolve(self, request: web.Request, data: dict[str, Any]) -> Registration | None:
+        """Puts in ``data`` the document it runs (``gateway.persisted``); what to register once it ran."""
+        from_router = _from_router(request, request.app[SETTINGS].router_secret)
+        resolved = await request.app[PERSISTED].resolve(data, lambda: _caller(request), from_router=from_router)
+        data["query"] = resolved.query
+        return resolved.register
+
+    async def _execute(
+        self, request: web.Request, data: dict[str, Any], registration: Registration | None = None
+    ) -> web.Response:
         """One operation of a POST, with the hooks ``run`` calls (see ``_run_plain_post``)."""
         self._admit(data.get("query"))
         sub_response = await self.get_sub_response(request)
@@ -373,6 +440,8 @@ class GatewayView(GraphQLView[Context, None]):
             raise HTTPException(400, error.as_http_error_reason()) from error
         except MissingQueryError as error:
             raise HTTPException(400, "No GraphQL query found in the request") from error
+        if registration is not None and _ran(result):
+            await request.app[PERSISTED].register(registration)
         response_data = await self.process_result(request, result)
         if result.errors:
             self._handle_errors(result.errors, response_data)  # as ``run`` does: Sentry's integration hooks it
@@ -409,10 +478,42 @@ class GatewayView(GraphQLView[Context, None]):
             raise HTTPException(400, _SHAPE) from error
         if isinstance(parsed, list) and not parsed:
             raise HTTPException(400, "A batch needs at least one operation.")
-        for item in parsed if isinstance(parsed, list) else [parsed]:
-            if not _well_shaped(item.query, item.variables, item.operation_name):
+        items = parsed if isinstance(parsed, list) else [parsed]
+        for item in items:
+            if not _well_shaped(item.query, item.variables, item.operation_name, item.extensions):
                 raise HTTPException(400, _SHAPE)
-        return parsed
+        persisted = request.request.app[PERSISTED]  # type: ignore[attr-defined]
+        http_request: web.Request = request.request  # type: ignore[attr-defined]  # aiohttp's adapter
+        caller = lambda: _caller(http_request)  # noqa: E731
+        from_router = _from_router(http_request, http_request.app[SETTINGS].router_secret)
+        document_ids = await self._document_ids(request, len(items))
+        resolved_items: list[GraphQLRequestData] = []
+        for item, document_id in zip(items, document_ids, strict=True):
+            operation = {"query": item.query, "extensions": item.extensions, "documentId": document_id}
+            try:
+                resolved = await persisted.resolve(operation, caller, from_router=from_router)
+            except Refusal as refusal:
+                if not isinstance(parsed, list):
+                    raise
+                refused = PersistedRequestData(None, None, item.operation_name, None, item.protocol, refusal=refusal)
+                resolved_items.append(refused)
+                continue
+            resolved_items.append(PersistedRequestData(
+                resolved.query, item.variables, item.operation_name, item.extensions, item.protocol, resolved.register
+            ))  # fmt: skip
+        return resolved_items if isinstance(parsed, list) else resolved_items[0]
+
+    async def _document_ids(self, request: AsyncHTTPRequestAdapter, count: int) -> list[object]:
+        """Each operation's ``documentId`` (Relay's and the GraphQL-over-HTTP draft's reference to a trusted
+        document), which Strawberry's parsing drops: from the query string, or the JSON body it read."""
+        if request.method == "GET":
+            return [request.query_params.get("documentId")]
+        body = await request.get_body()
+        if b'"documentId"' not in body:  # as almost always: no second decoding
+            return [None] * count
+        decoded = self.parse_json(body)
+        operations = decoded if isinstance(decoded, list) else [decoded]
+        return [item.get("documentId") if isinstance(item, dict) else None for item in operations][:count]
 
     def encode_json(self, data: object) -> bytes:
         """orjson for speed; the standard library for what orjson refuses (integers over 64 bits)."""

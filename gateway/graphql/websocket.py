@@ -36,10 +36,11 @@ from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from ..http.keys import SETTINGS
+from ..http.keys import PERSISTED, SETTINGS
 from ..http.tokens import MALFORMED, SEVERAL, TokenKind, credentials, token_kind
 from ..live.service import CallerCounts
 from ..observability.metrics import EDGE_CLOSED
+from ..persisted.documents import not_trusted
 from ..settings import Settings
 from ..upstream import budget
 from ..upstream.budget import caller_key
@@ -150,21 +151,39 @@ def _well_formed(message: object) -> bool:
 
 
 class _Admission:
-    """What every new operation on one socket passes: the per-socket rate of subscriptions started, and the
-    view's budget of new document bytes (as over HTTP)."""
+    """What every new operation on one socket passes: the per-socket rate of subscriptions started, with
+    ``trusted_documents_only`` the manifest (as over HTTP, before the document is parsed), and the view's
+    budget of new document bytes (as over HTTP)."""
 
-    def __init__(self, view: Any, settings: Settings) -> None:
+    def __init__(self, view: Any, settings: Settings, websocket: object) -> None:
+        assert isinstance(websocket, TextFrames)  # the view's websocket_adapter_class
         self.view = view
         per_minute = settings.websocket_subscribes_per_minute
         self.subscribes = ByteBudget(per_minute / 60, per_minute)
+        persisted = websocket.request.app[PERSISTED]
+        self.manifest = persisted.manifest
+        self.trusted = persisted.manifest if persisted.trusted_only else None
 
-    def refusal(self, query: object) -> str | None:
+    def name_manifest_document(self, payload: dict[str, Any]) -> None:
+        """A subscription that names a manifest document by ``extensions.persistedQuery`` (Apollo's links send
+        the id beside the text) runs the manifest's text, as over HTTP by id: the text a link prints need
+        not be the manifest's byte for byte (the manifest generator sorts definitions)."""
+        extensions = payload.get("extensions")
+        reference = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
+        digest = reference.get("sha256Hash") if isinstance(reference, dict) else None
+        if self.manifest is not None and isinstance(digest, str) and (text := self.manifest.find(digest)):
+            payload["query"] = text
+
+    def refusal(self, query: object) -> GraphQLError | None:
         if not self.subscribes.take(1):
-            return TOO_MANY_SUBSCRIBES
+            return GraphQLError(TOO_MANY_SUBSCRIBES, extensions={"code": "GATEWAY_BUSY"})
+        if self.trusted is not None and not (isinstance(query, str) and self.trusted.trusts(query)):
+            refused = not_trusted()
+            return GraphQLError(refused.message, extensions={"code": refused.code})
         try:
             self.view._admit(query)
-        except Exception as refused:  # cross_web's HTTPException, with the reason
-            return str(getattr(refused, "reason", refused))
+        except Exception as busy:  # cross_web's HTTPException, with the reason
+            return GraphQLError(str(getattr(busy, "reason", busy)), extensions={"code": "GATEWAY_BUSY"})
         return None
 
 
@@ -172,7 +191,7 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.schema = SubscriptionsOnly(self.schema)  # type: ignore[assignment]
-        self.admission = _Admission(self.view, self.context.settings)
+        self.admission = _Admission(self.view, self.context.settings, self.websocket)
 
     async def handle_task_exception(self, error: Exception) -> None:
         log.warning("subscription task failed: %s", type(error).__name__)  # one line: no traceback, no message
@@ -184,11 +203,11 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_message(message)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        self.admission.name_manifest_document(message["payload"])  # type: ignore[arg-type]
         query = message["payload"]["query"]
         if self.connection_acknowledged and message["id"] not in self.operations:
-            reason = self.admission.refusal(query)
-            if reason is not None:
-                error = GraphQLError(reason, extensions={"code": "GATEWAY_BUSY"})
+            error = self.admission.refusal(query)
+            if error is not None:
                 await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
                 return
         await super().handle_subscribe(message)
@@ -201,7 +220,7 @@ class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.schema = SubscriptionsOnly(self.schema)  # type: ignore[assignment]
-        self.admission = _Admission(self.view, self.context.settings)
+        self.admission = _Admission(self.view, self.context.settings, self.websocket)
         self.initialised = False
 
     async def handle(self) -> None:
@@ -230,11 +249,12 @@ class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
         await super().handle_connection_init(message)
 
     async def handle_start(self, message: StartMessage) -> None:
+        self.admission.name_manifest_document(message["payload"])  # type: ignore[arg-type]
         query = message["payload"]["query"]
         if self.connection_acknowledged:
-            reason = self.admission.refusal(query)
-            if reason is not None:
-                await self.send_message({"type": "error", "id": message["id"], "payload": {"message": reason}})
+            error = self.admission.refusal(query)
+            if error is not None:
+                await self.send_message({"type": "error", "id": message["id"], "payload": error.formatted})
                 return
         await super().handle_start(message)
 

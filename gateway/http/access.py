@@ -1,6 +1,7 @@
 """The outermost middleware: each request gets its id (the caller's ``X-Request-Id`` when safe, else a new
 one), returned in the response and carried by every log line of the request, and one access line is logged:
-method, route template, status and time. No query string, no headers: nothing a caller sent but the method."""
+method, route template, status and time, and on /graphql the client's identity (``observability.clients``:
+its name and version, kept only when plain). No query string, no other header."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from ..observability import request_id
+from ..observability.clients import client_identity, count_request
 
 QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+CLIENT_ROUTES = frozenset({"/graphql"})  # where a frontend says who it is
 SLOW_REQUEST_MS = 1000.0
 access_log = logging.getLogger("gateway.access")
 
@@ -39,11 +42,17 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
         quiet = route in QUIET_ROUTES or (status < 400 and elapsed_ms < SLOW_REQUEST_MS)
         level = logging.DEBUG if quiet else logging.INFO
+        extra: dict[str, object] = {
+            "method": request.method, "route": route, "status": status, "duration_ms": elapsed_ms
+        }  # fmt: skip
+        client = ""
+        if route in CLIENT_ROUTES:
+            name, version = identity = client_identity(request.headers)
+            count_request(identity)
+            extra.update(client=name, client_version=version)
+            client = f" client={name}/{version}"
         if access_log.isEnabledFor(level):
-            access_log.log(
-                level, "%s %s %s %.1fms", request.method, route, status, elapsed_ms,
-                extra={"method": request.method, "route": route, "status": status, "duration_ms": elapsed_ms},
-            )  # fmt: skip
+            access_log.log(level, "%s %s %s %.1fms%s", request.method, route, status, elapsed_ms, client, extra=extra)
         request_id.CURRENT.reset(token)
 
 

@@ -8,7 +8,11 @@ from aiohttp.typedefs import Handler, Middleware
 from .voucherify_keys import HEADERS as VOUCHERIFY_HEADERS
 
 # Apollo-Require-Preflight: the non-simple header an upload (a multipart POST) must carry against CSRF.
-ALLOWED_HEADERS = ("Authorization", "Content-Type", "Accept", "Apollo-Require-Preflight", *VOUCHERIFY_HEADERS)
+# apollographql-client-name and -version: who the frontend is (Apollo Client's clientAwareness).
+ALLOWED_HEADERS = (
+    "Authorization", "Content-Type", "Accept", "Apollo-Require-Preflight", *VOUCHERIFY_HEADERS,
+    "apollographql-client-name", "apollographql-client-version",
+)  # fmt: skip
 
 
 def cors(allowed: list[str]) -> Middleware:

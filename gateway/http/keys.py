@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from ..cache.service import Caches
     from ..graphql.scopes import ScopeMemory
     from ..live.service import Live
+    from ..persisted.documents import PersistedDocuments
     from ..settings import Settings
     from ..upstream.polar import PolarClient
     from ..upstream.slots import FairSlots
@@ -31,3 +32,5 @@ GRAPHIQL_ASSETS: web.AppKey[Path] = web.AppKey("graphiql_assets")
 UPLOAD_SLOTS: web.AppKey[FairSlots] = web.AppKey("upload_slots")  # one per caller; unproven keys share one
 LIVE: web.AppKey[Live] = web.AppKey("live")  # webhooks in, subscribers, the bus (gateway.live.service)
 CACHE: web.AppKey[Caches] = web.AppKey("cache")  # upstream reads kept (gateway.cache.service); unset: off
+# Automatic persisted queries and trusted documents (gateway.persisted.service)
+PERSISTED: web.AppKey[PersistedDocuments] = web.AppKey("persisted")

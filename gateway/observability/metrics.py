@@ -84,6 +84,19 @@ CACHE_BYTES = Gauge(
     "gateway_cache_bytes", "Bytes held: this process's entries (memory), or Redis's used_memory, sampled (redis).",
     ["store"], multiprocess_mode="livemax",
 )  # fmt: skip
+PERSISTED_QUERIES = Counter(
+    "gateway_persisted_queries", "Documents sent by reference or checked against the trusted ones, by outcome: hit, "
+    "miss (PersistedQueryNotFound), registered, trusted (found in the manifest), refused (not trusted, hash "
+    "mismatch, malformed), store_failed (Redis down or slow: a miss).", ["outcome"],
+)  # fmt: skip
+PERSISTED_QUERY_BYTES = Gauge(
+    "gateway_persisted_query_bytes", "Bytes the automatic persisted queries' store holds, as it counts them.",
+    ["store"], multiprocess_mode="livemax",
+)  # fmt: skip
+CLIENT_REQUESTS = Counter(
+    "gateway_client_requests", "GraphQL requests by the client's identity (apollographql-client-name and -version "
+    "headers; unknown without them, other past the first MAX_CLIENTS pairs).", ["client", "version"],
+)  # fmt: skip
 _UUID = re.compile(r"/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?=/|$)")
 _EXTERNAL = re.compile(r"/external/[^/]+")
 _known_operations: set[str] = set()
