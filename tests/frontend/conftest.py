@@ -35,6 +35,7 @@ CLIENTS_DIR = NODE_DIR / "clients"
 DOCUMENTS_GLOB = "clients/documents/*.graphql"  # relative to NODE_DIR, where the tool runs (as `npm run` would)
 MANIFEST_TOOL = NODE_DIR / "node_modules" / "@apollo" / "generate-persisted-query-manifest" / "cli.js"
 TOOL_TIMEOUT_S = 60
+CURSOR_SECRET = "frontend-suite-cursor-secret-0123456789abcdef"
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,12 @@ def gateways(
     with redis.Redis.from_url(redis_server.url, socket_timeout=5) as client:
         client.flushall()
     secret = Endpoint.register(sandbox_server).secret  # an endpoint's secret as Polar makes them
-    env = {**MANY_NEW_DOCUMENTS, "GATEWAY_POLAR_WEBHOOK_SECRET": secret, "GATEWAY_REDIS_URL": redis_server.url}
+    env = {
+        **MANY_NEW_DOCUMENTS,
+        "GATEWAY_POLAR_WEBHOOK_SECRET": secret,
+        "GATEWAY_REDIS_URL": redis_server.url,
+        "GATEWAY_CURSOR_SECRET": CURSOR_SECRET,  # one deployment: a cursor from one instance is good on the other
+    }
     with ExitStack() as stack:
         a, b = (
             stack.enter_context(gateway_process(sandbox_server.url, env=env, voucherify_url=voucherify_server.url))
