@@ -4,7 +4,9 @@
 // imported customers are there to read through the same client.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import { ApolloClient, CombinedGraphQLErrors } from '@apollo/client';
+import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import UploadHttpLink from 'apollo-upload-client/UploadHttpLink.mjs';
 import { CountingFetch, VOUCHERIFY_KEYS, appCache, doc, env } from './lib.mjs';
 
@@ -12,12 +14,16 @@ const IMPORT = doc('CustomersImport');
 const ASYNC_ACTION = doc('AsyncAction');
 const BY_SOURCE = doc('VoucherifyCustomerBySource');
 
-function uploadClient(headers, fetch) {
+function uploadClient(headers, fetch, { apq = false } = {}) {
+  const upload = new UploadHttpLink({ uri: env('FRONTEND_GATEWAY_URL'), headers, fetch });
+  const sha256 = (text) => createHash('sha256').update(text).digest('hex');
   return new ApolloClient({
-    link: new UploadHttpLink({ uri: env('FRONTEND_GATEWAY_URL'), headers, fetch }),
+    link: apq ? new PersistedQueryLink({ sha256, useGETForHashedQueries: true }).concat(upload) : upload,
     cache: appCache(),
   });
 }
+
+const csvFile = (sourceId, name) => new File([`Source_id,Name\n${sourceId},${name}\n`], 'customers.csv', { type: 'text/csv' });
 
 test('UploadHttpLink imports a CSV: an async action, then the customers it made', async () => {
   const run = `fe${process.pid}x${Date.now()}`;
@@ -58,8 +64,7 @@ test('UploadHttpLink imports a CSV: an async action, then the customers it made'
 
 test('without Apollo-Require-Preflight the gateway refuses the upload, and nothing is imported', async () => {
   const client = uploadClient(VOUCHERIFY_KEYS());
-  const file = new File(['Source_id,Name\nnever_imported,Nobody\n'], 'customers.csv', { type: 'text/csv' });
-  await assert.rejects(client.mutate({ mutation: IMPORT, variables: { file } }), (error) => {
+  await assert.rejects(client.mutate({ mutation: IMPORT, variables: { file: csvFile('never_imported', 'Nobody') } }), (error) => {
     if (CombinedGraphQLErrors.is(error)) {
       assert.match(error.errors[0].message, /Apollo-Require-Preflight/);
       return true;
@@ -73,5 +78,21 @@ test('without Apollo-Require-Preflight the gateway refuses the upload, and nothi
   });
   const { data } = await client.query({ query: BY_SOURCE, variables: { sourceId: 'never_imported' } });
   assert.equal(data.voucherifyCustomer, null);
+  client.stop();
+});
+
+test('behind the APQ link an upload goes hash-only first: the file is sent twice, then once', async () => {
+  const counting = new CountingFetch();
+  const client = uploadClient({ ...VOUCHERIFY_KEYS(), 'Apollo-Require-Preflight': 'true' }, counting.fetch, { apq: true });
+  const run = `apq${process.pid}x${Date.now()}`;
+  for (const sourceId of [`${run}_1`, `${run}_2`]) {
+    const { data } = await client.mutate({ mutation: IMPORT, variables: { file: csvFile(sourceId, 'Apq Upload') } });
+    assert.deepEqual(data.voucherifyCustomersImport.userErrors, []);
+    assert.match(data.voucherifyCustomersImport.asyncAction.id, /^aa_/);
+  }
+  // The first import: the multipart request without the document (PersistedQueryNotFound), then with it;
+  // the second: the hash alone, registered for these Voucherify keys by the first.
+  assert.deepEqual(counting.requests.map((request) => [request.method, request.multipart, request.status]),
+    [['POST', true, 404], ['POST', true, 200], ['POST', true, 200]]);
   client.stop();
 });
