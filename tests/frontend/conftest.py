@@ -97,17 +97,25 @@ def trusted_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def trusted_gateway(
-    sandbox_server: SandboxProcess, voucherify_server: SandboxProcess, trusted_manifest: Path
+def trusted_server(
+    sandbox_server: SandboxProcess, voucherify_server: SandboxProcess, trusted_manifest: Path, gateways: Gateways
 ) -> Iterator[GatewayProcess]:
-    """A gateway that serves only the manifest's documents."""
     env = {
         **MANY_NEW_DOCUMENTS,
         "GATEWAY_TRUSTED_DOCUMENTS": str(trusted_manifest),
         "GATEWAY_TRUSTED_DOCUMENTS_ONLY": "true",
+        "GATEWAY_POLAR_WEBHOOK_SECRET": gateways.webhook_secret,
     }
     with gateway_process(sandbox_server.url, env=env, voucherify_url=voucherify_server.url) as gateway:
         yield gateway
+
+
+@pytest.fixture
+def trusted_gateway(trusted_server: GatewayProcess, frontend: Gateways, sandbox: SandboxProcess) -> GatewayProcess:
+    """A gateway that serves only the manifest's documents, taking Polar's webhooks (a second endpoint of the
+    Demo organization, beside gateway A's, on the freshly reset sandbox)."""
+    LiveGateway(sandbox, trusted_server, frontend.webhook_secret, None).register()
+    return trusted_server
 
 
 def customer_count(sandbox: SandboxProcess, token: str) -> int:

@@ -7,19 +7,34 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { ApolloClient, gql } from '@apollo/client';
+import { ApolloClient, ApolloLink, gql } from '@apollo/client';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
+import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { generatePersistedQueryIdsFromManifest } from '@apollo/persisted-query-lists';
-import { CountingFetch, POLAR_TOKEN, allCustomerIds, appCache, appClient, doc, env, errorCodes, httpLink } from './lib.mjs';
+import { isSubscriptionOperation } from '@apollo/client/utilities';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import {
+  CountingFetch, POLAR_TOKEN, Watch, allCustomerIds, appCache, appClient, doc, env, errorCodes, httpLink, metric,
+  untilMetric,
+} from './lib.mjs';
+
+// Apollo Client 4.3's GraphQLWsLink reads the global WebSocket when the server answers a subscription with an
+// error; Node 20 has none (Node 22 has), so without this an `error` message becomes a ReferenceError.
+globalThis.WebSocket ??= WebSocket;
 
 const manifest = () => JSON.parse(readFileSync(env('FRONTEND_TRUSTED_MANIFEST'), 'utf8'));
 const uri = () => env('FRONTEND_TRUSTED_GATEWAY_URL');
 const AD_HOC = gql('query AdHoc { customers(first: 1) { totalCount } }');
 
-function manifestClient(fetch) {
+/** An app built with the manifest: ids instead of documents over HTTP, and (with `wsClient`) subscriptions
+ * over graphql-ws, which sends the document's text: the gateway finds it in the manifest by its text. */
+function manifestClient(fetch, wsClient) {
   const ids = generatePersistedQueryIdsFromManifest({ loadManifest: manifest });
-  const link = new PersistedQueryLink({ ...ids, useGETForHashedQueries: true })
+  const http = new PersistedQueryLink({ ...ids, useGETForHashedQueries: true })
     .concat(httpLink({ uri: uri(), token: POLAR_TOKEN(), fetch }));
+  const link = wsClient === undefined
+    ? http : ApolloLink.split(({ query }) => isSubscriptionOperation(query), new GraphQLWsLink(wsClient), http);
   return new ApolloClient({ link, cache: appCache() });
 }
 
@@ -94,4 +109,35 @@ test('an ad-hoc document sent as an APQ hash is refused with DOCUMENT_NOT_TRUSTE
   // Refused, not "not found": the link has nothing to retry with the document, so one request went.
   assert.deepEqual(counting.requests.map((request) => request.method), ['GET']);
   client.stop();
+});
+
+test('subscriptions: a manifest subscription runs and gets the change; an ad-hoc one is refused', async () => {
+  const wsClient = createClient({
+    url: uri().replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams: { Authorization: `Bearer ${POLAR_TOKEN()}` },
+    retryAttempts: 0,
+  });
+  const client = manifestClient(new CountingFetch().fetch, wsClient);
+  let follow;
+  try {
+    const adHoc = new Watch(client.subscribe({ query: gql('subscription AdHoc { customersChanged { type customerId } }') }));
+    const refused = await adHoc.until((result) => result.error !== undefined, 'the ad-hoc subscription refused');
+    assert.deepEqual(errorCodes(refused.error), ['DOCUMENT_NOT_TRUSTED']);
+
+    const [id] = await allCustomerIds();
+    const subscribers = await metric('gateway_live_subscribers', {}, uri());
+    follow = new Watch(client.subscribe({ query: doc('CustomerFollow'), variables: { id } }));
+    await untilMetric('gateway_live_subscribers', {}, (value) => value >= subscribers + 1, uri());
+    const name = `Trusted live ${process.pid}-${Date.now()}`;
+    const renamed = await client.mutate({ mutation: doc('CustomerRename'), variables: { id, name } });
+    assert.deepEqual(renamed.data.customerUpdate.userErrors, []);
+    const event = await follow.until((result) => result.data?.customerChanged.customer?.name === name,
+      `an event with the name ${name}`);
+    assert.equal(event.data.customerChanged.customerId, id);
+  } finally {
+    follow?.stop();
+    client.stop();
+    await wsClient.dispose();
+  }
 });
