@@ -48,7 +48,7 @@ class Gateways:
 
 
 @pytest.fixture(scope="module")
-def gateways(
+def frontend_gateways(
     sandbox_server: SandboxProcess, voucherify_server: SandboxProcess, redis_server: RedisServer
 ) -> Iterator[Gateways]:
     sandbox_server.reset()
@@ -72,10 +72,10 @@ def gateways(
 
 
 @pytest.fixture
-def frontend(gateways: Gateways, sandbox: SandboxProcess, voucherify: SandboxProcess) -> Gateways:
+def frontend(frontend_gateways: Gateways, sandbox: SandboxProcess, voucherify: SandboxProcess) -> Gateways:
     """The module's gateways on freshly reset sandboxes, Polar's webhooks going to gateway A."""
-    LiveGateway(sandbox, gateways.a, gateways.webhook_secret, None).register()
-    return gateways
+    LiveGateway(sandbox, frontend_gateways.a, frontend_gateways.webhook_secret, None).register()
+    return frontend_gateways
 
 
 @pytest.fixture(scope="module")
@@ -98,13 +98,16 @@ def trusted_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def trusted_server(
-    sandbox_server: SandboxProcess, voucherify_server: SandboxProcess, trusted_manifest: Path, gateways: Gateways
+    sandbox_server: SandboxProcess,
+    voucherify_server: SandboxProcess,
+    trusted_manifest: Path,
+    frontend_gateways: Gateways,
 ) -> Iterator[GatewayProcess]:
     env = {
         **MANY_NEW_DOCUMENTS,
         "GATEWAY_TRUSTED_DOCUMENTS": str(trusted_manifest),
         "GATEWAY_TRUSTED_DOCUMENTS_ONLY": "true",
-        "GATEWAY_POLAR_WEBHOOK_SECRET": gateways.webhook_secret,
+        "GATEWAY_POLAR_WEBHOOK_SECRET": frontend_gateways.webhook_secret,
     }
     with gateway_process(sandbox_server.url, env=env, voucherify_url=voucherify_server.url) as gateway:
         yield gateway
