@@ -2,11 +2,11 @@
 // them), the suite's documents (documents/*.graphql, the same files the trusted-documents manifest is made
 // from), a fetch that counts what a client sends, and Apollo Client 4 set up as an app sets it up.
 //
-// Every wait is bounded by an event (a metric reaching a value, a cache write), never by a fixed sleep; the
-// runner (node --test under pytest) bounds the whole file with a timeout.
+// The tests wait for what they can observe (a watched query's next value, a metric reaching a value), never
+// for a fixed time; node --test's --test-timeout (set by tests/frontend) bounds each test.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ApolloClient, ApolloLink, CombinedGraphQLErrors, HttpLink, InMemoryCache, gql } from '@apollo/client';
+import { ApolloClient, CombinedGraphQLErrors, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { relayStylePagination } from '@apollo/client/utilities';
 
 /** An environment variable that tests/frontend sets; missing, the file was not started by pytest. */
@@ -94,10 +94,10 @@ export function appClient({ uri = env('FRONTEND_GATEWAY_URL'), token = POLAR_TOK
 }
 
 /** A GraphQL request with plain fetch (no Apollo): what the tests compare a client's view against. */
-export async function plainGraphQL(query, variables = {}, { uri = env('FRONTEND_GATEWAY_URL'), token = POLAR_TOKEN(), headers = {} } = {}) {
+export async function plainGraphQL(query, variables = {}, { uri = env('FRONTEND_GATEWAY_URL'), token = POLAR_TOKEN() } = {}) {
   const response = await fetch(uri, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, ...headers },
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }),
   });
   const body = await response.json();
@@ -217,5 +217,3 @@ export function errorCodes(error) {
   assert.ok(CombinedGraphQLErrors.is(error), `not GraphQL errors: ${error?.name}: ${error}`);
   return error.errors.map((entry) => entry.extensions?.code);
 }
-
-export { ApolloLink };
