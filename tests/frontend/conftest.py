@@ -51,6 +51,8 @@ class Gateways:
 def frontend_gateways(
     sandbox_server: SandboxProcess, voucherify_server: SandboxProcess, redis_server: RedisServer
 ) -> Iterator[Gateways]:
+    """Gateways A and B for the module, on an empty Redis, with one cursor secret and the webhook secret of an
+    endpoint that ``frontend`` makes again after each reset."""
     sandbox_server.reset()
     if not redis_server.running:
         redis_server.start()
