@@ -3,8 +3,9 @@ registered, so that a caller runs by hash only what it sent in full itself (the 
 kept longer than a request: scoped by a keyed digest of the credential). A document is held once however
 many callers registered it; each registration costs a small marker.
 
-Both stores are bounded in bytes, least recently used out first: in this process, or in Redis, shared by
-every instance, so that a hash registered through one is known to all. Redis failing is a miss (the client
+Both stores are bounded in bytes, least recently used out first (a registration larger than the whole bound is
+not held, rather than evicting everything before itself): in this process, or in Redis, shared by every
+instance, so that a hash registered through one is known to all. Redis failing is a miss (the client
 sends the document again), never an error, and costs a request at most ``timeout_s``."""
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ class MemoryQueryStore:
         return self._held[document]
 
     async def put(self, caller: str, digest: str, text: str) -> None:
-        for name, value in ((f"d:{digest}", text), (self._marker(caller, digest), MARKER)):
+        held = ((f"d:{digest}", text), (self._marker(caller, digest), MARKER))
+        if sum(_weight(name, value) for name, value in held) > self.max_bytes:
+            return  # it cannot be held: making room for it would only have evicted every other caller's
+        for name, value in held:
             if name in self._held:
                 self._held.move_to_end(name)
             else:
@@ -119,6 +123,9 @@ local function hold(name, value)
     redis.call('INCRBY', '{PREFIX}bytes', size - before)
   end
   redis.call('ZADD', '{PREFIX}lru', now, name)
+end
+if #document + #ARGV[4] + #marker + #'{MARKER}' + 2 * tonumber(ARGV[6]) > tonumber(ARGV[5]) then
+  return tonumber(redis.call('GET', '{PREFIX}bytes') or '0')  -- it cannot be held: evict nothing for it
 end
 hold(document, ARGV[4])
 hold(marker, '{MARKER}')
