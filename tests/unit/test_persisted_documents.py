@@ -7,6 +7,7 @@ text), automatic persisted queries off, and malformed ``persistedQuery`` or ``ex
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,6 +30,11 @@ AD_HOC = "query AdHoc { customers(first: 1) { totalCount } }"
 TRUSTED = "query Trusted { customers(first: 2) { nodes { id } } }"
 TRUSTED_ID = "relay-trusted-1"  # the manifest's own id, as Relay's compiler chooses them
 UNPARSABLE = "query { this is not GraphQL (((("
+
+
+def by(caller: str) -> Callable[[], str]:
+    """The caller's digest as the view hands it over: made only when a store is asked."""
+    return lambda: caller
 
 
 def sha(text: str) -> str:
@@ -94,7 +100,7 @@ def outcome(name: str) -> float:
 
 async def refusal(documents: PersistedDocuments, operation: dict[str, Any], caller: str = ALICE) -> Refusal:
     with pytest.raises(Refusal) as refused:
-        await documents.resolve(operation, caller)
+        await documents.resolve(operation, by(caller))
     return refused.value
 
 
@@ -104,14 +110,14 @@ async def refusal(documents: PersistedDocuments, operation: dict[str, Any], call
 async def test_a_document_without_a_hash_runs_as_sent_and_is_not_registered(
     apq: PersistedDocuments, store: RecordingStore
 ) -> None:
-    assert await apq.resolve({"query": AD_HOC}, ALICE) == Resolved(AD_HOC)
-    assert await apq.resolve({"query": AD_HOC, "extensions": None}, ALICE) == Resolved(AD_HOC)
-    assert await apq.resolve({"query": AD_HOC, "extensions": {"tracing": True}}, ALICE) == Resolved(AD_HOC)
+    assert await apq.resolve({"query": AD_HOC}, by(ALICE)) == Resolved(AD_HOC)
+    assert await apq.resolve({"query": AD_HOC, "extensions": None}, by(ALICE)) == Resolved(AD_HOC)
+    assert await apq.resolve({"query": AD_HOC, "extensions": {"tracing": True}}, by(ALICE)) == Resolved(AD_HOC)
     assert (store.gets, store.puts) == (0, 0)
 
 
 async def test_no_document_at_all_is_left_for_strawberry_to_answer(apq: PersistedDocuments) -> None:
-    assert await apq.resolve({}, ALICE) == Resolved(None)
+    assert await apq.resolve({}, by(ALICE)) == Resolved(None)
 
 
 # Automatic persisted queries ------------------------------------------------------------------------------
@@ -132,7 +138,7 @@ async def test_an_unknown_hash_alone_is_persisted_query_not_found(
 async def test_a_hash_with_its_document_is_registered_only_once_it_ran(
     apq: PersistedDocuments, store: RecordingStore
 ) -> None:
-    resolved = await apq.resolve({"query": AD_HOC, "extensions": ext(sha(AD_HOC))}, ALICE)
+    resolved = await apq.resolve({"query": AD_HOC, "extensions": ext(sha(AD_HOC))}, by(ALICE))
     assert resolved == Resolved(AD_HOC, Registration(ALICE, sha(AD_HOC), AD_HOC))
     assert store.puts == 0
     assert (await refusal(apq, {"extensions": ext(sha(AD_HOC))})).code == "PERSISTED_QUERY_NOT_FOUND"
@@ -141,7 +147,7 @@ async def test_a_hash_with_its_document_is_registered_only_once_it_ran(
     assert resolved.register is not None
     await apq.register(resolved.register)
     assert outcome("registered") == registered + 1
-    assert await apq.resolve({"extensions": ext(sha(AD_HOC))}, ALICE) == Resolved(AD_HOC)
+    assert await apq.resolve({"extensions": ext(sha(AD_HOC))}, by(ALICE)) == Resolved(AD_HOC)
     assert outcome("hit") == hits + 1
 
 
@@ -158,19 +164,19 @@ async def test_a_hash_that_is_not_the_documents_is_refused_and_nothing_is_regist
 
 
 async def test_a_hash_runs_only_for_the_caller_that_registered_it(apq: PersistedDocuments) -> None:
-    resolved = await apq.resolve({"query": AD_HOC, "extensions": ext(sha(AD_HOC))}, ALICE)
+    resolved = await apq.resolve({"query": AD_HOC, "extensions": ext(sha(AD_HOC))}, by(ALICE))
     assert resolved.register is not None
     await apq.register(resolved.register)
-    assert (await apq.resolve({"extensions": ext(sha(AD_HOC))}, ALICE)).query == AD_HOC
+    assert (await apq.resolve({"extensions": ext(sha(AD_HOC))}, by(ALICE))).query == AD_HOC
     assert (await refusal(apq, {"extensions": ext(sha(AD_HOC))}, BOB)).code == "PERSISTED_QUERY_NOT_FOUND"
     anonymous = caller_of("\n\n\n")  # the view's caller for a request with no credentials at all
     assert (await refusal(apq, {"extensions": ext(sha(AD_HOC))}, anonymous)).code == "PERSISTED_QUERY_NOT_FOUND"
 
-    resolved = await apq.resolve({"query": AD_HOC, "extensions": ext(sha(AD_HOC))}, BOB)
+    resolved = await apq.resolve({"query": AD_HOC, "extensions": ext(sha(AD_HOC))}, by(BOB))
     assert resolved == Resolved(AD_HOC, Registration(BOB, sha(AD_HOC), AD_HOC))
     assert resolved.register is not None
     await apq.register(resolved.register)
-    assert (await apq.resolve({"extensions": ext(sha(AD_HOC))}, BOB)).query == AD_HOC
+    assert (await apq.resolve({"extensions": ext(sha(AD_HOC))}, by(BOB))).query == AD_HOC
 
 
 @pytest.mark.parametrize("digest", ["abc", "sha256:" + "a" * 64, "A" * 64, "a" * 63, "g" * 64])
@@ -193,7 +199,7 @@ async def test_with_automatic_persisted_queries_off_a_hash_alone_is_not_supporte
         400, "PERSISTED_QUERY_NOT_SUPPORTED", NOT_SUPPORTED, False
     )  # fmt: skip
     # A document sent with its hash still runs (its hash checked), with nothing to register.
-    assert await off.resolve({"query": AD_HOC, "extensions": ext(sha(AD_HOC))}, ALICE) == Resolved(AD_HOC)
+    assert await off.resolve({"query": AD_HOC, "extensions": ext(sha(AD_HOC))}, by(ALICE)) == Resolved(AD_HOC)
     assert (await refusal(off, {"query": AD_HOC, "extensions": ext(sha(TRUSTED))})).code == (
         "PERSISTED_QUERY_HASH_MISMATCH"
     )
@@ -202,7 +208,7 @@ async def test_with_automatic_persisted_queries_off_a_hash_alone_is_not_supporte
 
 async def test_with_automatic_persisted_queries_off_the_manifest_still_answers_by_hash() -> None:
     off = PersistedDocuments(None, MANIFEST, trusted_only=False)
-    assert await off.resolve({"extensions": ext(sha(TRUSTED))}, ALICE) == Resolved(TRUSTED)
+    assert await off.resolve({"extensions": ext(sha(TRUSTED))}, by(ALICE)) == Resolved(TRUSTED)
     assert (await refusal(off, {"extensions": ext(sha(AD_HOC))})).code == "PERSISTED_QUERY_NOT_SUPPORTED"
 
 
@@ -214,8 +220,8 @@ async def test_the_manifest_answers_a_hash_alone_by_digest_and_by_id_for_any_cal
 ) -> None:
     trusted = outcome("trusted")
     for caller in (ALICE, BOB):
-        assert await with_manifest.resolve({"extensions": ext(sha(TRUSTED))}, caller) == Resolved(TRUSTED)
-        assert await with_manifest.resolve({"extensions": ext(TRUSTED_ID)}, caller) == Resolved(TRUSTED)
+        assert await with_manifest.resolve({"extensions": ext(sha(TRUSTED))}, by(caller)) == Resolved(TRUSTED)
+        assert await with_manifest.resolve({"extensions": ext(TRUSTED_ID)}, by(caller)) == Resolved(TRUSTED)
     assert outcome("trusted") == trusted + 4
     assert store.gets == 0
 
@@ -223,8 +229,8 @@ async def test_the_manifest_answers_a_hash_alone_by_digest_and_by_id_for_any_cal
 async def test_a_manifest_document_sent_with_its_hash_or_id_is_not_registered(
     with_manifest: PersistedDocuments, store: RecordingStore
 ) -> None:
-    assert await with_manifest.resolve({"query": TRUSTED, "extensions": ext(sha(TRUSTED))}, ALICE) == Resolved(TRUSTED)
-    assert await with_manifest.resolve({"query": TRUSTED, "extensions": ext(TRUSTED_ID)}, ALICE) == Resolved(TRUSTED)
+    assert await with_manifest.resolve({"query": TRUSTED, "extensions": ext(sha(TRUSTED))}, by(ALICE)) == Resolved(TRUSTED)
+    assert await with_manifest.resolve({"query": TRUSTED, "extensions": ext(TRUSTED_ID)}, by(ALICE)) == Resolved(TRUSTED)
     # Another text under the manifest's id is neither that document nor the hash of its own text.
     refused = await refusal(with_manifest, {"query": AD_HOC, "extensions": ext(TRUSTED_ID)})
     assert refused.code == "PERSISTED_QUERY_HASH_MISMATCH"
@@ -232,21 +238,21 @@ async def test_a_manifest_document_sent_with_its_hash_or_id_is_not_registered(
 
 
 async def test_beside_a_manifest_other_documents_still_register(with_manifest: PersistedDocuments) -> None:
-    resolved = await with_manifest.resolve({"query": AD_HOC, "extensions": ext(sha(AD_HOC))}, ALICE)
+    resolved = await with_manifest.resolve({"query": AD_HOC, "extensions": ext(sha(AD_HOC))}, by(ALICE))
     assert resolved == Resolved(AD_HOC, Registration(ALICE, sha(AD_HOC), AD_HOC))
-    assert await with_manifest.resolve({"query": AD_HOC}, ALICE) == Resolved(AD_HOC)
+    assert await with_manifest.resolve({"query": AD_HOC}, by(ALICE)) == Resolved(AD_HOC)
 
 
 async def test_a_document_id_is_looked_up_in_the_manifest(with_manifest: PersistedDocuments) -> None:
-    assert await with_manifest.resolve({"documentId": TRUSTED_ID}, ALICE) == Resolved(TRUSTED)
-    assert await with_manifest.resolve({"documentId": sha(TRUSTED)}, BOB) == Resolved(TRUSTED)
+    assert await with_manifest.resolve({"documentId": TRUSTED_ID}, by(ALICE)) == Resolved(TRUSTED)
+    assert await with_manifest.resolve({"documentId": sha(TRUSTED)}, by(BOB)) == Resolved(TRUSTED)
     refused = await refusal(with_manifest, {"documentId": "relay-unknown"})
     assert (refused.status, refused.code, refused.malformed) == (404, "PERSISTED_QUERY_NOT_FOUND", False)
 
 
 async def test_a_document_id_is_not_an_automatic_persisted_query(apq: PersistedDocuments) -> None:
     """Without a manifest nothing has a documentId, whatever was registered."""
-    resolved = await apq.resolve({"query": AD_HOC, "extensions": ext(sha(AD_HOC))}, ALICE)
+    resolved = await apq.resolve({"query": AD_HOC, "extensions": ext(sha(AD_HOC))}, by(ALICE))
     assert resolved.register is not None
     await apq.register(resolved.register)
     assert (await refusal(apq, {"documentId": sha(AD_HOC)})).code == "PERSISTED_QUERY_NOT_FOUND"
@@ -288,7 +294,7 @@ async def test_trusted_only_runs_the_manifests_documents_by_text_hash_id_and_doc
         {"documentId": TRUSTED_ID},
         {"documentId": sha(TRUSTED)},
     ):
-        assert await trusted_only.resolve(operation, ALICE) == Resolved(TRUSTED), operation
+        assert await trusted_only.resolve(operation, by(ALICE)) == Resolved(TRUSTED), operation
 
 
 @pytest.mark.parametrize(
@@ -326,7 +332,7 @@ async def test_trusted_only_refuses_any_other_document(
 
 async def test_trusted_only_registers_nothing_even_with_a_store(store: RecordingStore) -> None:
     documents = PersistedDocuments(store, MANIFEST, trusted_only=True)
-    assert await documents.resolve({"query": TRUSTED, "extensions": ext(sha(TRUSTED))}, ALICE) == Resolved(TRUSTED)
+    assert await documents.resolve({"query": TRUSTED, "extensions": ext(sha(TRUSTED))}, by(ALICE)) == Resolved(TRUSTED)
     assert (await refusal(documents, {"query": AD_HOC, "extensions": ext(sha(AD_HOC))})).code == (
         "DOCUMENT_NOT_TRUSTED"
     )
@@ -337,7 +343,7 @@ async def test_trusted_only_registers_nothing_even_with_a_store(store: Recording
 async def test_trusted_only_still_leaves_a_request_without_a_document_to_strawberry(
     trusted_only: PersistedDocuments,
 ) -> None:
-    assert await trusted_only.resolve({}, ALICE) == Resolved(None)
+    assert await trusted_only.resolve({}, by(ALICE)) == Resolved(None)
 
 
 # Malformed persistedQuery and extensions -------------------------------------------------------------------
@@ -386,3 +392,16 @@ async def test_a_malformed_persisted_query_is_refused_before_the_manifest_is_ask
     """Even for a trusted document: the request is malformed, not untrusted."""
     bad = {"persistedQuery": {"version": 2, "sha256Hash": sha(TRUSTED)}}
     assert (await refusal(trusted_only, {"query": TRUSTED, "extensions": bad})).code == "BAD_PERSISTED_QUERY"
+
+
+async def test_the_callers_digest_is_made_only_when_a_store_is_asked() -> None:
+    """Every POST goes through ``resolve``: one without a persisted query must not pay for hashing credentials."""
+
+    def never() -> str:
+        raise AssertionError("the caller's digest was made")
+
+    documents = PersistedDocuments(MemoryQueryStore(1 << 20), None, trusted_only=False)
+    assert await documents.resolve({"query": AD_HOC}, never) == Resolved(AD_HOC)
+    assert await documents.resolve({"query": AD_HOC, "extensions": {"tracing": True}}, never) == Resolved(AD_HOC)
+    with pytest.raises(AssertionError, match="digest was made"):
+        await documents.resolve({"extensions": ext(sha(AD_HOC))}, never)
