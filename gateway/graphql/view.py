@@ -31,7 +31,17 @@ from ..graphiql import render_page
 from ..http import bodies
 from ..http.answers import GRAPHQL_RESPONSE, error_response, wants_graphql_response
 from ..http.bodies import refuse_and_close
-from ..http.keys import CACHE, LIVE, PERSISTED, POLAR_CLIENT, SCOPES, SETTINGS, UPLOAD_SLOTS, VOUCHERIFY_CLIENT
+from ..http.keys import (
+    CACHE,
+    LIVE,
+    PERSISTED,
+    POLAR_CLIENT,
+    SCOPES,
+    SETTINGS,
+    TRANSPORT,
+    UPLOAD_SLOTS,
+    VOUCHERIFY_CLIENT,
+)
 from ..http.tokens import credentials
 from ..http.uploads import (
     ONLY_IMPORT,
@@ -43,10 +53,13 @@ from ..http.uploads import (
     upload_refusal,
 )
 from ..http.voucherify_keys import voucherify_credentials
+from ..observability.metrics import PERSISTED_QUERIES
 from ..persisted.documents import Refusal, Registration
 from ..persisted.store import caller_of
 from ..upstream import budget
+from ..upstream.budget import caller_key
 from ..upstream.errors import UpstreamError
+from ..upstream.transport import UNPROVEN
 from .context import NOT_CONFIGURED, Context
 from .document_cache import DocumentCache
 from .errors import failure_of
@@ -110,6 +123,18 @@ def _caller(request: web.Request) -> str:
     keys = voucherify_credentials(request.headers).keys
     parts = (token or "", keys.app_id if keys else "", keys.token if keys else "", (keys.origin or "") if keys else "")
     return caller_of("\n".join(parts))
+
+
+def _proven(request: web.Request) -> bool:
+    """Whether an upstream accepted the request's credentials lately (Polar its token, Voucherify its keys,
+    within ``token_trust_s``): only such callers register automatic persisted queries, so made-up tokens
+    cannot push real callers' registrations out of the store."""
+    token = credentials(request.headers).token
+    if token is not None and TRANSPORT in request.app and request.app[TRANSPORT].trust.accepted(caller_key(token)):
+        return True
+    keys = voucherify_credentials(request.headers).keys
+    client = request.app.get(VOUCHERIFY_CLIENT)
+    return keys is not None and client is not None and client.caller_of(keys) != UNPROVEN
 
 
 def _ran(result: ExecutionResult) -> bool:
@@ -251,7 +276,7 @@ class GatewayView(GraphQLView[Context, None]):
                 raise HTTPException(405, "Mutations are not allowed over GET; send them with POST.") from error
             raise
         if isinstance(request_data, PersistedRequestData) and request_data.register and _ran(result):
-            await request.app[PERSISTED].register(request_data.register)
+            await self._register(request, request_data.register)
         return result
 
     async def execute_operation(
@@ -413,6 +438,12 @@ class GatewayView(GraphQLView[Context, None]):
         registration = await self._resolve(request, data)
         return await self._execute(request, data, registration)
 
+    async def _register(self, request: web.Request, registration: Registration) -> None:
+        if _proven(request):
+            await request.app[PERSISTED].register(registration)
+        else:
+            PERSISTED_QUERIES.labels("unproven").inc()
+
     async def _resolve(self, request: web.Request, data: dict[str, Any]) -> Registration | None:
         """Puts in ``data`` the document it runs (``gateway.persisted``); what to register once it ran."""
         from_router = _from_router(request, request.app[SETTINGS].router_secret)
@@ -441,7 +472,7 @@ class GatewayView(GraphQLView[Context, None]):
         except MissingQueryError as error:
             raise HTTPException(400, "No GraphQL query found in the request") from error
         if registration is not None and _ran(result):
-            await request.app[PERSISTED].register(registration)
+            await self._register(request, registration)
         response_data = await self.process_result(request, result)
         if result.errors:
             self._handle_errors(result.errors, response_data)  # as ``run`` does: Sentry's integration hooks it

@@ -86,8 +86,9 @@ CACHE_BYTES = Gauge(
 )  # fmt: skip
 PERSISTED_QUERIES = Counter(
     "gateway_persisted_queries", "Documents sent by reference or checked against the trusted ones, by outcome: hit, "
-    "miss (PersistedQueryNotFound), registered, trusted (found in the manifest), refused (not trusted, hash "
-    "mismatch, malformed), store_failed (Redis down or slow: a miss).", ["outcome"],
+    "miss (PersistedQueryNotFound), registered, unproven (not registered: no upstream accepted the caller's "
+    "credentials lately), trusted (found in the manifest), refused (not trusted, hash mismatch, malformed), "
+    "store_failed (Redis down or slow: a miss).", ["outcome"],
 )  # fmt: skip
 PERSISTED_QUERY_BYTES = Gauge(
     "gateway_persisted_query_bytes", "Bytes the automatic persisted queries' store holds, as it counts them.",

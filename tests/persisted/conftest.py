@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MANY_NEW_DOCUMENTS
-from tests.persisted.harness import write_relay_manifest
+from tests.persisted.harness import TRUST_ENV, proven, write_relay_manifest
 from tests.redis_server import RedisServer
 from tests.servers import GatewayProcess, SandboxProcess, gateway_process
 
@@ -50,9 +50,9 @@ def apq_gateway(
     sandbox_server: SandboxProcess, voucherify_server: SandboxProcess, manifest_dir: Path
 ) -> Iterator[GatewayProcess]:
     manifest = write_relay_manifest(manifest_dir / "public.json", [PUBLIC_TYPENAME, PUBLIC_CUSTOMERS])
-    env = {**MANY_NEW_DOCUMENTS, "GATEWAY_TRUSTED_DOCUMENTS": str(manifest)}
+    env = {**MANY_NEW_DOCUMENTS, **TRUST_ENV, "GATEWAY_TRUSTED_DOCUMENTS": str(manifest)}
     with gateway_process(sandbox_server.url, env=env, voucherify_url=voucherify_server.url) as server:
-        yield server
+        yield proven(server)
 
 
 @pytest.fixture(scope="package")
@@ -61,6 +61,7 @@ def _pair(
 ) -> Iterator[Pair]:
     env = {
         **MANY_NEW_DOCUMENTS,
+        **TRUST_ENV,
         "GATEWAY_REDIS_URL": redis_server.url,
         "GATEWAY_CACHE_REDIS_TIMEOUT_S": str(REDIS_TIMEOUT_S),
         "GATEWAY_CACHE_REDIS_RETRY_S": str(REDIS_RETRY_S),
@@ -70,7 +71,7 @@ def _pair(
             stack.enter_context(gateway_process(sandbox_server.url, env=env, voucherify_url=voucherify_server.url))
             for _ in range(2)
         )
-        yield Pair(a, b, redis_server)
+        yield Pair(proven(a), proven(b), redis_server)
 
 
 @pytest.fixture

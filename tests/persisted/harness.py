@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from gateway.sandbox.seed import DEMO_TOKEN
 from tests.servers import GatewayProcess
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -43,6 +44,22 @@ def typename_document(size: int = 0, name: str | None = None) -> str:
 def customers_document(name: str | None = None) -> str:
     """A distinct document that reads Polar (one upstream call with a valid token)."""
     return f"query {name or unique('C')} {{ customers(first: 2) {{ totalCount nodes {{ id }} }} }}"
+
+
+# Registrations need credentials an upstream accepted lately (``token_trust_s``): the gateways of these tests
+# remember that for an hour, and ``proven`` has both demo credentials accepted once, at start.
+TRUST_ENV = {"GATEWAY_TOKEN_TRUST_S": "3600"}
+DEMO_VOUCHERIFY_KEYS = {"X-Voucherify-App-Id": "vf_sandbox_app", "X-Voucherify-App-Token": "vf_sandbox_secret"}
+
+
+def proven(gateway: GatewayProcess) -> GatewayProcess:
+    """The gateway, once Polar has accepted the demo token and Voucherify the demo keys through it."""
+    polar = post(gateway, {"query": "{ customers(first: 1) { totalCount } }"}, DEMO_TOKEN)
+    assert "errors" not in polar.json(), polar.text
+    voucherify = post(gateway, {"query": "{ voucherifyCustomers(first: 1) { totalCount } }"},
+                      headers=DEMO_VOUCHERIFY_KEYS)  # fmt: skip
+    assert "errors" not in voucherify.json(), voucherify.text
+    return gateway
 
 
 def auth(token: str | None) -> dict[str, str]:

@@ -222,18 +222,28 @@ def test_a_valid_document_with_wrong_variables_is_not_registered_until_it_runs(a
     assert ran(post(apq_gateway, {"extensions": reference(sha(document)), "variables": {"first": 1}}, DEMO_TOKEN))
 
 
-def test_a_document_that_ran_into_field_errors_did_run_and_is_registered(
+def test_a_document_that_ran_with_credentials_no_upstream_accepted_is_not_registered(
     apq_gateway: GatewayProcess, sandbox: SandboxProcess
 ) -> None:
-    """Registered is what ran (parsed, validated, executed), whatever its fields answered: without a token,
-    Polar's fields are UNAUTHENTICATED with no upstream call, and the hash then runs the same way."""
-    document = customers_document()
-    before = sandbox.stats()
-    first = with_hash(apq_gateway, document, None)
-    assert codes(first.json()) == ["UNAUTHENTICATED"]
-    again = hash_only(apq_gateway, document, None)
-    assert again.json() == first.json()
-    assert calls(sandbox, before) == {}
+    """Registering is for callers an upstream accepted lately: without a token (Polar's fields UNAUTHENTICATED,
+    with no upstream call) or with a made-up one (Polar's 401), the document runs and nothing is kept, so that
+    strangers cannot push real callers' registrations out of the store."""
+    for token in (None, "polar_oat_made_up_0123456789abcdef"):
+        document = customers_document()
+        counts = outcomes(apq_gateway)
+        first = with_hash(apq_gateway, document, token)
+        assert codes(first.json()) == ["UNAUTHENTICATED"]
+        assert hash_only(apq_gateway, document, token).json() == NOT_FOUND
+        assert grew(counts, outcomes(apq_gateway)) == {"unproven": 1.0, "miss": 1.0}
+
+
+def test_a_document_that_ran_into_field_errors_is_registered_for_a_proven_caller(apq_gateway: GatewayProcess) -> None:
+    """What ran is registered, whatever its fields answered."""
+    document = f"query {unique('E')} {{ customers(first: 1) {{ totalCount }} customerPortal {{ customer {{ id }} }} }}"
+    first = with_hash(apq_gateway, document, DEMO_TOKEN)
+    assert codes(first.json()) == ["FORBIDDEN"]  # the portal needs a customer session token
+    assert first.json()["data"]["customers"]["totalCount"] > 0
+    assert hash_only(apq_gateway, document, DEMO_TOKEN).json() == first.json()
 
 
 # Batches ---------------------------------------------------------------------------------------------------

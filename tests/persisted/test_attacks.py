@@ -1,16 +1,12 @@
 """Automatic persisted queries as an attacker without a valid token uses them, through real gateways whose store is
 bounded at 64 KiB, in this process and in Redis.
 
-What holds: many made-up tokens each registering distinct valid documents (a few hundred KB in all) leave the
-store within its bound (``gateway_persisted_query_bytes``; in Redis the ``gateway:apq:bytes`` counter, the keys'
-own lengths, and bookkeeping with exactly one entry per key), with no upstream call; a document larger than the
-whole bound is not held and evicts nothing; hashes alone and mismatched documents write nothing, parse nothing and
-log nothing; and a legitimate caller still works afterwards (its hash may have been evicted: then
-PersistedQueryNotFound, and the retry with the document runs).
-
-What the bound does not prevent: the store is shared, least recently used out
-first, so an attacker's registrations do evict a legitimate caller's; that costs the caller one more round trip,
-never an error."""
+What holds: made-up tokens registering valid documents (a few hundred KB of them, one document under hundreds of
+tokens) write nothing at all, since only credentials an upstream accepted lately register, and evict nothing of a
+legitimate caller's; a proven caller registering more than the bound leaves the store within it
+(``gateway_persisted_query_bytes``; in Redis the ``gateway:apq:bytes`` counter, the keys' own lengths, and
+bookkeeping with exactly one entry per key); a document larger than the whole bound is not held and evicts
+nothing; hashes alone and mismatched documents write nothing, parse nothing and log nothing."""
 
 from __future__ import annotations
 
@@ -26,7 +22,18 @@ import redis
 from gateway.persisted.store import OVERHEAD_BYTES, PREFIX
 from gateway.sandbox.seed import DEMO_TOKEN
 from tests.conftest import MANY_NEW_DOCUMENTS
-from tests.persisted.harness import codes, customers_document, metric, reference, sha, typename_document
+from tests.persisted.harness import (
+    TRUST_ENV,
+    codes,
+    customers_document,
+    grew,
+    metric,
+    outcomes,
+    proven,
+    reference,
+    sha,
+    typename_document,
+)
 from tests.redis_server import RedisServer
 from tests.servers import GatewayProcess, SandboxProcess, gateway_process
 
@@ -34,13 +41,13 @@ MAX_BYTES = 64 * 1024
 TOKENS = 80
 DOCUMENTS_PER_TOKEN = 4
 DOCUMENT_CHARS = 1_000  # 320 registrations of about 1.4 KB each (document, marker, bookkeeping): 7 times the bound
-ATTACK_ENV = {**MANY_NEW_DOCUMENTS, "GATEWAY_PERSISTED_QUERIES_MAX_BYTES": str(MAX_BYTES)}
+ATTACK_ENV = {**MANY_NEW_DOCUMENTS, **TRUST_ENV, "GATEWAY_PERSISTED_QUERIES_MAX_BYTES": str(MAX_BYTES)}
 
 
 @pytest.fixture(scope="module")
 def memory_gateway(sandbox_server: SandboxProcess, voucherify_server: SandboxProcess) -> Iterator[GatewayProcess]:
     with gateway_process(sandbox_server.url, env=ATTACK_ENV, voucherify_url=voucherify_server.url) as server:
-        yield server
+        yield proven(server)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +58,7 @@ def _redis_gateway(
     # would read as an eviction.
     env = {**ATTACK_ENV, "GATEWAY_REDIS_URL": redis_server.url, "GATEWAY_CACHE_REDIS_TIMEOUT_S": "5"}
     with gateway_process(sandbox_server.url, env=env, voucherify_url=voucherify_server.url) as server:
-        yield server
+        yield proven(server)
 
 
 @pytest.fixture
@@ -141,7 +148,7 @@ def redis_of(name: str, request: pytest.FixtureRequest) -> RedisServer | None:
     return request.getfixturevalue("redis_server") if name == "redis" else None
 
 
-def test_made_up_tokens_registering_distinct_documents_leave_the_store_within_its_bound(
+def test_made_up_tokens_register_nothing_and_evict_nothing(
     store: tuple[str, GatewayProcess],
     http: httpx.Client,
     sandbox: SandboxProcess,
@@ -151,40 +158,40 @@ def test_made_up_tokens_registering_distinct_documents_leave_the_store_within_it
     redis_server = redis_of(name, request)
     legitimate = customers_document()
     before_legitimate = register(http, gateway, legitimate, DEMO_TOKEN)["data"]
-    calls = sandbox.stats()
+    before, counts, calls = held(name, gateway), outcomes(gateway), sandbox.stats()
+    accounts = redis_accounts(redis_server) if redis_server is not None else None
 
-    last: tuple[str, str] | None = None
-    for number in range(TOKENS):
+    shared = typename_document(DOCUMENT_CHARS)  # one document under every token, beside distinct ones
+    last = ("", "")
+    for _ in range(TOKENS):
         token = made_up_token()
-        for _ in range(DOCUMENTS_PER_TOKEN):
-            document = typename_document(DOCUMENT_CHARS)
-            assert register(http, gateway, document, token)["data"]["first"] == "Query"
+        for document in [shared, *(typename_document(DOCUMENT_CHARS) for _ in range(DOCUMENTS_PER_TOKEN))]:
+            assert register(http, gateway, document, token)["data"]["first"] == "Query"  # it runs
             last = (token, document)
-        if number % 20 == 19:
-            assert_within_bound(name, gateway, redis_server)
-    assert_within_bound(name, gateway, redis_server)
+    assert held(name, gateway) == before
+    if redis_server is not None:
+        assert redis_accounts(redis_server) == accounts
     assert sandbox.stats() == calls  # not one upstream call for all of it
-    assert last is not None
+    assert grew(counts, outcomes(gateway)) == {"unproven": TOKENS * (DOCUMENTS_PER_TOKEN + 1)}
     token, document = last
-    assert hash_only(http, gateway, document, token)["data"]["first"] == "Query"  # the attack did register
+    assert codes(hash_only(http, gateway, document, token)) == ["PERSISTED_QUERY_NOT_FOUND"]
+    assert hash_only(http, gateway, legitimate, DEMO_TOKEN)["data"] == before_legitimate  # still held
 
-    assert legitimate_caller_still_works(http, gateway, legitimate) == before_legitimate
 
-
-def test_one_document_under_many_made_up_tokens_costs_markers_within_the_bound(
+def test_a_proven_caller_registering_past_the_bound_leaves_the_store_within_it(
     store: tuple[str, GatewayProcess], http: httpx.Client, request: pytest.FixtureRequest
 ) -> None:
     name, gateway = store
     redis_server = redis_of(name, request)
-    document = typename_document(DOCUMENT_CHARS)
-    tokens = [made_up_token() for _ in range(400)]  # 400 markers of about 330 bytes: twice the bound
-    for token in tokens:
-        assert register(http, gateway, document, token)["data"]["first"] == "Query"
+    documents = [typename_document(DOCUMENT_CHARS) for _ in range(TOKENS * DOCUMENTS_PER_TOKEN // 2)]  # 3.5 bounds
+    for number, document in enumerate(documents):
+        assert register(http, gateway, document, DEMO_TOKEN)["data"]["first"] == "Query"
+        if number % 40 == 39:
+            assert_within_bound(name, gateway, redis_server)
     assert_within_bound(name, gateway, redis_server)
-    if redis_server is not None:
-        assert redis_accounts(redis_server)["documents"] == 1  # held once, whoever registered it
-    assert hash_only(http, gateway, document, tokens[-1])["data"]["first"] == "Query"
-    assert codes(hash_only(http, gateway, document, tokens[0])) == ["PERSISTED_QUERY_NOT_FOUND"]  # evicted
+    assert hash_only(http, gateway, documents[-1], DEMO_TOKEN)["data"]["first"] == "Query"
+    assert codes(hash_only(http, gateway, documents[0], DEMO_TOKEN)) == ["PERSISTED_QUERY_NOT_FOUND"]  # evicted
+    assert legitimate_caller_still_works(http, gateway, documents[0])["first"] == "Query"
 
 
 def test_a_document_larger_than_the_whole_bound_runs_but_is_not_held_and_evicts_nothing(
@@ -197,9 +204,8 @@ def test_a_document_larger_than_the_whole_bound_runs_but_is_not_held_and_evicts_
     before = held(name, gateway)
     accounts = redis_accounts(redis_server) if redis_server is not None else None
     huge = typename_document(MAX_BYTES + 1_000)  # within max_body_bytes, over the store's bound
-    token = made_up_token()
-    assert register(http, gateway, huge, token)["data"]["first"] == "Query"
-    assert codes(hash_only(http, gateway, huge, token)) == ["PERSISTED_QUERY_NOT_FOUND"]
+    assert register(http, gateway, huge, DEMO_TOKEN)["data"]["first"] == "Query"
+    assert codes(hash_only(http, gateway, huge, DEMO_TOKEN)) == ["PERSISTED_QUERY_NOT_FOUND"]
     assert held(name, gateway) == before
     if redis_server is not None:
         assert redis_accounts(redis_server) == accounts

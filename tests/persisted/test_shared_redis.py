@@ -19,6 +19,7 @@ from gateway.sandbox.seed import DEMO_TOKEN, OTHER_TOKEN
 from tests.conftest import MANY_NEW_DOCUMENTS
 from tests.persisted.conftest import REDIS_RETRY_S, Pair
 from tests.persisted.harness import (
+    TRUST_ENV,
     codes,
     customers_document,
     get,
@@ -27,6 +28,7 @@ from tests.persisted.harness import (
     metric,
     outcomes,
     post,
+    proven,
     reference,
     sha,
     typename_document,
@@ -128,9 +130,9 @@ def unreachable(sandbox_server: SandboxProcess, voucherify_server: SandboxProces
     with socket.socket() as holder:  # bound, never listening: connections to it are refused
         holder.bind(("127.0.0.1", free_port()))
         port = holder.getsockname()[1]
-        env = {**MANY_NEW_DOCUMENTS, "GATEWAY_REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+        env = {**MANY_NEW_DOCUMENTS, **TRUST_ENV, "GATEWAY_REDIS_URL": f"redis://127.0.0.1:{port}/0"}
         with gateway_process(sandbox_server.url, env=env, voucherify_url=voucherify_server.url) as server:
-            yield server
+            yield proven(server)
 
 
 def test_with_redis_unreachable_hashes_are_misses_documents_run_and_nothing_is_a_5xx(
