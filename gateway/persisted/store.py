@@ -25,7 +25,17 @@ from redis.exceptions import RedisError
 from ..observability.metrics import PERSISTED_QUERIES, PERSISTED_QUERY_BYTES
 
 T = TypeVar("T")
-OVERHEAD_BYTES = 100  # per key held, beside its name and value: the index entries that find and age it
+OVERHEAD_BYTES = 100  # per key held in process, beside its name and value: the table's entry that finds and ages it
+# In Redis a key's name is held three times (the key, its place in the LRU index, its size) and each has Redis's
+# own structures: measured at 2.9 times the in-process weight for markers when counted as above.
+REDIS_NAME_COPIES = 3
+REDIS_OVERHEAD_BYTES = 200
+
+
+def redis_weight(name: str | bytes, value: str | bytes) -> int:
+    """What one key costs the Redis store's bound (as its script counts it)."""
+    encoded = [part.encode() if isinstance(part, str) else part for part in (name, value)]
+    return REDIS_NAME_COPIES * len(encoded[0]) + len(encoded[1]) + REDIS_OVERHEAD_BYTES
 MARKER = "1"
 
 
@@ -117,14 +127,14 @@ _PUT = _scope(make_key=True) + f"""
 local function hold(name, value)
   if redis.call('EXISTS', name) == 0 then
     local before = tonumber(redis.call('HGET', '{PREFIX}size', name) or '0')
-    local size = #name + #value + tonumber(ARGV[6])
+    local size = {REDIS_NAME_COPIES} * #name + #value + tonumber(ARGV[6])
     redis.call('SET', name, value)
     redis.call('HSET', '{PREFIX}size', name, size)
     redis.call('INCRBY', '{PREFIX}bytes', size - before)
   end
   redis.call('ZADD', '{PREFIX}lru', now, name)
 end
-if #document + #ARGV[4] + #marker + #'{MARKER}' + 2 * tonumber(ARGV[6]) > tonumber(ARGV[5]) then
+if {REDIS_NAME_COPIES} * (#document + #marker) + #ARGV[4] + #'{MARKER}' + 2 * tonumber(ARGV[6]) > tonumber(ARGV[5]) then
   return tonumber(redis.call('GET', '{PREFIX}bytes') or '0')  -- it cannot be held: evict nothing for it
 end
 hold(document, ARGV[4])
@@ -166,7 +176,7 @@ class RedisQueryStore:
     async def put(self, caller: str, digest: str, text: str) -> None:
         fresh = secrets.token_hex(32)
         held = await self._guarded(
-            lambda: self._put(args=[caller, digest, fresh, text, self.max_bytes, OVERHEAD_BYTES])
+            lambda: self._put(args=[caller, digest, fresh, text, self.max_bytes, REDIS_OVERHEAD_BYTES])
         )
         if isinstance(held, int):
             PERSISTED_QUERY_BYTES.labels("redis").set(held)

@@ -19,7 +19,7 @@ import httpx
 import pytest
 import redis
 
-from gateway.persisted.store import OVERHEAD_BYTES, PREFIX
+from gateway.persisted.store import PREFIX, redis_weight
 from gateway.sandbox.seed import DEMO_TOKEN
 from tests.conftest import MANY_NEW_DOCUMENTS
 from tests.persisted.harness import (
@@ -112,7 +112,7 @@ def redis_accounts(server: RedisServer) -> dict[str, int]:
         return {
             "counter": int(client.get(f"{PREFIX}bytes") or 0),
             "strlen": sum(int(client.strlen(name)) for name in strings),
-            "weighed": sum(len(name) + int(client.strlen(name)) + OVERHEAD_BYTES for name in entries),
+            "weighed": sum(redis_weight(name, client.get(name) or b"") for name in entries),
             "entries": len(entries),
             "lru": int(client.zcard(f"{PREFIX}lru")),
             "sizes": int(client.hlen(f"{PREFIX}size")),

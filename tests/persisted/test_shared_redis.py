@@ -14,7 +14,7 @@ import httpx
 import pytest
 import redis
 
-from gateway.persisted.store import OVERHEAD_BYTES, PREFIX
+from gateway.persisted.store import PREFIX, redis_weight
 from gateway.sandbox.seed import DEMO_TOKEN, OTHER_TOKEN
 from tests.conftest import MANY_NEW_DOCUMENTS
 from tests.persisted.conftest import REDIS_RETRY_S, Pair
@@ -97,7 +97,7 @@ def test_redis_holds_the_document_once_and_a_marker_per_caller_under_names_witho
         for secret in (DEMO_TOKEN, OTHER_TOKEN, sha(DEMO_TOKEN), sha(OTHER_TOKEN), sha(f"{DEMO_TOKEN}\n\n\n")):
             assert secret not in name
     # The byte count is the keys' own: name, value and the overhead of their bookkeeping.
-    held = sum(len(name) + len(value or b"") + OVERHEAD_BYTES for name, value in {**documents, **markers}.items())
+    held = sum(redis_weight(name, value or b"") for name, value in {**documents, **markers}.items())
     assert int(keys[f"{PREFIX}bytes"] or 0) == held
     assert metric(redis_pair.b, "gateway_persisted_query_bytes", 'store="redis"') == held
 
