@@ -38,10 +38,10 @@ from ..http.keys import (
     POLAR_CLIENT,
     SCOPES,
     SETTINGS,
-    TRANSPORT,
     UPLOAD_SLOTS,
     VOUCHERIFY_CLIENT,
 )
+from ..http.proven import credentials_proven
 from ..http.tokens import credentials
 from ..http.uploads import (
     ONLY_IMPORT,
@@ -57,9 +57,7 @@ from ..observability.metrics import PERSISTED_QUERIES
 from ..persisted.documents import Refusal, Registration
 from ..persisted.store import caller_of
 from ..upstream import budget
-from ..upstream.budget import caller_key
 from ..upstream.errors import UpstreamError
-from ..upstream.transport import UNPROVEN
 from .context import NOT_CONFIGURED, Context
 from .document_cache import DocumentCache
 from .errors import failure_of
@@ -123,18 +121,6 @@ def _caller(request: web.Request) -> str:
     keys = voucherify_credentials(request.headers).keys
     parts = (token or "", keys.app_id if keys else "", keys.token if keys else "", (keys.origin or "") if keys else "")
     return caller_of("\n".join(parts))
-
-
-def _proven(request: web.Request) -> bool:
-    """Whether an upstream accepted the request's credentials lately (Polar its token, Voucherify its keys,
-    within ``token_trust_s``): only such callers register automatic persisted queries, so made-up tokens
-    cannot push real callers' registrations out of the store."""
-    token = credentials(request.headers).token
-    if token is not None and TRANSPORT in request.app and request.app[TRANSPORT].trust.accepted(caller_key(token)):
-        return True
-    keys = voucherify_credentials(request.headers).keys
-    client = request.app.get(VOUCHERIFY_CLIENT)
-    return keys is not None and client is not None and client.caller_of(keys) != UNPROVEN
 
 
 def _ran(result: ExecutionResult) -> bool:
@@ -439,7 +425,7 @@ class GatewayView(GraphQLView[Context, None]):
         return await self._execute(request, data, registration)
 
     async def _register(self, request: web.Request, registration: Registration) -> None:
-        if _proven(request):
+        if credentials_proven(request):
             await request.app[PERSISTED].register(registration)
         else:
             PERSISTED_QUERIES.labels("unproven").inc()

@@ -13,6 +13,7 @@ from aiohttp.typedefs import Handler
 
 from ..observability import request_id
 from ..observability.clients import client_identity, count_request
+from .proven import credentials_proven
 
 QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 CLIENT_ROUTES = frozenset({"/graphql"})  # where a frontend says who it is
@@ -48,7 +49,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         client = ""
         if route in CLIENT_ROUTES:
             name, version = identity = client_identity(request.headers)
-            count_request(identity)
+            count_request(identity, may_add=credentials_proven(request))
             extra.update(client=name, client_version=version)
             client = f" client={name}/{version}"
         if access_log.isEnabledFor(level):

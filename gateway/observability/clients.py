@@ -3,8 +3,9 @@
 ``gateway_client_requests`` and written on the request's access line.
 
 The headers are the caller's words: each is kept only if it is short and made of plain characters, and only
-the first ``MAX_CLIENTS`` pairs get labels of their own, so no request can grow the metrics without bound or
-write what it likes into a log line."""
+the first ``MAX_CLIENTS`` pairs that callers with accepted credentials sent get labels of their own, so no
+request can grow the metrics without bound, take the real clients' places, or write what it likes into a log
+line."""
 
 from __future__ import annotations
 
@@ -33,8 +34,11 @@ def client_identity(headers: MultiMapping[str]) -> tuple[str, str]:
     return _plain(headers.get(NAME_HEADER)), _plain(headers.get(VERSION_HEADER))
 
 
-def count_request(identity: tuple[str, str]) -> None:
-    if identity not in _known and len(_known) < MAX_CLIENTS:
+def count_request(identity: tuple[str, str], may_add: bool) -> None:
+    """Counts the request under its client's labels; a pair not seen yet gets labels of its own only when
+    ``may_add`` (an upstream accepted the caller's credentials lately: ``http.proven``), so that requests with
+    made-up tokens cannot take the ``MAX_CLIENTS`` places before the real clients come."""
+    if identity not in _known and may_add and len(_known) < MAX_CLIENTS:
         _known.add(identity)
     name, version = identity if identity in _known else (OTHER, OTHER)
     CLIENT_REQUESTS.labels(name, version).inc()

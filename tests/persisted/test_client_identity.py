@@ -17,20 +17,22 @@ import httpx
 import pytest
 
 from gateway.observability.clients import MAX_CLIENTS
+from gateway.sandbox.seed import DEMO_TOKEN
 from tests import raw_http
-from tests.persisted.harness import metric, metrics
+from tests.persisted.harness import TRUST_ENV, metric, metrics, proven
 from tests.servers import GatewayProcess, SandboxProcess, gateway_process
 
 MARK = "HOSTILEMARK"  # in every hostile value: it must appear nowhere in the gateway's output
 BODY = json.dumps({"query": "{ __typename }"}).encode()
 _request_ids = itertools.count(1)
+AUTH = {"Authorization": f"Bearer {DEMO_TOKEN}"}
 
 
 @pytest.fixture(scope="module")
 def logging_gateway(sandbox_server: SandboxProcess, voucherify_server: SandboxProcess) -> Iterator[GatewayProcess]:
-    env = {"GATEWAY_LOG_LEVEL": "DEBUG"}  # an access line for every request, healthy ones included
+    env = {"GATEWAY_LOG_LEVEL": "DEBUG", **TRUST_ENV}  # an access line for every request, healthy ones included
     with gateway_process(sandbox_server.url, env=env, voucherify_url=voucherify_server.url) as server:
-        yield server
+        yield proven(server)  # a client's name gets labels of its own when its caller's credentials were accepted
 
 
 def access_line(gateway: GatewayProcess, request_id: str, within: float = 5.0) -> dict[str, Any]:
@@ -54,6 +56,7 @@ def send_raw(gateway: GatewayProcess, name: bytes, version: bytes) -> tuple[int,
         "/graphql",
         [
             ("Content-Type", b"application/json"),
+            ("Authorization", f"Bearer {DEMO_TOKEN}".encode()),
             ("X-Request-Id", request_id.encode()),
             ("apollographql-client-name", name),
             ("apollographql-client-version", version),
@@ -72,7 +75,7 @@ def test_a_clients_identity_is_counted_and_written_on_its_access_line(logging_ga
         response = httpx.post(
             logging_gateway.graphql_url,
             json={"query": "{ __typename }"},
-            headers={**headers, "X-Request-Id": request_id},
+            headers={**headers, **AUTH, "X-Request-Id": request_id},
         )
         assert response.status_code == 200
         line = access_line(logging_gateway, request_id)
@@ -85,7 +88,7 @@ def test_a_request_without_an_identity_is_unknown(logging_gateway: GatewayProces
     labels = 'client="unknown",version="unknown"'
     before = metric(logging_gateway, "gateway_client_requests_total", labels)
     response = httpx.post(logging_gateway.graphql_url, json={"query": "{ __typename }"},
-                          headers={"X-Request-Id": "pq-anonymous-client"})  # fmt: skip
+                          headers={**AUTH, "X-Request-Id": "pq-anonymous-client"})  # fmt: skip
     assert response.status_code == 200
     line = access_line(logging_gateway, "pq-anonymous-client")
     assert (line["client"], line["client_version"]) == ("unknown", "unknown")
@@ -170,10 +173,23 @@ def test_past_max_clients_pairs_new_ones_are_counted_as_other(logging_gateway: G
         for number in range(MAX_CLIENTS + 20):
             headers = {"apollographql-client-name": f"bounded-{number}", "apollographql-client-version": "1"}
             assert client.post(logging_gateway.graphql_url, json={"query": "{ __typename }"},
-                               headers=headers).status_code == 200  # fmt: skip
+                               headers={**headers, **AUTH}).status_code == 200  # fmt: skip
     pairs = set(re.findall(r'^gateway_client_requests_total\{client="([^"]*)",version="([^"]*)"\}',
                            metrics(logging_gateway), re.MULTILINE))  # fmt: skip
     assert len(pairs - {("other", "other")}) == MAX_CLIENTS
     assert metric(logging_gateway, "gateway_client_requests_total", 'client="other",version="other"') >= (
         other_before + 20
     )
+
+
+def test_a_made_up_token_cannot_take_a_clients_labels(logging_gateway: GatewayProcess) -> None:
+    """Its request is counted, under ``other`` when its pair is new: only callers an upstream accepted add pairs."""
+    other = 'client="other",version="other"'
+    before = metric(logging_gateway, "gateway_client_requests_total", other)
+    headers = {"apollographql-client-name": "squatter", "apollographql-client-version": "6.6.6",
+               "Authorization": "Bearer polar_oat_made_up_token_0123456789"}  # fmt: skip
+    response = httpx.post(logging_gateway.graphql_url, json={"query": "{ customers(first: 1) { totalCount } }"},
+                          headers=headers)  # fmt: skip
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert metric(logging_gateway, "gateway_client_requests_total", other) == before + 1
+    assert 'client="squatter"' not in metrics(logging_gateway)
