@@ -208,6 +208,9 @@ class Settings(BaseSettings):
     # A request line and headers, from the connection's opening (kept alive: from the next request's first byte).
     header_timeout_s: float = Field(default=10.0, gt=0)
     body_timeout_s: float = Field(default=10.0, gt=0)  # a whole request body; then 408 and the connection closed
+    # A refused upload or webhook whose body is still arriving (within its size limit) is read and dropped this
+    # long before its connection closes, so the client reads the answer instead of a reset.
+    refused_body_drain_s: float = Field(default=1.0, ge=0)
     keepalive_timeout_s: float = Field(default=15.0, gt=0)  # an idle connection between requests
     max_connections: int = Field(default=1000, ge=1)  # open per process; more are closed at once
     shutdown_grace_s: float = Field(default=20.0, ge=0)  # on SIGTERM, in-flight requests may finish this long

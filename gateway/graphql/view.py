@@ -370,24 +370,29 @@ class GatewayView(GraphQLView[Context, None]):
         """A multipart POST: admitted by ``gateway.http.uploads`` before a byte of it is read, in a slot of
         its caller's (keys Voucherify has not accepted lately share one, and are proven by a small call
         first), its body read within ``body_timeout_s``, then run as one operation with a deadline of its own
-        from then on, as every request's starts once its body is in. A refusal closes the connection."""
+        from then on, as every request's starts once its body is in. A refusal closes the connection, after
+        dropping what still arrives of a body within ``max_upload_bytes`` (``refuse_and_close``)."""
         settings = request.app[SETTINGS]
         refusal = upload_refusal(request, settings)
         client = request.app.get(VOUCHERIFY_CLIENT)
         keys = voucherify_credentials(request.headers).keys
         if refusal is not None or client is None or keys is None:
             status, message = (refusal.status, refusal.message) if refusal else (503, NOT_CONFIGURED)
-            return await refuse_and_close(request, status, message)
+            return await refuse_and_close(request, status, message, drain_bytes=settings.max_upload_bytes)
         slots = request.app[UPLOAD_SLOTS]
         holder = client.caller_of(keys)
         if not slots.try_acquire(holder):
-            return await refuse_and_close(request, 503, UPLOADS_BUSY, {"Retry-After": "5"})
+            return await refuse_and_close(
+                request, 503, UPLOADS_BUSY, {"Retry-After": "5"}, drain_bytes=settings.max_upload_bytes
+            )
         try:
             try:
                 await client.prove_keys(keys)
             except UpstreamError as error:
                 failure = failure_of(error)
-                return await refuse_and_close(request, failure.status, failure.message)
+                return await refuse_and_close(
+                    request, failure.status, failure.message, drain_bytes=settings.max_upload_bytes
+                )
             try:
                 async with asyncio.timeout(settings.body_timeout_s):
                     operation = await read_upload(request, settings)
@@ -395,7 +400,9 @@ class GatewayView(GraphQLView[Context, None]):
                 message = f"The upload did not arrive within {settings.body_timeout_s:g} s (setting body_timeout_s)."
                 return await refuse_and_close(request, 408, message)
             except UploadRefused as refused:
-                return await refuse_and_close(request, refused.status, refused.message)
+                return await refuse_and_close(
+                    request, refused.status, refused.message, drain_bytes=settings.max_upload_bytes
+                )
             try:
                 registration = await self._resolve(request, operation)
             except Refusal as cannot_run:

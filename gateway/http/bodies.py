@@ -13,6 +13,7 @@ would turn a wider one into an approximate float, and the standard library into 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from aiohttp import web
 from ..observability import request_id
 from ..observability.metrics import EDGE_CLOSED
 from .answers import error_response
+from .keys import SETTINGS
 
 _INT64 = range(-(2**63), 2**63)
 # Only a body with a run of 19 digits can hold an integer over 64 bits; such bodies are decoded again with
@@ -110,10 +112,19 @@ def body_timeout(timeout_s: float, max_body_bytes: int, streamed: Callable[[web.
 
 
 async def refuse_and_close(
-    request: web.Request, status: int, message: str, headers: dict[str, str] | None = None
+    request: web.Request,
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+    drain_bytes: int = 0,
 ) -> web.StreamResponse:
-    """The answer, then the connection closed at once: aiohttp would otherwise keep reading ("lingering")
-    the rest of a body that is not coming. Sent from here, so it carries the request id already."""
+    """The answer, then the connection closed: aiohttp would otherwise keep reading ("lingering") the rest of a
+    body that is not coming. Sent from here, so it carries the request id already.
+
+    With ``drain_bytes``, a body of at most that many bytes (by its Content-Length) that is still arriving is
+    first read and dropped, for at most ``refused_body_drain_s``: a socket closed with bytes unread is reset by
+    the kernel, and the reset can reach the client before it has read the answer (Node's fetch then reported
+    EPIPE for 6 of 20 refused uploads, not the 400 that said why)."""
     headers = dict(headers or {})
     if (rid := request_id.current()) is not None:
         headers[request_id.HEADER] = rid
@@ -121,6 +132,12 @@ async def refuse_and_close(
     response.force_close()  # "Connection: close"
     await response.prepare(request)
     await response.write_eof()
+    length = request.content_length
+    if drain_bytes and length is not None and length <= drain_bytes and not request.content.is_eof():
+        with contextlib.suppress(TimeoutError, OSError, web.RequestPayloadError):
+            async with asyncio.timeout(request.app[SETTINGS].refused_body_drain_s):
+                while await request.content.readany():
+                    pass
     if request.transport is not None:
         request.transport.close()
     return response

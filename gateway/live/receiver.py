@@ -23,7 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from ..http.answers import error_response
 from ..http.bodies import JsonRefused, decode_json, refuse_and_close
-from ..http.keys import CACHE, LIVE
+from ..http.keys import CACHE, LIVE, SETTINGS
 from ..observability.metrics import WEBHOOKS
 from ..upstream.polar_webhooks import (
     NOT_VERIFIED,
@@ -118,9 +118,10 @@ async def _read_body(request: web.Request, max_bytes: int, timeout_s: float) -> 
 async def _refuse(
     request: web.Request, status: int, outcome: str, message: str, headers: dict[str, str] | None = None
 ) -> web.StreamResponse:
-    """A refusal sent before (or instead of) reading the body: the connection is closed, not drained."""
+    """A refusal sent before (or instead of) reading the body: the connection is closed, after dropping what
+    still arrives of a body within ``webhook_max_bytes`` (``refuse_and_close``)."""
     WEBHOOKS.labels(outcome).inc()
-    return await refuse_and_close(request, status, message, headers)
+    return await refuse_and_close(request, status, message, headers, request.app[SETTINGS].webhook_max_bytes)
 
 
 def _answer(request: web.Request, status: int, outcome: str, message: str | None = None) -> web.Response:

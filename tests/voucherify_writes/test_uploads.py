@@ -207,7 +207,8 @@ def refused_before_the_body(url: str, headers: dict[str, str], transcript: Trans
         response, _ = answer_within(connection, 15, transcript)
         assert response.status != 408
         assert response.headers.get("connection", "").lower() == "close"
-        assert raw_http.closed_by_peer(connection, within=2.0), "the connection was left open"
+        # The rest never comes: the connection is closed once refused_body_drain_s (1 s) has passed.
+        assert raw_http.closed_by_peer(connection, within=5.0), "the connection was left open"
     return response
 
 

@@ -62,20 +62,17 @@ test('UploadHttpLink imports a CSV: an async action, then the customers it made'
   client.stop();
 });
 
-test('without Apollo-Require-Preflight the gateway refuses the upload, and nothing is imported', async () => {
+test('without Apollo-Require-Preflight the gateway refuses the upload, says why every time, and nothing is imported', async () => {
   const client = uploadClient(VOUCHERIFY_KEYS());
-  await assert.rejects(client.mutate({ mutation: IMPORT, variables: { file: csvFile('never_imported', 'Nobody') } }), (error) => {
-    if (CombinedGraphQLErrors.is(error)) {
+  // The gateway answers before reading the body, then drops what still arrives of it before closing: closed at
+  // once, the kernel's reset often reached fetch before the answer (EPIPE for about 1 refusal in 4).
+  for (let attempt = 0; attempt < 12; attempt += 1) {
+    await assert.rejects(client.mutate({ mutation: IMPORT, variables: { file: csvFile('never_imported', 'Nobody') } }), (error) => {
+      assert.ok(CombinedGraphQLErrors.is(error), `attempt ${attempt}: ${error} (${error.cause?.code})`);
       assert.match(error.errors[0].message, /Apollo-Require-Preflight/);
       return true;
-    }
-    // The gateway answers 400 before reading the body and closes the connection at once: Node's fetch, still
-    // sending the body, then often sees the connection end (EPIPE, ECONNRESET) instead of the answer. Either
-    // way the upload failed; any other error fails the test.
-    assert.equal(error.message, 'fetch failed', String(error));
-    assert.ok(['EPIPE', 'ECONNRESET'].includes(error.cause?.code), String(error.cause));
-    return true;
-  });
+    });
+  }
   const { data } = await client.query({ query: BY_SOURCE, variables: { sourceId: 'never_imported' } });
   assert.equal(data.voucherifyCustomer, null);
   client.stop();
