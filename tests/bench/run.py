@@ -14,6 +14,7 @@ fan-out. Prints a table and writes the same as JSON.
     python -m tests.bench.run --scenarios 6 --latencies 0,20 --memory-seconds 0   # the joined page alone
     python -m tests.bench.run --live-only                        # live delivery alone (tests/bench/live.py)
     python -m tests.bench.run --cache-only                       # the hot columns beside the cold ones alone
+    python -m tests.bench.run --apq-only                         # automatic persisted queries alone
 
 The hot columns (``HOT_COLUMNS``): the gateway with its cache of Polar's reads on (``GATEWAY_CACHE_TTL_S``; and
 Voucherify's, ``GATEWAY_VOUCHERIFY_CACHE_TTL_S``, for scenario 6), in this process's memory and in a real
@@ -23,6 +24,10 @@ floor's and the cold gateway's reads of the same data. Scenario 4 writes and sce
 is never cached: neither has a hot column. ``upstream/op c32`` is the upstream requests of all the
 concurrency-32 rounds over their operations, where a hot column shows the entries that ended meanwhile (the
 token's trust, 60 s; the TTL); ``Redis CPU ms/op`` is the Redis server's CPU in those rounds.
+
+Then automatic persisted queries (``tests/bench/apq.py``): scenarios 1 to 3 sent by hash alone, by POST and by GET,
+beside the full documents: bytes on the wire, latency, throughput, upstream requests, with the store in memory
+and in Redis, and a new caller's first use (the miss and the registering retry).
 
 Last, the live scenario (``tests/bench/live.py``): webhooks posted to one of two gateway processes sharing a
 Redis, timed to each of 1,000 WebSocket subscribers' frames (``--live-subscribers 0``: not run).
@@ -230,6 +235,18 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def precise_cpu_seconds(pid: int) -> float:
+    """CPU time of every thread of a process (Linux), to the nanosecond: ``/proc/<pid>/task/*/schedstat``
+    rather than ``/proc/<pid>/stat``, whose 10 ms ticks are several lookups' worth of the gateway's CPU."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):  # a thread that ended meanwhile
+            continue
+    return total / 1e9
+
+
 def hot_env(redis_url: str | None = None) -> dict[str, str]:
     """A gateway's settings for a hot column: the cache on without a webhook secret (so by its TTL and the
     writes through the gateway), in this process's memory or, given ``redis_url``, in that Redis."""
@@ -306,11 +323,21 @@ def _probe(sandbox: Sandboxes, operation: Operation, latency_ms: int, c1: int) -
 
 def measure_side_by_side(servers: dict[str, GatewayProcess], sandbox: Sandboxes, operations: dict[str, Operation],
                          *, scenario: str, latency_ms: int, c1: int, c32: int,
-                         redis_pids: dict[str, int] | None = None) -> list[Figures]:  # fmt: skip
+                         redis_pids: dict[str, int] | None = None, rounds: int = CPU_ROUNDS,
+                         cpu_seconds: Callable[[int], float] | None = None) -> list[Figures]:  # fmt: skip
     """Every column of one scenario, on its sandbox or sandboxes (each given the latency; requests summed).
-    The concurrency-32 rounds take turns between the columns (gateway, floor, naive, ..., then again), so a
-    slow spell of this shared machine falls on all of them alike rather than on whichever column it met.
-    ``redis_pids``: the Redis server a column's gateway uses, whose CPU in its rounds is counted too."""
+    The concurrency-32 rounds (``rounds`` of ``c32`` operations) take turns between the columns (gateway,
+    floor, naive, ..., then again), so a slow spell of this shared machine falls on all of them alike rather
+    than on whichever column it met. ``redis_pids``: the Redis server a column's gateway uses, whose CPU in
+    its rounds is counted too. Columns may share a server (its CPU is read around each column's round).
+    ``cpu_seconds``: how a process's CPU is read from its id (such as ``precise_cpu_seconds``), for the
+    servers and Redis alike; by default ``GatewayProcess.cpu_seconds`` and ``process_cpu_seconds``."""
+
+    def server_cpu(column: str) -> float:
+        server = servers[column]
+        return cpu_seconds(server.process.pid) if cpu_seconds is not None else server.cpu_seconds()
+
+    redis_cpu = cpu_seconds or process_cpu_seconds
     probes = {column: _probe(sandbox, operation, latency_ms, c1) for column, operation in operations.items()}
     _set_latency(sandbox, latency_ms)
     redis_pids = redis_pids or {}
@@ -319,15 +346,15 @@ def measure_side_by_side(servers: dict[str, GatewayProcess], sandbox: Sandboxes,
     redis_cpu_per_op: dict[str, list[float]] = {column: [] for column in redis_pids}
     throughput: dict[str, list[float]] = {column: [] for column in operations}
     upstream: dict[str, int] = {column: 0 for column in operations}
-    for _ in range(CPU_ROUNDS):
+    for _ in range(rounds):
         for column, operation in operations.items():
             requests_before = _upstream_total(sandbox)
-            redis_before = process_cpu_seconds(redis_pids[column]) if column in redis_pids else 0.0
-            cpu_before = servers[column].cpu_seconds()
+            redis_before = redis_cpu(redis_pids[column]) if column in redis_pids else 0.0
+            cpu_before = server_cpu(column)
             timings, elapsed = asyncio.run(_latencies(operation, c32, 32))
-            cpu_per_op[column].append((servers[column].cpu_seconds() - cpu_before) / c32)
+            cpu_per_op[column].append((server_cpu(column) - cpu_before) / c32)
             if column in redis_pids:
-                redis_cpu_per_op[column].append((process_cpu_seconds(redis_pids[column]) - redis_before) / c32)
+                redis_cpu_per_op[column].append((redis_cpu(redis_pids[column]) - redis_before) / c32)
             upstream[column] += _upstream_total(sandbox) - requests_before
             throughput[column].append(c32 / elapsed)
             concurrent[column].extend(timings)
@@ -342,7 +369,7 @@ def measure_side_by_side(servers: dict[str, GatewayProcess], sandbox: Sandboxes,
             ops_per_s_c32=round(statistics.median(throughput[column]), 1),
             cpu_ms_per_op=round(statistics.median(cpu_per_op[column]) * 1000, 2),
             peak_rss_mb=round(servers[column].peak_rss_bytes() / 2**20, 1),
-            upstream_per_op_c32=round(upstream[column] / (c32 * CPU_ROUNDS), 4),
+            upstream_per_op_c32=round(upstream[column] / (c32 * rounds), 4),
             redis_cpu_ms_per_op=round(statistics.median(redis_cpu_per_op[column]) * 1000, 2)
             if column in redis_cpu_per_op else None,
         )
@@ -485,6 +512,15 @@ def main() -> None:
     parser.add_argument("--cache-only", action="store_true",
                         help="only the read scenarios (1, 2, 3, 6, or those of --scenarios) with the gateway, the floor "
                              "and the hot columns; no memory run, no live run")  # fmt: skip
+    parser.add_argument("--apq-only", action="store_true",
+                        help="only automatic persisted queries (tests/bench/apq.py): scenarios 1 to 3, or those of "
+                             "--scenarios, by hash and in full; no memory run, no live run")  # fmt: skip
+    parser.add_argument("--apq-c1", type=int, default=30, help="APQ: operations at concurrency 1, per column")
+    parser.add_argument("--apq-c32", type=int, default=32,
+                        help="APQ: operations per round at concurrency 32, times the scenario's weight (1: 4, 2: 1, "
+                             "3: 2)")  # fmt: skip
+    parser.add_argument("--apq-rounds", type=int, default=3,
+                        help="APQ: concurrency-32 rounds per column (0: no APQ part in the full run)")  # fmt: skip
     parser.add_argument("--hot-env", action="append", default=[], metavar="GATEWAY_NAME=VALUE",
                         help="a setting for the hot columns' gateways (repeatable), e.g. "
                              "GATEWAY_CACHE_REDIS_TIMEOUT_S=2")  # fmt: skip
@@ -493,31 +529,57 @@ def main() -> None:
     chosen = tuple(number.strip() for number in args.scenarios.split(","))
     if unknown := set(chosen) - set(SCENARIO_NUMBERS):
         parser.error(f"no scenario {', '.join(sorted(unknown))}; there are {', '.join(SCENARIO_NUMBERS)}")
-    if args.cache_only and args.live_only:
-        parser.error("--cache-only and --live-only exclude each other")
+    from tests.bench.apq import APQ_SCENARIOS  # here: it imports this module
+
+    if args.apq_only and not set(chosen) & set(APQ_SCENARIOS):
+        parser.error(f"--apq-only runs scenarios {', '.join(APQ_SCENARIOS)}; --scenarios chose none of them")
+    if sum((args.cache_only, args.live_only, args.apq_only)) > 1:
+        parser.error("--cache-only, --live-only and --apq-only exclude each other")
     if malformed := [item for item in args.hot_env if "=" not in item or not item.startswith("GATEWAY_")]:
         parser.error(f"--hot-env takes GATEWAY_NAME=VALUE, not {', '.join(malformed)}")
     hot_settings = dict(item.split("=", 1) for item in args.hot_env)
     if args.output is None:
         args.output = Path("artifacts/bench-live.json" if args.live_only else
-                           "artifacts/bench-cache.json" if args.cache_only else "artifacts/bench.json")  # fmt: skip
+                           "artifacts/bench-cache.json" if args.cache_only else
+                           "artifacts/bench-apq.json" if args.apq_only else "artifacts/bench.json")  # fmt: skip
     print(f"Python {sys.version.split()[0]} ({sys.executable}); results also in {args.output}")
     if args.cache_only:
         print(HEADER)
         run([int(x) for x in args.latencies.split(",")], args.c1, args.c32, args.output, chosen, cache_only=True,
             hot_settings=hot_settings)  # fmt: skip
         return
+    if args.apq_only:
+        _apq(args, chosen, {"python": sys.version.split()[0]})
+        return
     if not args.live_only:
         print(HEADER)
         run([int(x) for x in args.latencies.split(",")], args.c1, args.c32, args.output, chosen,
             hot_settings=hot_settings)  # fmt: skip
         _memory(args)
+        if args.apq_rounds > 0:
+            _apq(args, chosen, json.loads(args.output.read_text()))
     if args.live_only or args.live_subscribers > 0:
         live = run_from_arguments(args, prefix="live_")
         saved = {"python": sys.version.split()[0]} if args.live_only else json.loads(args.output.read_text())
         saved["live"] = [asdict(figures) for figures in live]
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(saved, indent=2))
+
+
+def _apq(args: argparse.Namespace, chosen: tuple[str, ...], saved: dict[str, Any]) -> None:
+    """The APQ part (``tests/bench/apq.py``), printed, and saved under ``apq`` beside what ``saved`` holds."""
+    from tests.bench.apq import APQ_SCENARIOS, print_report, run_apq  # here: it imports this module
+
+    apq_chosen = tuple(number for number in chosen if number in APQ_SCENARIOS)
+    if not apq_chosen:
+        return
+    print("\nautomatic persisted queries (tests/bench/apq.py), steady state:")
+    report = run_apq([int(x) for x in args.latencies.split(",")], apq_chosen, args.apq_c1, args.apq_c32,
+                     max(args.apq_rounds, 1))  # fmt: skip
+    print_report(report)
+    saved["apq"] = asdict(report)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(saved, indent=2))
 
 
 def _memory(args: argparse.Namespace) -> None:

@@ -1,12 +1,16 @@
 """The benchmark's own parts, so it cannot rot: the critical-path count, the floor's call budget, that
 the floors of scenarios 5 and 6 answer what the gateway answers with the same calls, that the hot columns'
-gateways answer a repeated read without calling Polar, and that the live scenario's deliveries verify and a
-small run of it counts every frame.
+gateways answer a repeated read without calling Polar, that the live scenario's deliveries verify and a
+small run of it counts every frame, and that the APQ part sends Apollo's requests, counts bytes as the socket
+carries them, and hits after one miss with the upstream calls of the full document.
 (The benchmark itself asserts nothing about time: ``make bench`` prints figures.)"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +19,19 @@ from standardwebhooks import Webhook
 
 from gateway.sandbox.seed import DEMO_TOKEN
 from gateway.upstream.polar_webhooks import ChangeKind, read_change, verifier, verify
+from tests.bench.apq import (
+    CountingRelay,
+    Misses,
+    Traffic,
+    apq_operation,
+    first_use_steps,
+    hash_only_body,
+    hash_only_params,
+    median_traffic,
+    new_caller_headers,
+    not_found,
+    registering_body,
+)
 from tests.bench.live import new_secret, run_live, signed_delivery
 from tests.bench.run import (
     HEADERS,
@@ -135,3 +152,94 @@ def test_a_small_live_run_counts_every_frame_of_both_processes() -> None:
         assert figures.upstream_requests_events == upstream
         assert figures.ms_from_post_by_process["A"]["max"] > 0
         assert figures.ms_from_post_by_process["B"]["max"] > 0
+
+
+def test_the_apq_requests_are_apollos() -> None:
+    """The hash is the SHA-256 of the document's UTF-8 text, in lowercase hex; the GET sends the extensions as
+    compact JSON; a miss is recognised by its code alone."""
+    document = '{ customer(id: "é") { id } }'
+    digest = hashlib.sha256(document.encode()).hexdigest()
+    reference = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    assert hash_only_body(document) == {"extensions": reference}
+    assert registering_body(document) == {"query": document, "extensions": reference}
+    assert hash_only_params(document) == {"extensions": f'{{"persistedQuery":{{"version":1,"sha256Hash":"{digest}"}}}}'}
+    miss = {"errors": [{"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}]}
+    assert not_found(miss)
+    assert not not_found({"errors": [{"message": "x", "extensions": {"code": "BAD_USER_INPUT"}}]})
+    assert not not_found({"data": {"customer": None}})
+    assert not not_found([miss])  # a batch's answer is not one operation's miss
+    assert not not_found({"errors": ["PERSISTED_QUERY_NOT_FOUND"]})
+    assert median_traffic([Traffic(10, 5), Traffic(12, 5), Traffic(11, 7)]) == Traffic(11, 5)
+    assert new_caller_headers(1)["X-Voucherify-App-Id"] == "vf_bench_000001"
+    assert len(new_caller_headers(999_999)["X-Voucherify-App-Id"]) == len(new_caller_headers(1)["X-Voucherify-App-Id"])
+
+
+async def test_the_counting_relay_counts_what_the_socket_carries() -> None:
+    """Every byte httpx writes (request line, its own headers, body) and reads (status line, headers, body),
+    per request on one keep-alive connection, as a raw server receives and sends them."""
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}"
+    received: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)  # fmt: skip
+                received.append(head + await reader.readexactly(length))
+                writer.write(answer)
+                await writer.drain()
+        except asyncio.IncompleteReadError:  # the client closed its connection
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with CountingRelay("127.0.0.1", port) as relay, httpx.AsyncClient() as client:
+        await client.post(f"{relay.url}/graphql", json={"query": "{ __typename }"}, headers=HEADERS)
+        first = Traffic(relay.traffic.sent, relay.traffic.received)
+        await client.get(f"{relay.url}/graphql", params={"extensions": "{}"}, headers=HEADERS)
+        second = relay.traffic.minus(first)
+    server.close()
+    await server.wait_closed()
+    assert len(received) == 2
+    assert b"Authorization: Bearer" in received[0]
+    assert received[0].endswith(b'{"query":"{ __typename }"}')
+    assert first == Traffic(len(received[0]), len(answer))
+    assert second == Traffic(len(received[1]), len(answer))
+
+
+def test_the_apq_columns_hit_after_one_miss_with_the_full_documents_calls(
+    sandbox: SandboxProcess, gateway_server: GatewayProcess
+) -> None:
+    """A caller new to the gateway: its first hash-only operation misses and registers (two requests, one
+    upstream call), every later one hits, by POST and by GET, with the upstream calls of the full document; and
+    a first use is the miss (no upstream call) then the registering POST."""
+    with httpx.Client(base_url=sandbox.url, headers=HEADERS) as rest:
+        ids = [c["id"] for c in rest.get("/v1/customers/", params={"limit": 5}).json()["items"]]
+    document = str(scenarios(ids)["1 customer(id:)"][0])
+    caller = new_caller_headers(secrets.randbelow(10**6))
+
+    async def operations(column: str, count: int) -> int:
+        misses = Misses()
+        operation = apq_operation(column, gateway_server.graphql_url, document, misses, caller)
+        async with httpx.AsyncClient(timeout=30) as client:
+            for _ in range(count):
+                await operation(client)
+        return misses.count
+
+    for column, misses in (("full_post", 0), ("hash_post", 1), ("hash_get", 0), ("full_get", 0)):
+        sandbox.reset()
+        assert asyncio.run(operations(column, 3)) == misses, column
+        assert sandbox.stats() == {"GET /v1/customers/{id}": 3}, column
+
+    async def first_use() -> tuple[Traffic, Traffic]:
+        target = httpx.URL(gateway_server.graphql_url)
+        async with CountingRelay(target.host, target.port or 80) as relay, httpx.AsyncClient(timeout=30) as client:
+            miss, register = await first_use_steps(client, relay.url + target.path, document, "GET",
+                                                   new_caller_headers(secrets.randbelow(10**6)), relay)  # fmt: skip
+        return miss.traffic, register.traffic
+
+    sandbox.reset()
+    miss, register = asyncio.run(first_use())
+    assert sandbox.stats() == {"GET /v1/customers/{id}": 1}
+    assert miss.sent < register.sent
+    assert miss.received < register.received
