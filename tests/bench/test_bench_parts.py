@@ -20,10 +20,13 @@ from standardwebhooks import Webhook
 from gateway.sandbox.seed import DEMO_TOKEN
 from gateway.upstream.polar_webhooks import ChangeKind, read_change, verifier, verify
 from tests.bench.apq import (
+    ApqFigures,
+    ApqReport,
     CountingRelay,
     Misses,
     Traffic,
     apq_operation,
+    baseline,
     first_use_steps,
     hash_only_body,
     hash_only_params,
@@ -31,6 +34,7 @@ from tests.bench.apq import (
     new_caller_headers,
     not_found,
     registering_body,
+    savings,
 )
 from tests.bench.live import new_secret, run_live, signed_delivery
 from tests.bench.run import (
@@ -172,6 +176,27 @@ def test_the_apq_requests_are_apollos() -> None:
     assert median_traffic([Traffic(10, 5), Traffic(12, 5), Traffic(11, 7)]) == Traffic(11, 5)
     assert new_caller_headers(1)["X-Voucherify-App-Id"] == "vf_bench_000001"
     assert len(new_caller_headers(999_999)["X-Voucherify-App-Id"]) == len(new_caller_headers(1)["X-Voucherify-App-Id"])
+
+
+def _row(store: str, column: str, request_bytes: int, p50: float, cpu: float, ops: float) -> ApqFigures:
+    return ApqFigures(store, 0, "1 customer(id:)", column, request_bytes, 584, 1, 1.0, p50, p50, p50, p50, ops, cpu,
+                      None, 0)  # fmt: skip
+
+
+def test_each_column_is_compared_with_the_full_post_of_its_own_gateway() -> None:
+    """A Redis column against the Redis gateway's full POST (so the lookup, not the second process, is what
+    differs), and that full POST against the memory gateway's."""
+    memory_full, memory_hash = _row("memory", "full_post", 442, 2.5, 1.5, 300), _row("memory", "hash_post", 407, 2.4, 1.4, 330)
+    redis_full, redis_hash = _row("redis", "full_post", 442, 2.6, 1.5, 300), _row("redis", "hash_get", 382, 3.1, 1.8, 240)
+    steady = [memory_full, memory_hash, redis_full, redis_hash]
+    assert baseline(memory_full, steady) is None
+    assert baseline(memory_hash, steady) is memory_full
+    assert baseline(redis_full, steady) is memory_full
+    assert baseline(redis_hash, steady) is redis_full
+    lines = savings(ApqReport("3.11", "python", steady=steady))
+    assert len(lines) == 2 + 3
+    assert lines[2] == "| 0 ms | 1 customer(id:) | memory/hash_post | memory/full_post | 35 (8%) | -0.1 | -0.10 | 1.10x |"
+    assert lines[4] == "| 0 ms | 1 customer(id:) | redis/hash_get | redis/full_post | 60 (14%) | +0.5 | +0.30 | 0.80x |"
 
 
 async def test_the_counting_relay_counts_what_the_socket_carries() -> None:
