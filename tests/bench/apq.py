@@ -72,9 +72,9 @@ MEMORY_COLUMNS = ("full_post", "hash_post", "hash_get", "full_get")
 REDIS_COLUMNS = ("full_post", "hash_post", "hash_get")  # full_post: the control that never reaches the store
 NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 # Operations a concurrency-32 round are c32 times the scenario's weight: a lookup costs a tenth of a page's CPU,
-# and two of them a worker keep its rounds long enough to be a rate; a page's round is one operation per worker,
-# the fewest that are still 32 at once, to keep the whole part near two minutes on two cores.
-ROUND_WEIGHT = {"1": 2, "2": 1, "3": 2}
+# and two of them a worker keep its rounds long enough to be a rate; the other rounds are one operation per
+# worker, the fewest that are still 32 at once, to keep the whole part near two minutes on two cores.
+ROUND_WEIGHT = {"1": 2, "2": 1, "3": 1}
 FIRST_USE_CALLERS = 10  # new callers timed per scenario, store and way of missing
 _callers = itertools.count(1)  # every new caller of a run is new to both stores
 

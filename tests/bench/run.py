@@ -518,7 +518,7 @@ def main() -> None:
     parser.add_argument("--apq-c1", type=int, default=30, help="APQ: operations at concurrency 1, per column")
     parser.add_argument("--apq-c32", type=int, default=32,
                         help="APQ: operations per round at concurrency 32, times the scenario's weight (1: 2, 2: 1, "
-                             "3: 2)")  # fmt: skip
+                             "3: 1)")  # fmt: skip
     parser.add_argument("--apq-rounds", type=int, default=3,
                         help="APQ: concurrency-32 rounds per column (0: no APQ part in the full run)")  # fmt: skip
     parser.add_argument("--hot-env", action="append", default=[], metavar="GATEWAY_NAME=VALUE",
