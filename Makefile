@@ -79,8 +79,9 @@ soak: install redis
 	$(BIN)/python -m tests.soak --cache --duration 60 --clients 32
 
 # The gateway beside the floor and the naive gateway, at 0 and 20 ms upstream latency, with the hot columns
-# (the cache on, in memory and in Redis) for the read scenarios, then live delivery (webhooks to 1,000
-# subscribers on two gateways sharing Redis); prints a table and writes artifacts/bench.json. Takes several
-# minutes; asserts nothing about time.
+# (the cache on, in memory and in Redis) for the read scenarios, automatic persisted queries (hash alone
+# against the full document: bytes and latency), then live delivery (webhooks to 1,000 subscribers on two
+# gateways sharing Redis); prints a table and writes artifacts/bench.json. Takes several minutes; asserts
+# nothing about time.
 bench: install redis
 	$(BIN)/python -m tests.bench.run --latencies 0,20 --output artifacts/bench.json
