@@ -21,6 +21,8 @@ from aiohttp import web
 from pydantic import SecretStr, ValidationError
 
 from .observability.logs import configure_logging
+from .persisted.manifest import ManifestError
+from .persisted.service import manifest_of
 from .sandbox.runner import RunningSandbox, banner, start_sandbox
 from .sandbox.seed import DEMO_TOKEN
 from .sandbox.voucherify.runner import start_voucherify_sandbox
@@ -192,12 +194,17 @@ def _family(host: str) -> socket.AddressFamily:
 def _settings(args: argparse.Namespace) -> Settings:
     flags: dict[str, Any] = {k: v for k, v in vars(args).items() if k != "command" and v is not None}
     try:
-        return Settings(**flags)
+        settings = Settings(**flags)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if e["loc"] else e["msg"] for e in error.errors()
         )
         raise SystemExit(f"invalid settings: {problems}") from None
+    try:
+        manifest_of(settings)  # read now, so that a bad manifest stops the start with its reason, not a traceback
+    except ManifestError as error:
+        raise SystemExit(f"invalid settings: trusted_documents: {error}") from None
+    return settings
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,8 +14,6 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .persisted.manifest import load_manifest
-
 CURSOR_SECRET_MIN_CHARS = 32
 FederationVersion = Literal["2.0", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "2.8", "2.9", "2.10", "2.11"]
 log = logging.getLogger("gateway.settings")
@@ -247,12 +245,10 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _trusted_documents_readable(self) -> Settings:
+    def _trusted_documents_only_with_a_manifest(self) -> Settings:
         if self.trusted_documents_only and self.trusted_documents is None:
             raise ValueError("trusted_documents_only needs trusted_documents: the manifest of the documents that run")
-        if self.trusted_documents is not None:
-            load_manifest(self.trusted_documents)  # a ManifestError (a ValueError) says what is wrong
-        return self
+        return self  # the manifest itself is read, and judged, at start (``persisted.service.manifest_of``)
 
     @field_validator("cursor_secret")
     @classmethod

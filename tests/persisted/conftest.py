@@ -52,7 +52,7 @@ def apq_gateway(
     manifest = write_relay_manifest(manifest_dir / "public.json", [PUBLIC_TYPENAME, PUBLIC_CUSTOMERS])
     env = {**MANY_NEW_DOCUMENTS, **TRUST_ENV, "GATEWAY_TRUSTED_DOCUMENTS": str(manifest)}
     with gateway_process(sandbox_server.url, env=env, voucherify_url=voucherify_server.url) as server:
-        yield proven(server)
+        yield proven(server, sandbox_server, voucherify_server)
 
 
 @pytest.fixture(scope="package")
@@ -71,7 +71,7 @@ def _pair(
             stack.enter_context(gateway_process(sandbox_server.url, env=env, voucherify_url=voucherify_server.url))
             for _ in range(2)
         )
-        yield Pair(proven(a), proven(b), redis_server)
+        yield Pair(proven(a, sandbox_server, voucherify_server), proven(b, sandbox_server, voucherify_server), redis_server)
 
 
 @pytest.fixture

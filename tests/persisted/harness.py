@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from gateway.sandbox.seed import DEMO_TOKEN
-from tests.servers import GatewayProcess
+from tests.servers import GatewayProcess, SandboxProcess
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 _numbers = itertools.count(1)
@@ -52,13 +52,16 @@ TRUST_ENV = {"GATEWAY_TOKEN_TRUST_S": "3600"}
 DEMO_VOUCHERIFY_KEYS = {"X-Voucherify-App-Id": "vf_sandbox_app", "X-Voucherify-App-Token": "vf_sandbox_secret"}
 
 
-def proven(gateway: GatewayProcess) -> GatewayProcess:
-    """The gateway, once Polar has accepted the demo token and Voucherify the demo keys through it."""
-    polar = post(gateway, {"query": "{ customers(first: 1) { totalCount } }"}, DEMO_TOKEN)
-    assert "errors" not in polar.json(), polar.text
-    voucherify = post(gateway, {"query": "{ voucherifyCustomers(first: 1) { totalCount } }"},
-                      headers=DEMO_VOUCHERIFY_KEYS)  # fmt: skip
-    assert "errors" not in voucherify.json(), voucherify.text
+def proven(gateway: GatewayProcess, polar: SandboxProcess, voucherify: SandboxProcess) -> GatewayProcess:
+    """The gateway, once Polar has accepted the demo token and Voucherify the demo keys through it (on the
+    sandboxes reset first: an earlier module's test may have left faults on them)."""
+    polar.reset()
+    voucherify.reset()
+    billing = post(gateway, {"query": "{ customers(first: 1) { totalCount } }"}, DEMO_TOKEN)
+    assert "errors" not in billing.json(), billing.text
+    loyalty = post(gateway, {"query": "{ voucherifyCustomers(first: 1) { totalCount } }"},
+                   headers=DEMO_VOUCHERIFY_KEYS)  # fmt: skip
+    assert "errors" not in loyalty.json(), loyalty.text
     return gateway
 
 
@@ -84,6 +87,15 @@ def get(
     gateway: GatewayProcess, params: dict[str, str], token: str | None = None, accept: str = "*/*"
 ) -> httpx.Response:
     return httpx.get(gateway.graphql_url, params=params, headers={**auth(token), "Accept": accept}, timeout=30)
+
+
+def data_of(response: httpx.Response) -> dict[str, Any]:
+    """The data of a response that must have run without errors."""
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data
 
 
 def hash_only_params(digest: str, operation_name: str | None = None) -> dict[str, str]:

@@ -17,6 +17,7 @@ from tests.persisted.harness import (
     GRAPHQL_RESPONSE,
     codes,
     customers_document,
+    data_of,
     get,
     grew,
     hash_only_params,
@@ -47,15 +48,6 @@ def with_hash(
     return post(gateway, body, token)
 
 
-def ran(response: httpx.Response) -> dict[str, Any]:
-    """The data of a response that must have run without errors."""
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    assert "errors" not in body, body
-    data: dict[str, Any] = body["data"]
-    return data
-
-
 def calls(sandbox: SandboxProcess, before: dict[str, int]) -> dict[str, int]:
     now = sandbox.stats()
     return {route: count - before.get(route, 0) for route, count in now.items() if count != before.get(route, 0)}
@@ -75,9 +67,9 @@ def test_a_hash_alone_is_not_found_then_the_document_registers_it_and_the_hash_a
     assert missed.headers["content-type"].startswith("application/json")
     assert calls(sandbox, before) == {}
 
-    first = ran(with_hash(apq_gateway, document))
+    first = data_of(with_hash(apq_gateway, document))
     assert first["customers"]["totalCount"] > 0
-    again = ran(hash_only(apq_gateway, document))
+    again = data_of(hash_only(apq_gateway, document))
     assert again == first
     assert calls(sandbox, before) == {CUSTOMERS_ROUTE: 2}  # each run reads Polar; the miss read nothing
     assert grew(counts, outcomes(apq_gateway)) == {"miss": 1, "registered": 1, "hit": 1}
@@ -100,7 +92,7 @@ def test_a_hash_alone_over_get_gets_the_answer_whatever_it_accepts_and_graphiql_
     document = customers_document()
     missed = get(apq_gateway, hash_only_params(sha(document)), DEMO_TOKEN, accept="*/*")
     assert (missed.status_code, missed.json()) == (200, NOT_FOUND)
-    expected = ran(with_hash(apq_gateway, document))
+    expected = data_of(with_hash(apq_gateway, document))
     for accept in (
         "*/*",  # Apollo Client's GET of a hashed query
         "application/json",
@@ -125,11 +117,11 @@ def test_a_hash_alone_over_get_gets_the_answer_whatever_it_accepts_and_graphiql_
 def test_a_hash_alone_runs_with_the_variables_sent_beside_it(apq_gateway: GatewayProcess) -> None:
     name = unique("V")
     document = f"query {name}($first: Int!) {{ customers(first: $first) {{ nodes {{ id }} }} }}"
-    assert len(ran(with_hash(apq_gateway, document, variables={"first": 1}))["customers"]["nodes"]) == 1
+    assert len(data_of(with_hash(apq_gateway, document, variables={"first": 1}))["customers"]["nodes"]) == 1
     three = post(apq_gateway, {"extensions": reference(sha(document)), "variables": {"first": 3}}, DEMO_TOKEN)
-    assert len(ran(three)["customers"]["nodes"]) == 3
+    assert len(data_of(three)["customers"]["nodes"]) == 3
     params = {**hash_only_params(sha(document), name), "variables": json.dumps({"first": 2})}
-    assert len(ran(get(apq_gateway, params, DEMO_TOKEN))["customers"]["nodes"]) == 2
+    assert len(data_of(get(apq_gateway, params, DEMO_TOKEN))["customers"]["nodes"]) == 2
 
 
 def test_a_registered_mutation_runs_by_hash_over_post_only(apq_gateway: GatewayProcess) -> None:
@@ -138,12 +130,12 @@ def test_a_registered_mutation_runs_by_hash_over_post_only(apq_gateway: GatewayP
         f"mutation {unique('M')}($id: ID!) {{ customerUpdate(id: $id, input: {{}}) {{ userErrors {{ code }} }} }}"
     )
     variables = {"id": "00000000-0000-0000-0000-000000000000"}
-    assert "customerUpdate" in ran(with_hash(apq_gateway, document, variables=variables))
+    assert "customerUpdate" in data_of(with_hash(apq_gateway, document, variables=variables))
     params = {**hash_only_params(sha(document)), "variables": json.dumps(variables)}
     refused = get(apq_gateway, params, DEMO_TOKEN)
     assert refused.status_code == 405
     assert refused.headers["allow"] == "POST"
-    assert "customerUpdate" in ran(post(apq_gateway, {"extensions": reference(sha(document)), "variables": variables},
+    assert "customerUpdate" in data_of(post(apq_gateway, {"extensions": reference(sha(document)), "variables": variables},
                                         DEMO_TOKEN))  # fmt: skip
 
 
@@ -154,27 +146,27 @@ def test_a_hash_is_found_only_by_the_credential_that_registered_it(
     apq_gateway: GatewayProcess, sandbox: SandboxProcess
 ) -> None:
     document = customers_document()
-    demo = ran(with_hash(apq_gateway, document, DEMO_TOKEN))
+    demo = data_of(with_hash(apq_gateway, document, DEMO_TOKEN))
     before = sandbox.stats()
     for token in (OTHER_TOKEN, DEMO_READ_TOKEN, "polar_oat_made_up_0123456789", None):
         assert hash_only(apq_gateway, document, token).json() == NOT_FOUND, token
         response = get(apq_gateway, hash_only_params(sha(document)), token)
         assert response.json() == NOT_FOUND, token
     assert calls(sandbox, before) == {}
-    assert ran(hash_only(apq_gateway, document, DEMO_TOKEN)) == demo
+    assert data_of(hash_only(apq_gateway, document, DEMO_TOKEN)) == demo
 
     # The other organization registers the same document: it runs with its own token, on its own customers.
-    other = ran(with_hash(apq_gateway, document, OTHER_TOKEN))
+    other = data_of(with_hash(apq_gateway, document, OTHER_TOKEN))
     assert other != demo
-    assert ran(hash_only(apq_gateway, document, OTHER_TOKEN)) == other
-    assert ran(hash_only(apq_gateway, document, DEMO_TOKEN)) == demo
+    assert data_of(hash_only(apq_gateway, document, OTHER_TOKEN)) == other
+    assert data_of(hash_only(apq_gateway, document, DEMO_TOKEN)) == demo
 
 
 def test_voucherify_keys_are_a_caller_of_their_own(apq_gateway: GatewayProcess) -> None:
     document = typename_document()
     keys = {"X-Voucherify-App-Id": "vf_sandbox_app", "X-Voucherify-App-Token": "vf_sandbox_secret"}
-    assert ran(post(apq_gateway, {"query": document, "extensions": reference(sha(document))}, headers=keys))
-    assert ran(hash_only(apq_gateway, document, None, headers=keys))
+    assert data_of(post(apq_gateway, {"query": document, "extensions": reference(sha(document))}, headers=keys))
+    assert data_of(hash_only(apq_gateway, document, None, headers=keys))
     assert hash_only(apq_gateway, document, None).json() == NOT_FOUND
     other_keys = {**keys, "X-Voucherify-App-Token": "vf_sandbox_other_secret"}
     assert hash_only(apq_gateway, document, None, headers=other_keys).json() == NOT_FOUND
@@ -218,8 +210,8 @@ def test_a_valid_document_with_wrong_variables_is_not_registered_until_it_runs(a
     document = f"query {unique('Vars')}($first: Int!) {{ customers(first: $first) {{ totalCount }} }}"
     assert "data" not in with_hash(apq_gateway, document, variables={"first": "two"}).json()
     assert hash_only(apq_gateway, document).json() == NOT_FOUND
-    assert ran(with_hash(apq_gateway, document, variables={"first": 1}))
-    assert ran(post(apq_gateway, {"extensions": reference(sha(document)), "variables": {"first": 1}}, DEMO_TOKEN))
+    assert data_of(with_hash(apq_gateway, document, variables={"first": 1}))
+    assert data_of(post(apq_gateway, {"extensions": reference(sha(document)), "variables": {"first": 1}}, DEMO_TOKEN))
 
 
 def test_a_document_that_ran_with_credentials_no_upstream_accepted_is_not_registered(
@@ -251,7 +243,7 @@ def test_a_document_that_ran_into_field_errors_is_registered_for_a_proven_caller
 
 def test_a_batch_answers_an_unknown_hash_in_its_place_and_runs_the_others(apq_gateway: GatewayProcess) -> None:
     known, unknown, plain, registering = (typename_document() for _ in range(4))
-    ran(with_hash(apq_gateway, known))
+    data_of(with_hash(apq_gateway, known))
     batch = [
         {"extensions": reference(sha(known))},
         {"extensions": reference(sha(unknown))},
@@ -270,7 +262,7 @@ def test_a_batch_answers_an_unknown_hash_in_its_place_and_runs_the_others(apq_ga
     assert codes(answers[4]) == ["PERSISTED_QUERY_HASH_MISMATCH"]
     assert "data" not in answers[4]
     # The batch registered its fourth document, and only that one.
-    assert ran(hash_only(apq_gateway, registering))["first"] == "Query"
+    assert data_of(hash_only(apq_gateway, registering))["first"] == "Query"
     assert hash_only(apq_gateway, unknown).json() == NOT_FOUND
     assert hash_only(apq_gateway, plain).json() == NOT_FOUND
 
@@ -310,12 +302,12 @@ def test_the_manifests_documents_run_by_id_for_any_caller_and_other_documents_st
 ) -> None:
     for token in (DEMO_TOKEN, OTHER_TOKEN, None):
         by_relay_id = post(apq_gateway, {"documentId": relay_id(PUBLIC_TYPENAME)}, token)
-        assert ran(by_relay_id) == {"__typename": "Query"}
+        assert data_of(by_relay_id) == {"__typename": "Query"}
         by_digest = post(apq_gateway, {"extensions": reference(sha(PUBLIC_TYPENAME))}, token)
-        assert ran(by_digest) == {"__typename": "Query"}
+        assert data_of(by_digest) == {"__typename": "Query"}
         by_get = get(apq_gateway, {"documentId": relay_id(PUBLIC_TYPENAME)}, token)
-        assert ran(by_get) == {"__typename": "Query"}
-    assert ran(post(apq_gateway, {"documentId": relay_id(PUBLIC_CUSTOMERS)}, DEMO_TOKEN))["customers"]["totalCount"]
-    assert ran(post(apq_gateway, {"query": typename_document()}, DEMO_TOKEN))
+        assert data_of(by_get) == {"__typename": "Query"}
+    assert data_of(post(apq_gateway, {"documentId": relay_id(PUBLIC_CUSTOMERS)}, DEMO_TOKEN))["customers"]["totalCount"]
+    assert data_of(post(apq_gateway, {"query": typename_document()}, DEMO_TOKEN))
     unknown = post(apq_gateway, {"documentId": relay_id(typename_document())}, DEMO_TOKEN)
     assert codes(unknown.json()) == ["PERSISTED_QUERY_NOT_FOUND"]

@@ -47,7 +47,7 @@ ATTACK_ENV = {**MANY_NEW_DOCUMENTS, **TRUST_ENV, "GATEWAY_PERSISTED_QUERIES_MAX_
 @pytest.fixture(scope="module")
 def memory_gateway(sandbox_server: SandboxProcess, voucherify_server: SandboxProcess) -> Iterator[GatewayProcess]:
     with gateway_process(sandbox_server.url, env=ATTACK_ENV, voucherify_url=voucherify_server.url) as server:
-        yield proven(server)
+        yield proven(server, sandbox_server, voucherify_server)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def _redis_gateway(
     # would read as an eviction.
     env = {**ATTACK_ENV, "GATEWAY_REDIS_URL": redis_server.url, "GATEWAY_CACHE_REDIS_TIMEOUT_S": "5"}
     with gateway_process(sandbox_server.url, env=env, voucherify_url=voucherify_server.url) as server:
-        yield proven(server)
+        yield proven(server, sandbox_server, voucherify_server)
 
 
 @pytest.fixture

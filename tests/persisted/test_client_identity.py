@@ -32,7 +32,7 @@ AUTH = {"Authorization": f"Bearer {DEMO_TOKEN}"}
 def logging_gateway(sandbox_server: SandboxProcess, voucherify_server: SandboxProcess) -> Iterator[GatewayProcess]:
     env = {"GATEWAY_LOG_LEVEL": "DEBUG", **TRUST_ENV}  # an access line for every request, healthy ones included
     with gateway_process(sandbox_server.url, env=env, voucherify_url=voucherify_server.url) as server:
-        yield proven(server)  # a client's name gets labels of its own when its caller's credentials were accepted
+        yield proven(server, sandbox_server, voucherify_server)  # a client's name gets labels of its own when its caller's credentials were accepted
 
 
 def access_line(gateway: GatewayProcess, request_id: str, within: float = 5.0) -> dict[str, Any]:

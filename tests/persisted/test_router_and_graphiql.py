@@ -71,7 +71,7 @@ def test_a_manifest_that_cannot_be_read_stops_the_start(tmp_path: Path) -> None:
     broken.write_text('{"format": "apollo-persisted-query-manifest", "version": 2, "operations": []}')
     with pytest.raises(RuntimeError) as failed, gateway_process(None, env={"GATEWAY_TRUSTED_DOCUMENTS": str(broken)}):
         pass
-    assert 'invalid settings: Value error, an Apollo manifest needs "format"' in str(failed.value)
+    assert 'invalid settings: trusted_documents: an Apollo manifest needs "format"' in str(failed.value)
     assert '"version": 1' in str(failed.value)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +21,7 @@ from tests.persisted.harness import (
     TRUST_ENV,
     codes,
     customers_document,
+    data_of,
     get,
     grew,
     hash_only_params,
@@ -47,14 +47,6 @@ def with_hash(gateway: GatewayProcess, text: str, token: str | None = DEMO_TOKEN
     return post(gateway, {"query": text, "extensions": reference(sha(text))}, token)
 
 
-def data(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    assert "errors" not in body, body
-    found: dict[str, Any] = body["data"]
-    return found
-
-
 def not_found(response: httpx.Response) -> bool:
     return response.status_code == 200 and codes(response.json()) == ["PERSISTED_QUERY_NOT_FOUND"]
 
@@ -69,17 +61,17 @@ def apq_keys(server_url: str) -> dict[str, bytes | None]:
 def test_a_hash_registered_through_one_instance_runs_through_the_other(redis_pair: Pair) -> None:
     document = customers_document()
     assert not_found(hash_only(redis_pair.b, document))
-    expected = data(with_hash(redis_pair.a, document))
-    assert data(hash_only(redis_pair.b, document)) == expected
-    assert data(get(redis_pair.b, hash_only_params(sha(document)), DEMO_TOKEN)) == expected
+    expected = data_of(with_hash(redis_pair.a, document))
+    assert data_of(hash_only(redis_pair.b, document)) == expected
+    assert data_of(get(redis_pair.b, hash_only_params(sha(document)), DEMO_TOKEN)) == expected
     assert metric(redis_pair.b, "gateway_persisted_queries_total", 'outcome="hit"') >= 2
     # The other organization finds nothing through either instance, until it registers the document itself.
     for gateway in (redis_pair.a, redis_pair.b):
         assert not_found(hash_only(gateway, document, OTHER_TOKEN))
         assert not_found(hash_only(gateway, document, None))
-    other = data(with_hash(redis_pair.b, document, OTHER_TOKEN))
+    other = data_of(with_hash(redis_pair.b, document, OTHER_TOKEN))
     assert other != expected
-    assert data(hash_only(redis_pair.a, document, OTHER_TOKEN)) == other
+    assert data_of(hash_only(redis_pair.a, document, OTHER_TOKEN)) == other
 
 
 def test_redis_holds_the_document_once_and_a_marker_per_caller_under_names_without_credentials(
@@ -87,7 +79,7 @@ def test_redis_holds_the_document_once_and_a_marker_per_caller_under_names_witho
 ) -> None:
     document = typename_document(size=600)
     for gateway, token in ((redis_pair.a, DEMO_TOKEN), (redis_pair.b, OTHER_TOKEN), (redis_pair.b, DEMO_TOKEN)):
-        data(with_hash(gateway, document, token))
+        data_of(with_hash(gateway, document, token))
     keys = apq_keys(redis_pair.redis.url)
     documents = {name: value for name, value in keys.items() if name.startswith(f"{PREFIX}d:")}
     markers = {name: value for name, value in keys.items() if name.startswith(f"{PREFIX}m:")}
@@ -106,22 +98,22 @@ def test_with_redis_stopped_a_hash_alone_is_a_miss_and_documents_still_run_then_
     redis_pair: Pair, sandbox: SandboxProcess
 ) -> None:
     document = customers_document()
-    expected = data(with_hash(redis_pair.a, document))
-    assert data(hash_only(redis_pair.b, document)) == expected
+    expected = data_of(with_hash(redis_pair.a, document))
+    assert data_of(hash_only(redis_pair.b, document)) == expected
     failed = metric(redis_pair.b, "gateway_persisted_queries_total", 'outcome="store_failed"')
 
     redis_pair.redis.stop()
     for gateway in (redis_pair.a, redis_pair.b, redis_pair.b):
         assert not_found(hash_only(gateway, document))  # the client sends the document again, which runs
-        assert data(with_hash(gateway, document)) == expected
-        assert data(post(gateway, {"query": typename_document()}, DEMO_TOKEN))
+        assert data_of(with_hash(gateway, document)) == expected
+        assert data_of(post(gateway, {"query": typename_document()}, DEMO_TOKEN))
     assert metric(redis_pair.b, "gateway_persisted_queries_total", 'outcome="store_failed"') > failed
 
     redis_pair.redis.start()  # on the same port, with nothing of before (no persistence)
     time.sleep(REDIS_RETRY_S + PAST)
     assert not_found(hash_only(redis_pair.a, document))
-    assert data(with_hash(redis_pair.b, document)) == expected
-    assert data(hash_only(redis_pair.a, document)) == expected
+    assert data_of(with_hash(redis_pair.b, document)) == expected
+    assert data_of(hash_only(redis_pair.a, document)) == expected
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +124,7 @@ def unreachable(sandbox_server: SandboxProcess, voucherify_server: SandboxProces
         port = holder.getsockname()[1]
         env = {**MANY_NEW_DOCUMENTS, **TRUST_ENV, "GATEWAY_REDIS_URL": f"redis://127.0.0.1:{port}/0"}
         with gateway_process(sandbox_server.url, env=env, voucherify_url=voucherify_server.url) as server:
-            yield proven(server)
+            yield proven(server, sandbox_server, voucherify_server)
 
 
 def test_with_redis_unreachable_hashes_are_misses_documents_run_and_nothing_is_a_5xx(
@@ -143,7 +135,7 @@ def test_with_redis_unreachable_hashes_are_misses_documents_run_and_nothing_is_a
     for _ in range(3):
         assert not_found(hash_only(unreachable, document))
         assert not_found(get(unreachable, hash_only_params(sha(document)), DEMO_TOKEN))
-        assert data(with_hash(unreachable, document))["customers"]["totalCount"] > 0
+        assert data_of(with_hash(unreachable, document))["customers"]["totalCount"] > 0
     changes = grew(counts, outcomes(unreachable))
     assert changes.get("hit", 0) == 0
     assert changes["miss"] == 6

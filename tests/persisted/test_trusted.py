@@ -15,7 +15,6 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +23,7 @@ from gateway.sandbox.seed import DEMO_TOKEN, OTHER_TOKEN
 from tests.persisted.harness import (
     GRAPHQL_RESPONSE,
     codes,
+    data_of,
     get,
     hash_only_params,
     metric,
@@ -76,14 +76,6 @@ def trusted(
         yield Trusted(server, id_of)
 
 
-def answered(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    assert "errors" not in body, body
-    data: dict[str, Any] = body["data"]
-    return data
-
-
 def refused(response: httpx.Response) -> bool:
     """Whether the answer is the refusal of an untrusted document (as ``application/json`` has it: 200)."""
     body = response.json()
@@ -105,7 +97,7 @@ def document_cache(gateway: GatewayProcess) -> tuple[float, float]:
 def test_the_manifests_documents_run_by_id_by_document_id_and_by_identical_text(trusted: Trusted) -> None:
     gateway, id_of = trusted.gateway, trusted.id_of
     first = {"first": 2}
-    expected = answered(post(gateway, {"query": CUSTOMERS, "variables": first}, DEMO_TOKEN))
+    expected = data_of(post(gateway, {"query": CUSTOMERS, "variables": first}, DEMO_TOKEN))
     assert len(expected["customers"]["nodes"]) == 2
     for body in (
         {"extensions": reference(id_of(CUSTOMERS)), "variables": first},
@@ -114,17 +106,17 @@ def test_the_manifests_documents_run_by_id_by_document_id_and_by_identical_text(
         {"query": CUSTOMERS, "extensions": reference(sha(CUSTOMERS)), "variables": first},
         {"documentId": id_of(CUSTOMERS), "variables": first},
     ):
-        assert answered(post(gateway, body, DEMO_TOKEN)) == expected, body
+        assert data_of(post(gateway, body, DEMO_TOKEN)) == expected, body
     variables = json.dumps(first)
     for params in (
         {"documentId": id_of(CUSTOMERS), "variables": variables},
         {**hash_only_params(id_of(CUSTOMERS)), "variables": variables},
         {"query": CUSTOMERS, "variables": variables},
     ):
-        assert answered(get(gateway, params, DEMO_TOKEN)) == expected, params
+        assert data_of(get(gateway, params, DEMO_TOKEN)) == expected, params
     # Any caller: the manifest is the deployment's, not a caller's.
-    assert answered(post(gateway, {"documentId": id_of(TYPENAME)}, None)) == {"__typename": "Query"}
-    assert answered(post(gateway, {"documentId": id_of(TYPENAME)}, OTHER_TOKEN)) == {"__typename": "Query"}
+    assert data_of(post(gateway, {"documentId": id_of(TYPENAME)}, None)) == {"__typename": "Query"}
+    assert data_of(post(gateway, {"documentId": id_of(TYPENAME)}, OTHER_TOKEN)) == {"__typename": "Query"}
 
 
 def test_a_batch_of_trusted_documents_runs_and_an_untrusted_one_is_refused_in_its_place(
@@ -211,7 +203,7 @@ def test_an_untrusted_document_is_refused_before_it_is_parsed_or_charged_to_the_
 
     assert document_cache(gateway) == cache_before
     assert calls(sandbox, before) == {}
-    assert answered(post(gateway, {"query": BUDGET_PROBE}, DEMO_TOKEN))["customers"]["totalCount"] > 0
+    assert data_of(post(gateway, {"query": BUDGET_PROBE}, DEMO_TOKEN))["customers"]["totalCount"] > 0
 
 
 # Uploads --------------------------------------------------------------------------------------------------------
@@ -242,7 +234,7 @@ def test_an_upload_runs_only_a_trusted_import(trusted: Trusted, voucherify: Sand
     ):
         response = upload(gateway.graphql_url, csv, headers, transcript, ops=ops)
         assert response.status_code == 200, response.text
-        assert answered(response)["voucherifyCustomersImport"]["asyncAction"]["id"].startswith("aa_")
+        assert data_of(response)["voucherifyCustomersImport"]["asyncAction"]["id"].startswith("aa_")
     assert calls(voucherify, before)[IMPORT_ROUTE] == 3
 
 
