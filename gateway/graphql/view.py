@@ -10,6 +10,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeGuard
 
 import orjson
@@ -440,7 +441,7 @@ class GatewayView(GraphQLView[Context, None]):
     async def _resolve(self, request: web.Request, data: dict[str, Any]) -> Registration | None:
         """Puts in ``data`` the document it runs (``gateway.persisted``); what to register once it ran."""
         from_router = _from_router(request, request.app[SETTINGS].router_secret)
-        resolved = await request.app[PERSISTED].resolve(data, lambda: _caller(request), from_router=from_router)
+        resolved = await request.app[PERSISTED].resolve(data, partial(_caller, request), from_router=from_router)
         data["query"] = resolved.query
         return resolved.register
 
@@ -508,7 +509,7 @@ class GatewayView(GraphQLView[Context, None]):
                 raise HTTPException(400, _SHAPE)
         persisted = request.request.app[PERSISTED]  # type: ignore[attr-defined]
         http_request: web.Request = request.request  # type: ignore[attr-defined]  # aiohttp's adapter
-        caller = lambda: _caller(http_request)  # noqa: E731
+        caller = partial(_caller, http_request)
         from_router = _from_router(http_request, http_request.app[SETTINGS].router_secret)
         document_ids = await self._document_ids(request, len(items))
         resolved_items: list[GraphQLRequestData] = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -49,7 +50,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         client = ""
         if route in CLIENT_ROUTES:
             name, version = identity = client_identity(request.headers)
-            count_request(identity, may_add=credentials_proven(request))
+            count_request(identity, may_add=partial(credentials_proven, request))
             extra.update(client=name, client_version=version)
             client = f" client={name}/{version}"
         if access_log.isEnabledFor(level):

@@ -10,6 +10,7 @@ line."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from multidict import MultiMapping
 
@@ -34,11 +35,11 @@ def client_identity(headers: MultiMapping[str]) -> tuple[str, str]:
     return _plain(headers.get(NAME_HEADER)), _plain(headers.get(VERSION_HEADER))
 
 
-def count_request(identity: tuple[str, str], may_add: bool) -> None:
+def count_request(identity: tuple[str, str], may_add: Callable[[], bool]) -> None:
     """Counts the request under its client's labels; a pair not seen yet gets labels of its own only when
-    ``may_add`` (an upstream accepted the caller's credentials lately: ``http.proven``), so that requests with
-    made-up tokens cannot take the ``MAX_CLIENTS`` places before the real clients come."""
-    if identity not in _known and may_add and len(_known) < MAX_CLIENTS:
+    ``may_add()`` (an upstream accepted the caller's credentials lately: ``http.proven``; asked only then), so
+    that requests with made-up tokens cannot take the ``MAX_CLIENTS`` places before the real clients come."""
+    if identity not in _known and len(_known) < MAX_CLIENTS and may_add():
         _known.add(identity)
     name, version = identity if identity in _known else (OTHER, OTHER)
     CLIENT_REQUESTS.labels(name, version).inc()

@@ -115,8 +115,8 @@ def test_the_first_value_of_a_repeated_header_is_read() -> None:
 
 def test_each_request_is_counted_under_its_pair(fresh_clients: None) -> None:
     before = counted("unit-web", "1.0")
-    count_request(("unit-web", "1.0"), may_add=True)
-    count_request(("unit-web", "1.0"), may_add=True)
+    count_request(("unit-web", "1.0"), may_add=lambda: True)
+    count_request(("unit-web", "1.0"), may_add=lambda: True)
     assert counted("unit-web", "1.0") == before + 2
 
 
@@ -125,25 +125,25 @@ def test_past_max_clients_pairs_new_ones_are_counted_as_other(fresh_clients: Non
     other_before = counted(OTHER, OTHER)
     first = [(f"unit-bound-{n}", "1.0") for n in range(MAX_CLIENTS)]
     for pair in first:
-        count_request(pair, may_add=True)
+        count_request(pair, may_add=lambda: True)
     later = [(f"unit-bound-later-{n}", f"{n}.0") for n in range(3 * MAX_CLIENTS)]
     for pair in later:
-        count_request(pair, may_add=True)
+        count_request(pair, may_add=lambda: True)
     assert counted(OTHER, OTHER) == other_before + len(later)
     new_pairs = labelled_pairs() - pairs_before
     assert new_pairs <= {*first, (OTHER, OTHER)}
     assert len(new_pairs - {(OTHER, OTHER)}) == MAX_CLIENTS
     # A pair that had its label keeps it after the bound is reached.
     before = counted(*first[0])
-    count_request(first[0], may_add=True)
+    count_request(first[0], may_add=lambda: True)
     assert counted(*first[0]) == before + 1
 
 
 def test_unknown_and_invalid_pairs_take_places_like_any_other(fresh_clients: None) -> None:
     """They are pairs too: a process that only ever sees them holds a few labels, not more."""
     for _ in range(10):
-        count_request((UNKNOWN, UNKNOWN), may_add=True)
-        count_request((INVALID, INVALID), may_add=True)
+        count_request((UNKNOWN, UNKNOWN), may_add=lambda: True)
+        count_request((INVALID, INVALID), may_add=lambda: True)
     assert clients._known == {(UNKNOWN, UNKNOWN), (INVALID, INVALID)}
 
 
@@ -152,10 +152,10 @@ def test_only_callers_with_accepted_credentials_add_pairs(fresh_clients: None) -
     ``other``; a pair a proven caller added is counted under its labels for everyone after."""
     other_before = counted(OTHER, OTHER)
     for n in range(3 * MAX_CLIENTS):
-        count_request((f"unit-squatter-{n}", "1.0"), may_add=False)
+        count_request((f"unit-squatter-{n}", "1.0"), may_add=lambda: False)
     assert clients._known == set()
     assert counted(OTHER, OTHER) == other_before + 3 * MAX_CLIENTS
-    count_request(("unit-real-app", "2.0"), may_add=True)
+    count_request(("unit-real-app", "2.0"), may_add=lambda: True)
     before = counted("unit-real-app", "2.0")
-    count_request(("unit-real-app", "2.0"), may_add=False)
+    count_request(("unit-real-app", "2.0"), may_add=lambda: False)
     assert counted("unit-real-app", "2.0") == before + 1
