@@ -161,7 +161,11 @@ def test_cors_answers_only_allowed_origins(production_gateway: GatewayProcess) -
     )
     assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == "https://app.example.com"
-    assert "Authorization" in preflight.headers["access-control-allow-headers"]
+    allowed_headers = {name.strip().lower() for name in preflight.headers["access-control-allow-headers"].split(",")}
+    # What Apollo Client sends: its token, its uploads' CSRF guard, and its identity (clientAwareness).
+    for header in ("authorization", "apollo-require-preflight", "apollographql-client-name",
+                   "apollographql-client-version"):  # fmt: skip
+        assert header in allowed_headers, header
     allowed = httpx.post(
         url, json={"query": "{ __typename }"}, headers={**HEADERS, "Origin": "https://app.example.com"}
     )
