@@ -124,6 +124,10 @@ def _caller(request: web.Request) -> str:
     return caller_of("\n".join(parts))
 
 
+def _has_credentials(request: web.Request) -> bool:
+    return credentials(request.headers).token is not None or voucherify_credentials(request.headers).keys is not None
+
+
 def _ran(result: ExecutionResult) -> bool:
     """Whether the document was executed (it parsed, validated and passed the limits): only such a document
     is registered as an automatic persisted query."""
@@ -441,7 +445,12 @@ class GatewayView(GraphQLView[Context, None]):
     async def _resolve(self, request: web.Request, data: dict[str, Any]) -> Registration | None:
         """Puts in ``data`` the document it runs (``gateway.persisted``); what to register once it ran."""
         from_router = _from_router(request, request.app[SETTINGS].router_secret)
-        resolved = await request.app[PERSISTED].resolve(data, partial(_caller, request), from_router=from_router)
+        resolved = await request.app[PERSISTED].resolve(
+            data,
+            partial(_caller, request),
+            from_router=from_router,
+            with_credentials=partial(_has_credentials, request),
+        )
         data["query"] = resolved.query
         return resolved.register
 
@@ -516,7 +525,9 @@ class GatewayView(GraphQLView[Context, None]):
         for item, document_id in zip(items, document_ids, strict=True):
             operation = {"query": item.query, "extensions": item.extensions, "documentId": document_id}
             try:
-                resolved = await persisted.resolve(operation, caller, from_router=from_router)
+                resolved = await persisted.resolve(
+                    operation, caller, from_router=from_router, with_credentials=partial(_has_credentials, http_request)
+                )
             except Refusal as refusal:
                 if not isinstance(parsed, list):
                     raise

@@ -66,7 +66,12 @@ class PersistedDocuments:
         self.trusted_only = trusted_only
 
     async def resolve(
-        self, operation: Mapping[str, Any], caller: Callable[[], str], *, from_router: bool = False
+        self,
+        operation: Mapping[str, Any],
+        caller: Callable[[], str],
+        *,
+        from_router: bool = False,
+        with_credentials: Callable[[], bool] = lambda: True,
     ) -> Resolved:
         """The document ``operation`` runs (``query``, ``extensions``, ``documentId`` as sent, already of the
         right shape), for the caller whose digest ``caller`` makes (``store.caller_of`` of its credentials;
@@ -99,7 +104,11 @@ class PersistedDocuments:
             raise self._refused(not_trusted())
         if self.store is None:
             raise Refusal(400, "PERSISTED_QUERY_NOT_SUPPORTED", NOT_SUPPORTED)
-        text = await self.store.get(caller(), digest) if _SHA256.fullmatch(digest) else None
+        # A caller without credentials cannot have registered anything (only callers an upstream accepted do):
+        # it costs the store nothing. (Whether a token was accepted is known per process, and another instance
+        # may have registered it: those are looked up.)
+        lookup = _SHA256.fullmatch(digest) and with_credentials()
+        text = await self.store.get(caller(), digest) if lookup else None
         if text is None or sha256_hex(text) != digest:  # a store's bytes are checked, not believed
             PERSISTED_QUERIES.labels("miss").inc()
             raise Refusal(404, "PERSISTED_QUERY_NOT_FOUND", NOT_FOUND)

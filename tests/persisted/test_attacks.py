@@ -121,6 +121,13 @@ def redis_accounts(server: RedisServer) -> dict[str, int]:
         }
 
 
+def redis_scripts_run(server: RedisServer) -> int:
+    """Scripts Redis has run (the store's every call is one), from its command statistics."""
+    with redis.Redis.from_url(server.url, socket_timeout=5) as client:
+        stats = client.info("commandstats")
+        return sum(int(stats.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in ("evalsha", "eval"))
+
+
 def assert_within_bound(name: str, gateway: GatewayProcess, redis_server: RedisServer | None) -> None:
     assert 0 < held(name, gateway) <= MAX_BYTES
     if redis_server is not None:
@@ -223,6 +230,7 @@ def test_hashes_alone_and_mismatched_documents_write_nothing_parse_nothing_and_l
     documents = metric(gateway, "gateway_document_cache_entries"), metric(gateway, "gateway_document_cache_bytes")
     calls = sandbox.stats()
     lines = len(gateway.output)
+    scripts = redis_scripts_run(redis_server) if redis_server is not None else None
 
     for _ in range(200):
         assert codes(send(http, gateway, {"extensions": reference(secrets.token_hex(32))}, None)) == [
@@ -236,6 +244,8 @@ def test_hashes_alone_and_mismatched_documents_write_nothing_parse_nothing_and_l
     assert held(name, gateway) == before
     if redis_server is not None:
         assert redis_accounts(redis_server) == accounts
+        # Not even a lookup: the hashes came without credentials, the mismatches were refused before the store.
+        assert redis_scripts_run(redis_server) == scripts
     assert (metric(gateway, "gateway_document_cache_entries"), metric(gateway, "gateway_document_cache_bytes")) == (
         documents
     )

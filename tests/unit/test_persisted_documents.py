@@ -405,3 +405,26 @@ async def test_the_callers_digest_is_made_only_when_a_store_is_asked() -> None:
     assert await documents.resolve({"query": AD_HOC, "extensions": {"tracing": True}}, never) == Resolved(AD_HOC)
     with pytest.raises(AssertionError, match="digest was made"):
         await documents.resolve({"extensions": ext(sha(AD_HOC))}, never)
+
+
+async def test_a_caller_without_credentials_costs_the_store_no_lookup() -> None:
+    """Only callers with credentials an upstream accepted register, so a hash alone from a caller without any is
+    not found without asking the store."""
+
+    class Counting(MemoryQueryStore):
+        asked = 0
+
+        async def get(self, caller: str, digest: str) -> str | None:
+            Counting.asked += 1
+            return await super().get(caller, digest)
+
+    store = Counting(1 << 20)
+    await store.put(ALICE, sha(AD_HOC), AD_HOC)
+    documents = PersistedDocuments(store, None, trusted_only=False)
+    with pytest.raises(Refusal) as refused:
+        await documents.resolve({"extensions": ext(sha(AD_HOC))}, by(ALICE), with_credentials=lambda: False)
+    assert refused.value.code == "PERSISTED_QUERY_NOT_FOUND"
+    assert Counting.asked == 0
+    resolved = await documents.resolve({"extensions": ext(sha(AD_HOC))}, by(ALICE), with_credentials=lambda: True)
+    assert resolved == Resolved(AD_HOC)
+    assert Counting.asked == 1
