@@ -88,7 +88,7 @@ class PersistedDocuments:
         document_id = operation.get("documentId")
         if document_id is not None:
             if query is not None or reference is not None:
-                raise _malformed("Send a documentId, or a query (with its persistedQuery hash), not both.")
+                raise self._refused(_malformed("Send a documentId, or a query with its persistedQuery, not both."))
             return Resolved(self._from_manifest(document_id))
         if reference is None:
             if query is not None and self.trusted_only and not self._trusted(query):
@@ -117,7 +117,7 @@ class PersistedDocuments:
 
     def _from_manifest(self, document_id: object) -> str:
         if not isinstance(document_id, str) or not _ID.fullmatch(document_id):
-            raise _malformed("documentId must be a string of at most 200 letters, digits and -_.:/+=.")
+            raise self._refused(_malformed("documentId must be a string of at most 200 letters, digits and -_.:/+=."))
         text = self.manifest.find(document_id) if self.manifest is not None else None
         if text is None:
             if self.trusted_only:
@@ -143,7 +143,7 @@ class PersistedDocuments:
         if not trusted and sha256_hex(query) != digest:
             raise self._refused(Refusal(400, "PERSISTED_QUERY_HASH_MISMATCH",
                                         "The document's SHA-256 is not the sha256Hash sent with it."))  # fmt: skip
-        if trusted or self.store is None or (self.manifest is not None and self.manifest.trusts(query)):
+        if trusted or self.store is None or self._trusted(query):
             return Resolved(query)  # nothing to register: the manifest holds it, or there is no store
         return Resolved(query, Registration(caller(), digest, query))
 
